@@ -1,0 +1,170 @@
+"""The one preprocessing path shared by every family.
+
+Built only from scikit-learn transformers and always fitted on training data only:
+numeric columns are imputed (median) and transformed (quantile-normal, Yeo-Johnson power, z-score or
+nothing); categorical columns are imputed (most frequent) and one-hot or ordinal encoded, with
+categories unseen during fit mapped to all-zeros (one-hot) or -1 (ordinal) rather than failing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    PowerTransformer,
+    QuantileTransformer,
+    StandardScaler,
+)
+from sklearn.utils.validation import check_is_fitted
+
+NumericTransform = Literal["quantile", "power", "standard", "none"]
+CategoricalEncoding = Literal["onehot", "ordinal"]
+
+
+def categorical_columns(X: pd.DataFrame) -> list:
+    """Columns to treat as categories: object, string, category and bool dtypes."""
+    return [
+        c
+        for c in X.columns
+        if isinstance(X[c].dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(X[c])
+        or pd.api.types.is_string_dtype(X[c])
+        or pd.api.types.is_bool_dtype(X[c])
+    ]
+
+
+def _numeric_step(kind: NumericTransform, n_samples: int, random_state: int | None):
+    if kind == "quantile":
+        return QuantileTransformer(
+            n_quantiles=max(2, min(1000, n_samples)),
+            output_distribution="normal",
+            random_state=random_state,
+        )
+    if kind == "power":
+        return PowerTransformer(method="yeo-johnson", standardize=True)
+    if kind == "standard":
+        return StandardScaler()
+    if kind == "none":
+        return "passthrough"
+    raise ValueError(f"numeric_transform must be quantile, power, standard or none, got {kind!r}")
+
+
+def _as_str(X):
+    # Categorical codes may be ints in one file and strings in another: compare them as text.
+    return np.asarray(X, dtype=object).astype(str)
+
+
+class TabularPreprocessor(TransformerMixin, BaseEstimator):
+    """Impute, encode and transform a table into a float32 matrix.
+
+    ``categorical`` lists the categorical columns; ``None`` detects them from the dtypes of a
+    DataFrame (a plain array is taken as all numeric). ``clip`` bounds the output (after scaling)
+    to ``[-clip, clip]``, which hypernetworks trained on bounded synthetic data need.
+    """
+
+    def __init__(
+        self,
+        numeric_transform: NumericTransform = "quantile",
+        categorical_encoding: CategoricalEncoding = "onehot",
+        categorical: list | None = None,
+        max_categories: int | None = 20,
+        clip: float | None = None,
+        random_state: int | None = 0,
+    ):
+        self.numeric_transform = numeric_transform
+        self.categorical_encoding = categorical_encoding
+        self.categorical = categorical
+        self.max_categories = max_categories
+        self.clip = clip
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        X = self._frame(X)
+        cat = list(self.categorical) if self.categorical is not None else categorical_columns(X)
+        missing = [c for c in cat if c not in X.columns]
+        if missing:
+            raise ValueError(f"categorical columns not in the data: {missing}")
+        num = [c for c in X.columns if c not in cat]
+        if self.categorical_encoding == "onehot":
+            encoder = OneHotEncoder(
+                handle_unknown="infrequent_if_exist" if self.max_categories else "ignore",
+                max_categories=self.max_categories,
+                sparse_output=False,
+                dtype=np.float32,
+            )
+        elif self.categorical_encoding == "ordinal":
+            encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+        else:
+            raise ValueError(
+                f"categorical_encoding must be onehot or ordinal, got {self.categorical_encoding!r}"
+            )
+        transformers = []
+        if num:
+            transformers.append(
+                (
+                    "num",
+                    Pipeline(
+                        [
+                            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                            (
+                                "scale",
+                                _numeric_step(self.numeric_transform, len(X), self.random_state),
+                            ),
+                        ]
+                    ),
+                    num,
+                )
+            )
+        if cat:
+            transformers.append(
+                (
+                    "cat",
+                    Pipeline(
+                        [
+                            ("text", FunctionTransformer(_as_str, feature_names_out="one-to-one")),
+                            ("impute", SimpleImputer(strategy="most_frequent", missing_values="nan")),
+                            ("encode", encoder),
+                        ]
+                    ),
+                    cat,
+                )
+            )
+        self.column_transformer_ = ColumnTransformer(transformers, sparse_threshold=0.0)
+        self.column_transformer_.fit(X)
+        self.numeric_columns_ = num
+        self.categorical_columns_ = cat
+        self.columns_ = list(X.columns)
+        self.n_features_out_ = int(self.column_transformer_.transform(X.iloc[:1]).shape[1])
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self, "column_transformer_")
+        X = self._frame(X)
+        if list(X.columns) != self.columns_:
+            raise ValueError(
+                f"columns differ from those seen in fit: expected {self.columns_}, got {list(X.columns)}"
+            )
+        out = np.asarray(self.column_transformer_.transform(X), dtype=np.float32)
+        if self.clip is not None:
+            np.clip(out, -self.clip, self.clip, out=out)
+        return out
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "column_transformer_")
+        return self.column_transformer_.get_feature_names_out()
+
+    @staticmethod
+    def _frame(X) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            return X
+        X = np.asarray(X)
+        return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])

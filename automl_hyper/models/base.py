@@ -1,0 +1,129 @@
+"""What every family's estimator shares: input validation in one place and the preprocessing path.
+
+A family subclasses :class:`TabularClassifierBase` (or :class:`TabularRegressorBase`) and writes
+only the science, on float32 matrices that have already been validated and preprocessed:
+
+* classifiers: ``_fit_arrays(X, y, n_classes)`` with ``y`` encoded 0..C-1, and
+  ``_predict_proba_arrays(X) -> (n, C)``;
+* regressors: ``_fit_arrays(X, y)`` and ``_predict_arrays(X) -> (n,)``.
+
+Every check happens before any compute, with a message that names the problem.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from automl_hyper.data.preprocess import TabularPreprocessor
+
+
+class _TabularBase(BaseEstimator):
+    # Families override to change how numbers and categories reach the network.
+    _numeric_transform = "quantile"
+    _categorical_encoding = "onehot"
+    _clip: float | None = None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN in X is imputed by the preprocessing path
+        return tags
+
+    # -- validation ---------------------------------------------------------------------------
+    def _check_X(self, X, *, reset: bool):
+        """Validate X, record or compare its shape and feature names, return a frame or array."""
+        if isinstance(X, pd.DataFrame):
+            if X.shape[0] == 0:
+                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+            if X.shape[1] == 0:
+                raise ValueError("Found array with 0 feature(s) while a minimum of 1 is required.")
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            numeric = X.select_dtypes(include="number")
+            if numeric.size and not np.isfinite(numeric.to_numpy(dtype=float, na_value=0.0)).all():
+                bad = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float, na_value=0.0)).any()]
+                raise ValueError(f"Input X contains infinity in columns {bad}; replace it by NaN (imputed) or a finite value.")
+            return X
+        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
+        return X
+
+    def _check_fit_input(self, X, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X = self._check_X(X, reset=True)
+        y = column_or_1d(np.asarray(y) if not isinstance(y, pd.Series) else y.to_numpy(), warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)}: they must match.")
+        missing = pd.isna(y)
+        if missing.any():
+            raise ValueError(f"y contains NaN or missing labels in {int(missing.sum())} of {len(y)} rows; drop or fill them first.")
+        if y.dtype.kind in "fc" and not np.isfinite(y).all():
+            raise ValueError("y contains infinity.")
+        return X, y
+
+    def _fit_preprocessor(self, X) -> np.ndarray:
+        self.preprocessor_ = TabularPreprocessor(
+            numeric_transform=getattr(self, "numeric_transform", self._numeric_transform),
+            categorical_encoding=self._categorical_encoding,
+            clip=self._clip,
+            random_state=0,
+        )
+        return self.preprocessor_.fit_transform(X)
+
+    def _transform(self, X) -> np.ndarray:
+        check_is_fitted(self, "preprocessor_")
+        return self.preprocessor_.transform(self._check_X(X, reset=False))
+
+
+class TabularClassifierBase(ClassifierMixin, _TabularBase):
+    def fit(self, X, y):
+        X, y = self._check_fit_input(X, y)
+        check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y; got only one class: {classes[0]!r}."
+            )
+        self._check_n_classes(len(classes))
+        Xt = self._fit_preprocessor(X)
+        self.classes_ = classes
+        self._fit_arrays(Xt, y_enc.astype(np.int64), len(classes))
+        return self
+
+    def _check_n_classes(self, n_classes: int) -> None:
+        """Hook: refuse class counts the family cannot handle (before any compute)."""
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self._predict_proba_arrays(self._transform(X))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        raise NotImplementedError
+
+    def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TabularRegressorBase(RegressorMixin, _TabularBase):
+    def fit(self, X, y):
+        X, y = self._check_fit_input(X, y)
+        try:
+            y = y.astype(np.float64)
+        except ValueError as err:
+            raise ValueError(f"{type(self).__name__} needs a numeric target: {err}") from None
+        Xt = self._fit_preprocessor(X)
+        self._fit_arrays(Xt, y)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        return self._predict_arrays(self._transform(X))
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict_arrays(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
