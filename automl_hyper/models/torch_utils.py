@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Iterator
 
-import numpy as np
 import torch
+from sklearn.utils import check_random_state
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -18,11 +19,9 @@ def resolve_device(device: str | None) -> torch.device:
 
 def seed_from(random_state) -> int:
     """An int seed from an sklearn-style random_state (None, int or RandomState)."""
-    if random_state is None:
-        return int(np.random.randint(0, 2**31 - 1))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
-    return int(random_state)
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
 @contextlib.contextmanager

@@ -1,0 +1,71 @@
+"""TabResNet hypernetwork that emits one linear model per row (Kadra et al., arXiv 2305.13072)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ResidualBlock(nn.Module):
+    """BatchNorm -> Linear -> GELU -> Dropout -> Linear, added to the input."""
+
+    def __init__(self, width: int, dropout: float):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.BatchNorm1d(width),
+            nn.Linear(width, width),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(width, width),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class TabResNet(nn.Module):
+    """Input projection, residual blocks, a final norm and activation: the shared trunk."""
+
+    def __init__(self, n_features: int, width: int, n_blocks: int, dropout: float):
+        super().__init__()
+        self.stem = nn.Linear(n_features, width)
+        self.blocks = nn.Sequential(*[ResidualBlock(width, dropout) for _ in range(n_blocks)])
+        self.out = nn.Sequential(nn.BatchNorm1d(width), nn.GELU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.blocks(self.stem(x)))
+
+
+class MesomorphicNet(nn.Module):
+    """A hypernetwork whose output is a linear model (weights and bias per output) for each row.
+
+    ``forward`` returns ``(outputs, weights)``: ``weights`` has shape (n, n_outputs, n_features + 1),
+    the last entry being the bias, and ``outputs[i, c] = weights[i, c, :F] @ x[i] + weights[i, c, F]``
+    exactly, which is what makes the per-row attributions exact.
+    With ``mesomorphic=False`` the same trunk gets an ordinary linear head (the overhead reference).
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_outputs: int,
+        width: int = 128,
+        n_blocks: int = 2,
+        dropout: float = 0.25,
+        mesomorphic: bool = True,
+    ):
+        super().__init__()
+        self.n_features = n_features
+        self.n_outputs = n_outputs
+        self.mesomorphic = mesomorphic
+        self.trunk = TabResNet(n_features, width, n_blocks, dropout)
+        n_head = n_outputs * (n_features + 1) if mesomorphic else n_outputs
+        self.head = nn.Linear(width, n_head)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.head(self.trunk(x))
+        if not self.mesomorphic:
+            return h, None
+        weights = h.view(-1, self.n_outputs, self.n_features + 1)
+        outputs = torch.einsum("ncf,nf->nc", weights[..., :-1], x) + weights[..., -1]
+        return outputs, weights
