@@ -60,7 +60,8 @@ def _numeric_step(kind: NumericTransform, n_samples: int, random_state: int | No
 
 def _as_str(X):
     # Categorical codes may be ints in one file and strings in another: compare them as text.
-    return np.asarray(X, dtype=object).astype(str)
+    # object dtype: SimpleImputer rejects fixed-width numpy strings (<U...).
+    return np.asarray(X, dtype=object).astype(str).astype(object)
 
 
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
@@ -131,7 +132,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                     Pipeline(
                         [
                             ("text", FunctionTransformer(_as_str, feature_names_out="one-to-one")),
-                            ("impute", SimpleImputer(strategy="most_frequent", missing_values="nan")),
+                            (
+                                "impute",
+                                SimpleImputer(strategy="most_frequent", missing_values="nan"),
+                            ),
                             ("encode", encoder),
                         ]
                     ),
