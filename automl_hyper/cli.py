@@ -12,8 +12,14 @@ import importlib
 import sys
 
 SUBCOMMANDS = {
-    "compare": ("automl_hyper.compare_cli", "run the benchmark protocol: families vs tuned XGBoost"),
-    "pretrain": ("automl_hyper.models.mothernet.pretrain_cli", "pretrain the MotherNet hypernetwork"),
+    "compare": (
+        "automl_hyper.compare_cli",
+        "run the benchmark protocol: families vs tuned XGBoost",
+    ),
+    "pretrain": (
+        "automl_hyper.models.mothernet.pretrain_cli",
+        "pretrain the MotherNet hypernetwork",
+    ),
     "datasets": ("automl_hyper.data.datasets_cli", "list datasets or build a local OpenML cache"),
     "families": ("automl_hyper.zoo_cli", "list the registered model families"),
 }

@@ -58,10 +58,22 @@ def _numeric_step(kind: NumericTransform, n_samples: int, random_state: int | No
     raise ValueError(f"numeric_transform must be quantile, power, standard or none, got {kind!r}")
 
 
-def _as_str(X):
-    # Categorical codes may be ints in one file and strings in another: compare them as text.
-    # object dtype: SimpleImputer rejects fixed-width numpy strings (<U...).
-    return np.asarray(X, dtype=object).astype(str).astype(object)
+def _as_text(X) -> np.ndarray:
+    """Categories as text (object array, NaN kept), so that 1, 1.0 and "1" are one category.
+
+    Integer codes arrive as floats when a column has missing values and as ints when it has
+    none: formatting integral floats as ints keeps the categories of fit and predict the same.
+    Object dtype because SimpleImputer rejects fixed-width numpy strings.
+    """
+    frame = pd.DataFrame(X).copy()
+    for c in frame.columns:
+        col = frame[c]
+        if pd.api.types.is_float_dtype(col) and np.all(np.mod(col.dropna(), 1) == 0):
+            frame[c] = col.astype("Int64")
+    missing = frame.isna().to_numpy()
+    out = frame.astype(str).to_numpy(dtype=object)
+    out[missing] = np.nan
+    return out
 
 
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
@@ -131,10 +143,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                     "cat",
                     Pipeline(
                         [
-                            ("text", FunctionTransformer(_as_str, feature_names_out="one-to-one")),
+                            ("text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
                             (
                                 "impute",
-                                SimpleImputer(strategy="most_frequent", missing_values="nan"),
+                                SimpleImputer(strategy="most_frequent"),
                             ),
                             ("encode", encoder),
                         ]

@@ -37,28 +37,40 @@ class _TabularBase(BaseEstimator):
         """Validate X, record or compare its shape and feature names, return a frame or array."""
         if isinstance(X, pd.DataFrame):
             if X.shape[0] == 0:
-                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+                raise ValueError(
+                    f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
+                )
             if X.shape[1] == 0:
                 raise ValueError("Found array with 0 feature(s) while a minimum of 1 is required.")
             validate_data(self, X, reset=reset, skip_check_array=True)
             numeric = X.select_dtypes(include="number")
             if numeric.size and not np.isfinite(numeric.to_numpy(dtype=float, na_value=0.0)).all():
-                bad = [c for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=float, na_value=0.0)).any()]
-                raise ValueError(f"Input X contains infinity in columns {bad}; replace it by NaN (imputed) or a finite value.")
+                bad = [
+                    c
+                    for c in numeric.columns
+                    if np.isinf(numeric[c].to_numpy(dtype=float, na_value=0.0)).any()
+                ]
+                raise ValueError(
+                    f"Input X contains infinity in columns {bad}; replace it by NaN (imputed) or a finite value."
+                )
             return X
         X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
         return X
 
     def _check_fit_input(self, X, y):
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X = self._check_X(X, reset=True)
         y = column_or_1d(np.asarray(y) if not isinstance(y, pd.Series) else y.to_numpy(), warn=True)
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)}: they must match.")
         missing = pd.isna(y)
         if missing.any():
-            raise ValueError(f"y contains NaN or missing labels in {int(missing.sum())} of {len(y)} rows; drop or fill them first.")
+            raise ValueError(
+                f"y contains NaN or missing labels in {int(missing.sum())} of {len(y)} rows; drop or fill them first."
+            )
         if y.dtype.kind in "fc" and not np.isfinite(y).all():
             raise ValueError("y contains infinity.")
         return X, y

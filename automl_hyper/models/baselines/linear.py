@@ -1,0 +1,25 @@
+"""Logistic regression on the shared preprocessing (reference)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from automl_hyper.models.base import TabularClassifierBase
+
+
+class LogisticBaseline(TabularClassifierBase):
+    """L2 logistic regression (lbfgs) on quantile-transformed, one-hot encoded features."""
+
+    def __init__(self, C: float = 1.0, max_iter: int = 1000, random_state=None):
+        self.C = C
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        self.model_ = LogisticRegression(
+            C=self.C, max_iter=self.max_iter, random_state=self.random_state
+        ).fit(X, y)
+
+    def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(X)
