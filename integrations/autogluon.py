@@ -1,0 +1,238 @@
+"""AutoGluon models for the zoo's families: one ``AbstractTorchModel`` subclass per family.
+
+AutoGluon has no plugin discovery, so :func:`register_families` creates a class for every zoo
+family with an ``ag_key`` and adds it to ``ag_model_registry``; after that
+``TabularPredictor.fit(hyperparameters={"INN": {}})`` works. ``import automl_hyper`` calls it as
+soon as ``autogluon.tabular`` is imported, and importing this module calls it too, so pickled
+predictors load in a fresh process (the classes live in this module's globals under stable names).
+
+AutoGluon's global feature generator runs first (it types columns, drops useless ones and turns
+categories into ``category`` dtype); the resulting DataFrame goes to the family's estimator, which
+has its own preprocessing.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from autogluon.common import space as ag_space
+from autogluon.tabular.models.abstract.abstract_torch_model import AbstractTorchModel
+from autogluon.tabular.registry import ag_model_registry
+
+from automl_hyper import zoo
+from automl_hyper.space import Categorical, Dimension, Float, Int
+
+__all__ = ["ZooModel", "register_families", "model_class", "to_autogluon_space"]
+
+# Estimator parameters that count epochs; the first one an estimator has receives ``n_epochs_``
+# after fit, so that refit_full trains for as long as the original model actually did.
+_EPOCH_PARAMS = ("max_epochs", "n_epochs", "epochs")
+
+
+def to_autogluon_space(space: dict[str, Dimension]) -> dict[str, ag_space.Space]:
+    """The neutral search space as ``autogluon.common.space`` objects, defaults made explicit."""
+    out: dict[str, ag_space.Space] = {}
+    for name, dim in space.items():
+        if isinstance(dim, Float):
+            out[name] = ag_space.Real(dim.low, dim.high, default=dim.default, log=dim.log)
+        elif isinstance(dim, Int):
+            # autogluon's Int has no log scale; the range is searched uniformly.
+            out[name] = ag_space.Int(dim.low, dim.high, default=dim.default)
+        elif isinstance(dim, Categorical):
+            # AutoGluon tries a Categorical's first choice first: put the default there.
+            rest = [c for c in dim.choices if c != dim.default]
+            out[name] = ag_space.Categorical(dim.default, *rest)
+        else:
+            raise TypeError(f"unknown search dimension for {name!r}: {dim!r}")
+    return out
+
+
+def _torch_modules(obj: Any):
+    import torch
+
+    if isinstance(obj, torch.nn.Module):
+        yield obj
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            if isinstance(item, torch.nn.Module):
+                yield item
+
+
+class ZooModel(AbstractTorchModel):
+    """Base of the generated classes; ``family_name`` picks the zoo family."""
+
+    family_name: str = ""
+    seed_name = "random_state"
+    # AutoGluon's generators hand over numbers and categories; text and datetimes are dropped.
+    _default_auxiliary_params_extra = {"valid_raw_types": ["bool", "int", "float", "category"]}
+
+    @property
+    def family(self) -> zoo.Family:
+        return zoo.get(self.family_name)
+
+    def _task(self) -> str:
+        return "regression" if self.problem_type == "regression" else "classification"
+
+    def _set_default_params(self) -> None:
+        for name, value in self.family.default_params().items():
+            self._set_default_param_value(name, value)
+
+    def _get_default_searchspace(self) -> dict:
+        return to_autogluon_space(self.family.space)
+
+    def _fit(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        X_val: pd.DataFrame | None = None,
+        y_val: pd.Series | None = None,
+        time_limit: float | None = None,
+        num_cpus: int = 1,
+        num_gpus: float = 0,
+        **kwargs,
+    ) -> None:
+        import torch
+
+        start = time.monotonic()
+        if num_cpus and num_cpus > 0:
+            torch.set_num_threads(int(num_cpus))  # reset afterwards by the reset_torch_threads tag
+        device = self._resolve_fit_device(num_gpus=num_gpus)
+
+        params = self._get_model_params()
+        accepted = set(self.family.make(self._task()).get_params())
+        # Only framework-injected keys are dropped when the estimator lacks them; anything else the
+        # user passed goes to the estimator, whose constructor rejects unknown names clearly.
+        for injected in ("random_state", "time_limit", "device"):
+            if injected not in accepted:
+                params.pop(injected, None)
+        if "device" in accepted:
+            params["device"] = device
+        if time_limit is not None and "time_limit" in accepted:
+            remaining = time_limit - (time.monotonic() - start)
+            # Keep a margin for preprocessing, prediction on the validation set and saving.
+            params["time_limit"] = max(remaining * 0.8, 0.1)
+
+        X = self.preprocess(X, is_train=True)
+        self.model = self.family.make(self._task(), **params)
+        self.model.fit(X, y)
+
+        n_epochs = getattr(self.model, "n_epochs_", None)
+        epoch_param = next((p for p in _EPOCH_PARAMS if p in accepted), None)
+        if n_epochs is not None and epoch_param is not None:
+            # The refit_full model trains on all rows for the epochs this one actually used.
+            self.params_trained[epoch_param] = max(int(n_epochs), 1)
+
+    def _predict_proba(self, X: pd.DataFrame, **kwargs) -> np.ndarray:
+        X = self.preprocess(X, **kwargs)
+        if self.problem_type == "regression":
+            return np.asarray(self.model.predict(X), dtype=np.float32)
+        proba = np.asarray(self.model.predict_proba(X))
+        # A bagging fold may miss a rare class: put the estimator's columns where AutoGluon's are.
+        classes = np.asarray(self.model.classes_).astype(int)
+        if proba.shape[1] != self.num_classes:
+            full = np.zeros((proba.shape[0], self.num_classes), dtype=proba.dtype)
+            full[:, classes] = proba
+            proba = full
+        return self._convert_proba_to_unified_form(proba)
+
+    # --- devices (AbstractTorchModel saves on CPU and moves back on load) ----------------------
+    def get_device(self) -> str:
+        device = getattr(self.model, "device_", None)
+        return str(getattr(device, "type", device) or "cpu")
+
+    def _set_device(self, device: str) -> None:
+        import torch
+
+        for name, value in vars(self.model).items():
+            if not name.endswith("_"):
+                continue  # only fitted state moves
+            for module in _torch_modules(value):
+                module.to(device)
+            if isinstance(value, torch.device):
+                setattr(self.model, name, torch.device(device))
+
+    @classmethod
+    def _class_tags(cls) -> dict:
+        return {"reset_torch_threads": True}
+
+    def _more_tags(self) -> dict:
+        # The estimator uses no AutoGluon validation data; params_trained carries the epoch count.
+        return {"can_refit_full": True}
+
+
+def _class_name(family_name: str) -> str:
+    parts = re.split(r"[^0-9a-zA-Z]+", family_name)
+    name = "".join(p[:1].upper() + p[1:] for p in parts if p)
+    return f"{name or 'Family'}Model"
+
+
+_CLASSES: dict[str, type[ZooModel]] = {}
+
+
+def model_class(family_name: str) -> type[ZooModel]:
+    """The AutoGluon model class of a family (created on first request, then reused)."""
+    family = zoo.get(family_name)
+    if family.ag_key is None:
+        raise ValueError(f"family {family.name!r} has no ag_key, so it is not an AutoGluon model")
+    cls = _CLASSES.get(family.name)
+    if cls is not None:
+        return cls
+    name = _class_name(family.name)
+    cls = type(
+        name,
+        (ZooModel,),
+        {
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": f"{family.description or family.name} (automl-hyper family {family.name!r}).",
+            "family_name": family.name,
+            "ag_key": family.ag_key,
+            "ag_name": family.ag_name or family.ag_key,
+            "ag_priority": int(family.ag_priority),
+            "_supported_problem_types": list(family.problem_types),
+        },
+    )
+    # Pickle finds the class by module and qualified name: make it a real attribute here.
+    setattr(sys.modules[__name__], name, cls)
+    _CLASSES[family.name] = cls
+    return cls
+
+
+def register_families() -> list[type[ZooModel]]:
+    """Create and register a model class for every zoo family with an ``ag_key``.
+
+    Idempotent: classes are created once and registered only when missing, so calling it again
+    after new families were added to the zoo registers just those.
+    """
+    registered = []
+    for name in zoo.names(autogluon_only=True):
+        cls = model_class(name)
+        if not ag_model_registry.exists(cls):
+            holder = ag_model_registry.key_to_cls_map().get(cls.ag_key)
+            if holder is not None:
+                if getattr(holder, "__module__", None) != __name__:
+                    raise ValueError(
+                        f"AutoGluon key {cls.ag_key!r} of family {name!r} is already taken by "
+                        f"{holder.__module__}.{holder.__qualname__}; choose another ag_key"
+                    )
+                ag_model_registry.remove(holder)  # a stale copy from a reloaded module
+            ag_model_registry.add(cls)
+        registered.append(cls)
+    return registered
+
+
+def __getattr__(name: str) -> Any:
+    # Unpickling a model of a family that joined the zoo after this module was imported.
+    register_families()
+    cls = next((c for c in _CLASSES.values() if c.__qualname__ == name), None)
+    if cls is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return cls
+
+
+register_families()

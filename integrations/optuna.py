@@ -1,0 +1,351 @@
+"""Optuna for the zoo's families: search spaces, cross-validated objectives with pruning, storage.
+
+* :func:`suggest_params` / :func:`param_distributions` translate a family's neutral search space
+  (define-by-run for ``study.optimize``; fixed distributions for ``OptunaSearchCV``).
+* :func:`make_objective` cross-validates a family. Iterative families (``partial_fit``, one epoch
+  per call) report the mean CV score after every epoch, so a pruner can stop bad trials early;
+  the others report once.
+* :class:`MLflowCallback` logs a study to MLflow: one parent run per study, one nested run per
+  trial (``optuna_integration.MLflowCallback`` is deprecated in Optuna 5).
+* :func:`create_storage` / :func:`create_study`: SQLite by default; an RDB URL (PostgreSQL, MySQL)
+  for many machines; a journal file for several local worker processes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from sklearn.base import clone
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils.multiclass import type_of_target
+
+from automl_hyper import zoo
+from automl_hyper.space import Categorical, Float, Int
+
+__all__ = [
+    "MLflowCallback",
+    "create_storage",
+    "create_study",
+    "make_objective",
+    "param_distributions",
+    "suggest_params",
+]
+
+DEFAULT_STORAGE = "sqlite:///optuna.db"
+
+
+def _family(family: str | zoo.Family) -> zoo.Family:
+    return family if isinstance(family, zoo.Family) else zoo.get(family)
+
+
+def suggest_params(family: str | zoo.Family, trial: optuna.trial.BaseTrial) -> dict[str, Any]:
+    """Sample one configuration: the family's ``suggest`` override, else its neutral space."""
+    fam = _family(family)
+    if fam.suggest is not None:
+        return dict(fam.suggest(trial))
+    params: dict[str, Any] = {}
+    for name, dim in fam.space.items():
+        if isinstance(dim, Float):
+            params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+        elif isinstance(dim, Int):
+            params[name] = trial.suggest_int(name, dim.low, dim.high, log=dim.log)
+        elif isinstance(dim, Categorical):
+            params[name] = trial.suggest_categorical(name, list(dim.choices))
+        else:
+            raise TypeError(f"unknown search dimension for {name!r}: {dim!r}")
+    return params
+
+
+def param_distributions(family: str | zoo.Family) -> dict[str, BaseDistribution]:
+    """The family's space as ``optuna.distributions`` (for ``optuna_integration.OptunaSearchCV``)."""
+    fam = _family(family)
+    if fam.suggest is not None and not fam.space:
+        raise ValueError(
+            f"family {fam.name!r} has a conditional (define-by-run) space that fixed distributions "
+            "cannot express; use suggest_params with study.optimize instead"
+        )
+    out: dict[str, BaseDistribution] = {}
+    for name, dim in fam.space.items():
+        if isinstance(dim, Float):
+            out[name] = FloatDistribution(dim.low, dim.high, log=dim.log)
+        elif isinstance(dim, Int):
+            out[name] = IntDistribution(dim.low, dim.high, log=dim.log)
+        elif isinstance(dim, Categorical):
+            out[name] = CategoricalDistribution(list(dim.choices))
+        else:
+            raise TypeError(f"unknown search dimension for {name!r}: {dim!r}")
+    return out
+
+
+def _infer_task(fam: zoo.Family, y: Any, task: str | None) -> str:
+    if task is not None:
+        if task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        return task
+    kind = type_of_target(y)
+    if kind == "continuous" and fam.regressor is not None:
+        return "regression"
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(
+            f"cannot tune family {fam.name!r} on a target of type {kind!r}; pass task= explicitly"
+        )
+    return "classification"
+
+
+def _default_scoring(task: str, y: Any) -> str:
+    if task == "regression":
+        return "neg_root_mean_squared_error"
+    # One-vs-one macro AUC for multiclass, as in the benchmark protocol.
+    return "roc_auc" if type_of_target(y) == "binary" else "roc_auc_ovo"
+
+
+def make_objective(
+    family: str | zoo.Family,
+    X: Any,
+    y: Any,
+    *,
+    cv: int | Any = 5,
+    scoring: str | Callable | None = None,
+    max_epochs: int = 20,
+    fixed_params: dict[str, Any] | None = None,
+    task: str | None = None,
+    random_state: int = 0,
+) -> Callable[[optuna.trial.Trial], float]:
+    """An objective returning the mean cross-validated score of one sampled configuration.
+
+    ``scoring`` is an sklearn scorer name or callable (greater is better, so the study direction
+    is ``maximize``); default ROC AUC for classification (one-vs-one macro for multiclass) and
+    negative RMSE for regression. Iterative families train ``max_epochs`` epochs with
+    ``partial_fit`` on every fold, reporting the mean score at ``step=epoch`` and raising
+    ``optuna.TrialPruned`` when the study's pruner says so; the trial records the epoch with the
+    best mean score as user attribute ``best_epoch``. ``fixed_params`` are passed to every
+    estimator and are not searched.
+    """
+    fam = _family(family)
+    task = _infer_task(fam, y, task)
+    if max_epochs < 1:
+        raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
+    scorer = get_scorer(scoring if scoring is not None else _default_scoring(task, y))
+    if isinstance(cv, int):
+        cv = (StratifiedKFold if task == "classification" else KFold)(
+            n_splits=cv, shuffle=True, random_state=random_state
+        )
+    splitter = check_cv(cv, y, classifier=task == "classification")
+    folds = [
+        (
+            _safe_indexing(X, tr),
+            _safe_indexing(y, tr),
+            _safe_indexing(X, te),
+            _safe_indexing(y, te),
+        )
+        for tr, te in splitter.split(X, y)
+    ]
+    classes = np.unique(np.asarray(y)) if task == "classification" else None
+    fixed = dict(fixed_params or {})
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        params = {**fixed, **suggest_params(fam, trial)}
+        template = fam.make(task, **params)
+        if fam.iterative:
+            return _iterative_cv(trial, template, folds, scorer, max_epochs, classes)
+        scores = [scorer(clone(template).fit(Xtr, ytr), Xte, yte) for Xtr, ytr, Xte, yte in folds]
+        value = float(np.mean(scores))
+        trial.report(value, step=0)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after cross-validation (score {value:.4f})")
+        return value
+
+    return objective
+
+
+def _iterative_cv(trial, template, folds, scorer, max_epochs, classes) -> float:
+    models = [clone(template) for _ in folds]
+    fit_kwargs = {} if classes is None else {"classes": classes}
+    best, value = -math.inf, -math.inf
+    for epoch in range(max_epochs):
+        scores = []
+        for model, (Xtr, ytr, Xte, yte) in zip(models, folds):
+            model.partial_fit(Xtr, ytr, **fit_kwargs)
+            scores.append(scorer(model, Xte, yte))
+        value = float(np.mean(scores))
+        if value > best:
+            best = value
+            trial.set_user_attr("best_epoch", epoch + 1)
+        trial.report(value, step=epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} (mean CV score {value:.4f})")
+    return value
+
+
+# --- MLflow ----------------------------------------------------------------------------------
+
+
+class MLflowCallback:
+    """Log a study to MLflow: a parent run per study and a nested run per finished trial.
+
+    Pass it to ``study.optimize(..., callbacks=[MLflowCallback()])``. Every trial's run gets its
+    parameters, its value (``metric_name``), its state as tag ``optuna.state`` (COMPLETE, PRUNED,
+    FAIL) and its intermediate values as metric ``intermediate_value`` with ``step=epoch``. The
+    parent run id is kept in the study's user attributes so that several worker processes
+    sharing a storage log under one parent.
+    """
+
+    _PARENT_ATTR = "mlflow_parent_run_id"
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        experiment_name: str = "optuna",
+        metric_name: str = "value",
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self.metric_name = metric_name
+        self._client = None
+        self._experiment_id: str | None = None
+
+    def _setup(self):
+        if self._client is None:
+            import mlflow
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.tracking_uri or mlflow.get_tracking_uri())
+            experiment = self._client.get_experiment_by_name(self.experiment_name)
+            if experiment is None:
+                try:
+                    self._experiment_id = self._client.create_experiment(self.experiment_name)
+                except Exception:  # another worker created it between the two calls
+                    experiment = self._client.get_experiment_by_name(self.experiment_name)
+                    self._experiment_id = experiment.experiment_id
+            else:
+                self._experiment_id = experiment.experiment_id
+        return self._client
+
+    def parent_run_id(self, study: optuna.Study) -> str:
+        """The study's parent run (created on first use, then shared through the storage)."""
+        client = self._setup()
+        run_id = study.user_attrs.get(self._PARENT_ATTR)
+        if run_id is None:
+            run = client.create_run(
+                self._experiment_id,
+                run_name=study.study_name,
+                tags={"optuna.study_name": study.study_name},
+            )
+            run_id = run.info.run_id
+            study.set_user_attr(self._PARENT_ATTR, run_id)
+        return run_id
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        client = self._setup()
+        parent = self.parent_run_id(study)
+        state = trial.state.name
+        run = client.create_run(
+            self._experiment_id,
+            run_name=f"trial-{trial.number}",
+            tags={
+                "mlflow.parentRunId": parent,
+                "optuna.study_name": study.study_name,
+                "optuna.trial_number": str(trial.number),
+                "optuna.state": state,
+            },
+        )
+        now = int(1000 * (trial.datetime_complete or trial.datetime_start).timestamp())
+        metrics = [
+            Metric("intermediate_value", float(v), now, int(step))
+            for step, v in sorted(trial.intermediate_values.items())
+        ]
+        if trial.value is not None:
+            metrics.append(Metric(self.metric_name, float(trial.value), now, 0))
+        params = [Param(k, str(v)) for k, v in trial.params.items()]
+        tags = [RunTag(f"optuna.user_attr.{k}", str(v)) for k, v in trial.user_attrs.items()]
+        client.log_batch(run.info.run_id, metrics=metrics, params=params, tags=tags)
+        status = {"COMPLETE": "FINISHED", "PRUNED": "KILLED"}.get(state, "FAILED")
+        client.set_terminated(run.info.run_id, status=status)
+        self._update_parent(study, client, parent, trial.number, now)
+
+    def _update_parent(self, study, client, parent: str, step: int, now: int) -> None:
+        from mlflow.entities import Metric
+
+        try:
+            best = study.best_trial
+        except ValueError:  # no completed trial yet
+            return
+        client.log_batch(
+            parent, metrics=[Metric(f"best_{self.metric_name}", best.value, now, step)]
+        )
+        client.set_tag(parent, "optuna.best_trial", str(best.number))
+        client.set_tag(parent, "optuna.best_params", repr(best.params))
+
+
+# --- storage and studies -------------------------------------------------------------------
+
+
+def create_storage(url: str | None = None) -> optuna.storages.BaseStorage:
+    """A study storage.
+
+    * ``None``: ``sqlite:///optuna.db`` (one file; fine for a few local worker processes).
+    * an SQLAlchemy URL (``sqlite:///x.db``, ``postgresql://...``, ``mysql+pymysql://...``):
+      an RDB storage; a database server is the way to share a study across machines.
+    * ``journal:<path>`` or a path ending in ``.log``/``.journal``: an append-only journal file
+      with file locking, robust for several local processes and on network file systems.
+    """
+    url = DEFAULT_STORAGE if url is None else str(url)
+    if url.startswith("journal:") or url.endswith((".log", ".journal")):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        path = url.removeprefix("journal:")
+        if not path:
+            raise ValueError("journal storage needs a file path, e.g. 'journal:optuna.log'")
+        return JournalStorage(JournalFileBackend(path))
+    if "://" not in url:
+        raise ValueError(
+            f"storage {url!r} is neither a database URL (e.g. 'sqlite:///optuna.db') nor a "
+            "journal file ('journal:<path>' or a path ending in .log)"
+        )
+    engine_kwargs = None
+    if url.startswith("sqlite"):
+        # Several processes write the same file: wait for the lock instead of failing at once.
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+def create_study(
+    study_name: str | None = None,
+    *,
+    storage: str | optuna.storages.BaseStorage | None = None,
+    direction: str = "maximize",
+    sampler: optuna.samplers.BaseSampler | None = None,
+    pruner: optuna.pruners.BasePruner | None = None,
+    seed: int | None = None,
+    load_if_exists: bool = True,
+) -> optuna.Study:
+    """A study on persistent storage (SQLite by default), joined by name when it already exists.
+
+    Defaults: TPE (seeded by ``seed``) and a median pruner that compares trials from the third
+    epoch on, once three trials have finished.
+    """
+    if not isinstance(storage, optuna.storages.BaseStorage):
+        storage = create_storage(storage)
+    return optuna.create_study(
+        study_name=study_name,
+        storage=storage,
+        direction=direction,
+        sampler=sampler or optuna.samplers.TPESampler(seed=seed),
+        pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+        load_if_exists=load_if_exists,
+    )
