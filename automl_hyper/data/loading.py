@@ -1,0 +1,330 @@
+"""One entry point for data in: ``load_dataset`` takes a DataFrame, a CSV/Parquet path, an OpenML
+id or an OpenML name and returns a :class:`Dataset` with categorical columns typed as ``category``.
+
+OpenML loads go through openml-python and its local cache (see ``openml_cache``); names resolve
+offline first (our index, then openml's cached descriptions, then the datasets bundled with
+scikit-learn) and only then through the server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from automl_hyper.data.preprocess import categorical_columns
+
+Task = Literal["classification", "regression"]
+OFFLINE_ENV_VAR = "AUTOML_HYPER_OFFLINE"
+# An integer-valued numeric target with more distinct values than this is taken as regression.
+MAX_INTEGER_CLASSES = 100
+_CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass
+class Dataset:
+    """Features ``X`` (categorical columns as ``category`` dtype), target ``y`` and metadata."""
+
+    name: str
+    X: pd.DataFrame
+    y: pd.Series
+    categorical: list[str] = field(default_factory=list)
+    openml_id: int | None = None
+    task: Task = "classification"
+
+    def __post_init__(self) -> None:
+        if len(self.X) != len(self.y):
+            raise ValueError(f"{self.name}: X has {len(self.X)} rows but y has {len(self.y)}")
+        if self.task not in ("classification", "regression"):
+            raise ValueError(f"task must be classification or regression, got {self.task!r}")
+
+    @property
+    def numeric(self) -> list[str]:
+        return [c for c in self.X.columns if c not in self.categorical]
+
+    def __repr__(self) -> str:
+        where = f", openml_id={self.openml_id}" if self.openml_id is not None else ""
+        return (
+            f"Dataset({self.name!r}{where}, {self.task}, {self.X.shape[0]} rows, "
+            f"{self.X.shape[1]} features, {len(self.categorical)} categorical)"
+        )
+
+
+def load_dataset(
+    source: pd.DataFrame | str | os.PathLike | int,
+    target: str | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    categorical: list[str] | None = None,
+    task: Task | None = None,
+    name: str | None = None,
+    offline: bool | None = None,
+) -> Dataset:
+    """Load a dataset from a DataFrame, a CSV/Parquet file, an OpenML id or an OpenML name.
+
+    ``target``: the target column; default ``target`` if present else the last column (files and
+    frames), or the dataset's default target (OpenML). ``categorical``: the categorical feature
+    columns of a file or frame; default: object, string, category and bool columns (OpenML uses
+    its nominal types). ``task``: default inferred (OpenML: nominal target is classification;
+    files and frames: non-numeric or integer-valued with at most 100 values is classification).
+    ``cache_dir``: openml's root cache folder (default $AUTOML_HYPER_OPENML_CACHE, then
+    openml's own). ``offline`` (default $AUTOML_HYPER_OFFLINE): never call the OpenML server.
+    """
+    if isinstance(source, pd.DataFrame):
+        return _from_frame(source, target, name or "dataframe", categorical, task)
+    if isinstance(source, (bool, np.bool_)):
+        raise TypeError("source must be a DataFrame, a path, an OpenML id or an OpenML name")
+    if isinstance(source, (int, np.integer)):
+        return load_openml(int(source), target, cache_dir=cache_dir, task=task, offline=offline)
+    if isinstance(source, os.PathLike) or _looks_like_path(str(source)):
+        return _from_file(Path(source), target, name, categorical, task)
+    if isinstance(source, str):
+        text = source.strip()
+        if not text:
+            raise ValueError("empty dataset name")
+        if text.isdigit():
+            return load_openml(int(text), target, cache_dir=cache_dir, task=task, offline=offline)
+        return load_openml(text, target, cache_dir=cache_dir, task=task, offline=offline)
+    raise TypeError(
+        f"source must be a DataFrame, a path, an OpenML id or an OpenML name, "
+        f"not {type(source).__name__}"
+    )
+
+
+def _looks_like_path(text: str) -> bool:
+    lower = text.lower()
+    return lower.endswith(_CSV_SUFFIXES + _PARQUET_SUFFIXES) or Path(text).is_file()
+
+
+def _from_file(
+    path: Path,
+    target: str | None,
+    name: str | None,
+    categorical: list[str] | None,
+    task: Task | None,
+) -> Dataset:
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    lower = path.name.lower()
+    if lower.endswith(_PARQUET_SUFFIXES):
+        frame = pd.read_parquet(path)
+    elif lower.endswith(_CSV_SUFFIXES):
+        frame = pd.read_csv(path, sep="\t" if ".tsv" in lower else ",")
+    else:
+        raise ValueError(f"{path}: unknown file type; use .csv, .tsv, .parquet or .pq")
+    stem = path.name.split(".")[0]
+    return _from_frame(frame, target, name or stem, categorical, task)
+
+
+def _from_frame(
+    frame: pd.DataFrame,
+    target: str | None,
+    name: str,
+    categorical: list[str] | None,
+    task: Task | None,
+) -> Dataset:
+    if frame.shape[1] < 2:
+        raise ValueError(f"{name}: need at least one feature and a target, got {frame.shape[1]}")
+    if frame.columns.duplicated().any():
+        dup = list(frame.columns[frame.columns.duplicated()])
+        raise ValueError(f"{name}: duplicated column names {dup}")
+    if target is None:
+        target = "target" if "target" in frame.columns else frame.columns[-1]
+    if target not in frame.columns:
+        raise ValueError(f"{name}: target column {target!r} not in {list(frame.columns)}")
+    X = frame.drop(columns=[target])
+    y = frame[target]
+    if categorical is None:
+        categorical = categorical_columns(X)
+    else:
+        missing = [c for c in categorical if c not in X.columns]
+        if missing:
+            raise ValueError(f"{name}: categorical columns not among the features: {missing}")
+    X = _as_categories(X, categorical)
+    task = task or infer_task(y)
+    return _finish(name, X, y, list(categorical), None, task)
+
+
+def _as_categories(X: pd.DataFrame, categorical: list) -> pd.DataFrame:
+    X = X.copy()
+    for col in categorical:
+        if not isinstance(X[col].dtype, pd.CategoricalDtype):
+            X[col] = X[col].astype("category")
+    return X
+
+
+def infer_task(y: pd.Series) -> Task:
+    """Classification for non-numeric or integer-valued targets with few values, else regression."""
+    if isinstance(y.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(y):
+        return "classification"
+    if pd.api.types.is_bool_dtype(y):
+        return "classification"
+    values = y.dropna().to_numpy(dtype=float)
+    if np.all(np.mod(values, 1) == 0) and len(np.unique(values)) <= MAX_INTEGER_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _finish(
+    name: str,
+    X: pd.DataFrame,
+    y: pd.Series,
+    categorical: list,
+    openml_id: int | None,
+    task: Task,
+) -> Dataset:
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be classification or regression, got {task!r}")
+    n_missing = int(y.isna().sum())
+    if n_missing:
+        raise ValueError(
+            f"{name}: the target {y.name!r} has {n_missing} missing values; drop those rows first"
+        )
+    if task == "classification":
+        if isinstance(y.dtype, pd.CategoricalDtype):
+            y = y.cat.remove_unused_categories()
+        if y.nunique() < 2:
+            raise ValueError(f"{name}: classification needs at least 2 classes in {y.name!r}")
+    elif not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        raise ValueError(f"{name}: regression needs a numeric target, {y.name!r} is {y.dtype}")
+    X = X.reset_index(drop=True)
+    y = y.reset_index(drop=True)
+    return Dataset(name, X, y, categorical, openml_id, task)
+
+
+# ---------------------------------------------------------------- OpenML
+
+
+class DatasetNotFoundError(LookupError):
+    """An OpenML dataset could not be found in the cache, among bundled ones, or on the server."""
+
+
+def _offline(offline: bool | None) -> bool:
+    if offline is not None:
+        return offline
+    return os.environ.get(OFFLINE_ENV_VAR, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def resolve_openml_id(
+    name: str,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    offline: bool | None = None,
+) -> int:
+    """OpenML id of ``name``: our index, openml's cached descriptions, bundled sets, the server."""
+    from automl_hyper.data.bundled import bundled_id
+    from automl_hyper.data.openml_cache import find_cached_id, openml_cache
+
+    with openml_cache(cache_dir) as server_dir:
+        found = find_cached_id(server_dir, name)
+        if found is None:
+            found = bundled_id(name)
+        if found is not None:
+            return found
+        if _offline(offline):
+            raise DatasetNotFoundError(
+                f"no dataset named {name!r} in the OpenML cache at {server_dir} (offline mode). "
+                "Build one with `automl-hyper datasets cache --from DIR`, or see "
+                "`automl-hyper datasets list`."
+            )
+        return _name_from_server(name, server_dir)
+
+
+def _server_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP check, so an offline machine fails at once instead of after openml's retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    import openml
+
+    url = urlparse(openml.config.server)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _unreachable(what: str, server_dir: Path) -> DatasetNotFoundError:
+    return DatasetNotFoundError(
+        f"{what} is not in the OpenML cache at {server_dir} and the OpenML server could not be "
+        "reached. Build a local cache with `automl-hyper datasets cache --from DIR`, use a "
+        "dataset bundled with scikit-learn (wdbc/breast_cancer, iris, wine), or connect to the "
+        "network."
+    )
+
+
+def _name_from_server(name: str, server_dir: Path) -> int:
+    import openml
+    import requests
+
+    if not _server_reachable():
+        raise _unreachable(f"dataset {name!r}", server_dir)
+    try:
+        return int(openml.datasets.functions._name_to_id(name))  # the lookup openml uses itself
+    except RuntimeError as e:  # openml's "No active datasets exist with name ..."
+        raise DatasetNotFoundError(f"no OpenML dataset named {name!r}: {e}") from None
+    except (requests.exceptions.RequestException, OSError):
+        raise _unreachable(f"dataset {name!r}", server_dir) from None
+
+
+def load_openml(
+    dataset: int | str,
+    target: str | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    task: Task | None = None,
+    offline: bool | None = None,
+) -> Dataset:
+    """Load an OpenML dataset by id or name through openml-python and the local cache."""
+    import openml
+    import requests
+    from openml.exceptions import OpenMLServerException
+
+    from automl_hyper.data.bundled import BUNDLED, write_bundled
+    from automl_hyper.data.openml_cache import is_cached, openml_cache
+
+    if isinstance(dataset, str):
+        dataset_id = resolve_openml_id(dataset, cache_dir=cache_dir, offline=offline)
+    else:
+        dataset_id = int(dataset)
+    if dataset_id <= 0:
+        raise ValueError(f"OpenML ids are positive integers, got {dataset_id}")
+    with openml_cache(cache_dir) as server_dir:
+        if not is_cached(server_dir, dataset_id):
+            if dataset_id in BUNDLED:
+                write_bundled(server_dir, dataset_id)
+            elif _offline(offline):
+                raise DatasetNotFoundError(
+                    f"OpenML dataset {dataset_id} is not in the cache at {server_dir} "
+                    "(offline mode). Build one with `automl-hyper datasets cache --from DIR`."
+                )
+            elif not _server_reachable():
+                raise _unreachable(f"OpenML dataset {dataset_id}", server_dir)
+        try:
+            ds = openml.datasets.get_dataset(
+                dataset_id,
+                download_data=True,
+                download_qualities=False,
+                download_features_meta_data=False,
+            )
+        except OpenMLServerException as e:
+            raise DatasetNotFoundError(f"OpenML dataset {dataset_id}: {e}") from None
+        except (requests.exceptions.RequestException, OSError):
+            raise _unreachable(f"OpenML dataset {dataset_id}", server_dir) from None
+        target = target or ds.default_target_attribute
+        if not target:
+            raise ValueError(f"OpenML dataset {dataset_id} has no default target; pass target=")
+        X, y, categorical_indicator, names = ds.get_data(target=target)
+    categorical = [n for n, is_cat in zip(names, categorical_indicator) if is_cat]
+    X = _as_categories(X, categorical)
+    if task is None:  # OpenML types the target: nominal is classification, numeric regression
+        nominal = isinstance(y.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(y)
+        task = "classification" if nominal else "regression"
+    return _finish(ds.name, X, y, categorical, dataset_id, task)
