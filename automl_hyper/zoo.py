@@ -100,6 +100,24 @@ register(
 
 register(
     Family(
+        name="smash",
+        classifier="automl_hyper.models.smash:SmashClassifier",
+        regressor="automl_hyper.models.smash:SmashRegressor",
+        description="SMASH one-shot architecture search over tabular MLPs (hypernetwork proxy)",
+        # Architecture is searched inside fit; these train the finalists and are tuned outside.
+        space={
+            "learning_rate": Float(1e-4, 1e-2, default=1e-3, log=True),
+            "dropout": Float(0.0, 0.5, default=0.0),
+            "weight_decay": Float(1e-7, 1e-2, default=1e-5, log=True),
+        },
+        ag_key="SMASH",
+        ag_name="SMASH",
+        ag_priority=30,
+    )
+)
+
+register(
+    Family(
         name="xgboost",
         classifier="automl_hyper.models.baselines:DefaultXGBClassifier",
         description="XGBoost with library defaults (reference)",

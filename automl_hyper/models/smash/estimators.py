@@ -1,0 +1,295 @@
+"""scikit-learn estimators: the SMASH search, and one fixed (e.g. discovered) architecture.
+
+Validation and preprocessing happen in :mod:`automl_hyper.models.base`; these classes see float32
+matrices. Learning rate, dropout and weight decay apply to the real training of the finalists
+(and of a fixed architecture); they are not searched, so that Optuna can tune them afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
+from automl_hyper.models.smash.network import ArchNet
+from automl_hyper.models.smash.search import Candidate, SearchConfig, run_search, train_candidate
+from automl_hyper.models.smash.space import ArchSpec, SearchSpace, as_spec
+from automl_hyper.models.smash.training import holdout_split, outputs_to_proba
+from automl_hyper.models.torch_utils import seed_from, seeded
+
+DEFAULT_WIDTHS = (16, 32, 64, 128, 256, 512)
+DEFAULT_SPEC = ArchSpec.plain((128, 128))
+
+
+def _check_common(est) -> None:
+    if not 0.0 <= est.validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction must lie in [0, 1), got {est.validation_fraction}")
+    if est.time_limit is not None and est.time_limit <= 0:
+        raise ValueError(f"time_limit must be > 0 seconds or None, got {est.time_limit}")
+
+
+def _prepare(est, X, y, task):
+    """Seed, deadline, split and tensors shared by both kinds of estimator."""
+    seed = seed_from(est.random_state)
+    deadline = None if est.time_limit is None else time.perf_counter() + float(est.time_limit)
+    fit_idx, val_idx = holdout_split(y, task, est.validation_fraction, seed)
+    y_t = torch.as_tensor(y, dtype=torch.int64 if task == "classification" else torch.float32)
+    X_t = torch.as_tensor(X, dtype=torch.float32)
+    return seed, deadline, X_t[fit_idx], y_t[fit_idx], X_t[val_idx], y_t[val_idx]
+
+
+def _standardise(est, y: np.ndarray) -> np.ndarray:
+    est.y_mean_ = float(np.mean(y))
+    std = float(np.std(y))
+    est.y_scale_ = std if std > 0 else 1.0
+    return (y - est.y_mean_) / est.y_scale_
+
+
+@torch.no_grad()
+def _outputs(est, X: np.ndarray) -> torch.Tensor:
+    check_is_fitted(est, "net_")
+    est.net_.eval()
+    return est.net_(torch.as_tensor(X, dtype=torch.float32))
+
+
+# --- SMASH search -----------------------------------------------------------------------------
+
+
+class _SmashMixin:
+    _task = "classification"
+    _proxy_metric = "neg_log_loss"
+    _real_metric = "auc"
+
+    def __init__(
+        self,
+        n_candidates: int = 500,
+        top_k: int = 3,
+        n_mutations: int = 100,
+        hyper_time_budget: float | None = 60.0,
+        hyper_max_epochs: int = 100,
+        max_epochs: int = 100,
+        learning_rate: float = 1e-3,
+        dropout: float = 0.0,
+        weight_decay: float = 1e-5,
+        batch_size: int = 128,
+        patience: int = 10,
+        max_depth: int = 4,
+        widths: tuple[int, ...] = DEFAULT_WIDTHS,
+        max_params: int | None = None,
+        sampler: str = "random",
+        init_from_hypernet: bool = False,
+        validation_fraction: float = 0.2,
+        random_state=None,
+        time_limit: float | None = None,
+    ) -> None:
+        self.n_candidates = n_candidates
+        self.top_k = top_k
+        self.n_mutations = n_mutations
+        self.hyper_time_budget = hyper_time_budget
+        self.hyper_max_epochs = hyper_max_epochs
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.patience = patience
+        self.max_depth = max_depth
+        self.widths = widths
+        self.max_params = max_params
+        self.sampler = sampler
+        self.init_from_hypernet = init_from_hypernet
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.time_limit = time_limit
+
+    def _config(self) -> SearchConfig:
+        return SearchConfig(
+            n_candidates=int(self.n_candidates),
+            n_mutations=int(self.n_mutations),
+            top_k=int(self.top_k),
+            sampler=self.sampler,
+            proxy_metric=self._proxy_metric,
+            real_metric=self._real_metric,
+            max_params=self.max_params,
+            hyper_time_budget=self.hyper_time_budget,
+            hyper_max_epochs=int(self.hyper_max_epochs),
+            learning_rate=float(self.learning_rate),
+            weight_decay=float(self.weight_decay),
+            dropout=float(self.dropout),
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            patience=int(self.patience),
+            init_from_hypernet=bool(self.init_from_hypernet),
+        )
+
+    def _check_params(self) -> tuple[SearchConfig, SearchSpace]:
+        _check_common(self)
+        config = self._config()
+        config.check()
+        return config, SearchSpace(max_depth=int(self.max_depth), widths=tuple(self.widths))
+
+    def fit(self, X, y):
+        self._check_params()  # bad settings fail before any data work
+        return super().fit(X, y)
+
+    def _search(self, X: np.ndarray, y: np.ndarray, n_outputs: int) -> None:
+        config, space = self._check_params()
+        seed, deadline, X_fit, y_fit, X_val, y_val = _prepare(self, X, y, self._task)
+        with seeded(seed):
+            outcome = run_search(
+                X_fit, y_fit, X_val, y_val, self._task, n_outputs, space, config, seed, deadline
+            )
+        self.net_ = outcome.best.net
+        self.best_spec_ = outcome.best.spec
+        self.search_results_ = outcome.table()
+        self.hypernet_losses_ = list(outcome.hyper_losses)
+        self.search_timings_ = dict(outcome.timings)
+        self.proxy_kendall_tau_ = outcome.kendall_tau()
+        self.discovered_specs_ = [c.spec.to_json() for c in outcome.trained]
+
+    def discovered_specs(self, k: int | None = None) -> list[str]:
+        """JSON of the finalists trained for real, best real validation score first."""
+        check_is_fitted(self, "discovered_specs_")
+        return list(self.discovered_specs_[:k])
+
+    def save_spec(self, path: str | Path) -> Path:
+        """Write the winning architecture as readable JSON (reload with ArchSpec.load)."""
+        check_is_fitted(self, "best_spec_")
+        return self.best_spec_.save(path)
+
+
+class SmashClassifier(_SmashMixin, TabularClassifierBase):
+    """SMASH one-shot architecture search over tabular MLPs, as a classifier.
+
+    Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
+    ``search_results_`` (DataFrame: spec JSON, n_params, proxy and real scores),
+    ``proxy_kendall_tau_`` over the finalists, ``hypernet_losses_`` and ``search_timings_``.
+    """
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        self._search(X, y, n_classes)
+
+    def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
+        return outputs_to_proba(_outputs(self, X))
+
+
+class SmashRegressor(_SmashMixin, TabularRegressorBase):
+    """SMASH one-shot architecture search over tabular MLPs, as a regressor (target standardised)."""
+
+    _task = "regression"
+    _proxy_metric = "neg_mse"
+    _real_metric = "r2"
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
+        self._search(X, _standardise(self, y), 1)
+
+    def _predict_arrays(self, X: np.ndarray) -> np.ndarray:
+        out = _outputs(self, X).squeeze(1).double().numpy()
+        return out * self.y_scale_ + self.y_mean_
+
+
+# --- one given architecture -------------------------------------------------------------------
+
+
+class _FixedMixin:
+    _task = "classification"
+    _real_metric = "auc"
+
+    def __init__(
+        self,
+        spec: ArchSpec | str | dict | None = None,
+        learning_rate: float = 1e-3,
+        dropout: float = 0.0,
+        weight_decay: float = 1e-5,
+        max_epochs: int = 100,
+        batch_size: int = 128,
+        patience: int = 10,
+        validation_fraction: float = 0.2,
+        random_state=None,
+        time_limit: float | None = None,
+    ) -> None:
+        self.spec = spec
+        self.learning_rate = learning_rate
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.time_limit = time_limit
+
+    def _check_params(self) -> tuple[ArchSpec, SearchConfig]:
+        _check_common(self)
+        spec = as_spec(self.spec, DEFAULT_SPEC)
+        config = SearchConfig(
+            learning_rate=float(self.learning_rate),
+            weight_decay=float(self.weight_decay),
+            dropout=float(self.dropout),
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            patience=int(self.patience),
+            real_metric=self._real_metric,
+        )
+        config.check()
+        return spec, config
+
+    def fit(self, X, y):
+        self._check_params()
+        return super().fit(X, y)
+
+    def _train(self, X: np.ndarray, y: np.ndarray, n_outputs: int) -> None:
+        spec, config = self._check_params()
+        seed, deadline, X_fit, y_fit, X_val, y_val = _prepare(self, X, y, self._task)
+        cand = Candidate(spec, "fixed", float("nan"), spec.n_params(X.shape[1], n_outputs))
+        with seeded(seed):
+            train_candidate(
+                cand,
+                None,
+                X_fit,
+                y_fit,
+                X_val,
+                y_val.numpy(),
+                self._task,
+                n_outputs,
+                config,
+                np.random.default_rng(seed),
+                deadline,
+            )
+        self.spec_ = spec
+        self.net_: ArchNet = cand.net
+        self.n_params_ = cand.n_params
+        self.n_epochs_ = cand.epochs
+        self.validation_score_ = cand.real
+
+    def save_spec(self, path: str | Path) -> Path:
+        check_is_fitted(self, "spec_")
+        return self.spec_.save(path)
+
+
+class FixedArchitectureClassifier(_FixedMixin, TabularClassifierBase):
+    """Train one given architecture (JSON, dict or ArchSpec) with early stopping on a holdout."""
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        self._train(X, y, n_classes)
+
+    def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
+        return outputs_to_proba(_outputs(self, X))
+
+
+class FixedArchitectureRegressor(_FixedMixin, TabularRegressorBase):
+    """Train one given architecture as a regressor (target standardised internally)."""
+
+    _task = "regression"
+    _real_metric = "r2"
+
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
+        self._train(X, _standardise(self, y), 1)
+
+    def _predict_arrays(self, X: np.ndarray) -> np.ndarray:
+        out = _outputs(self, X).squeeze(1).double().numpy()
+        return out * self.y_scale_ + self.y_mean_
