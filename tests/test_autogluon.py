@@ -1,0 +1,180 @@
+"""AutoGluon integration, with the real AutoGluon: registration, fit, time limit, refit_full,
+bagging, HPO over the family's space, save and load in a new process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from autogluon.common import space as ag_space
+from autogluon.tabular import TabularPredictor
+from autogluon.tabular.registry import ag_model_registry
+from automl_hyper.integrations import autogluon as ag_int
+
+from automl_hyper import zoo
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+REPO = Path(__file__).resolve().parents[1]
+# Few epochs keep every fit to about a second on a loaded 2-core machine.
+FAST_INN = {"max_epochs": 2, "hidden_width": 64, "n_blocks": 1}
+
+
+def _credit_g(n: int = 160) -> pd.DataFrame:
+    path = DATASETS / "credit-g.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    # Stratified sample: mixed numeric and categorical columns, both classes present.
+    df = pd.read_csv(path)
+    return df.groupby("target", group_keys=False).sample(frac=n / len(df), random_state=0)
+
+
+def _run(code: str, timeout: int = 240) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_every_autogluon_family_is_registered_once():
+    classes = ag_int.register_families()
+    again = ag_int.register_families()  # idempotent: same classes, no assertion from AutoGluon
+    assert classes == again
+    keys = {zoo.get(n).ag_key for n in zoo.names(autogluon_only=True)}
+    assert {c.ag_key for c in classes} == keys
+    assert "INN" in keys
+    for cls in classes:
+        assert ag_model_registry.exists(cls)
+        assert ag_model_registry.key_to_cls(cls.ag_key) is cls
+        assert cls.__module__ == "automl_hyper.integrations.autogluon"
+        assert getattr(ag_int, cls.__qualname__) is cls  # picklable by reference
+    inn = ag_model_registry.key_to_cls("INN")
+    assert inn.ag_name == "INN" and inn.seed_name == "random_state"
+    assert set(inn._supported_problem_types) == {"binary", "multiclass", "regression"}
+
+
+def test_search_space_translation_keeps_defaults():
+    space = ag_int.to_autogluon_space(zoo.get("inn").space)
+    assert isinstance(space["learning_rate"], ag_space.Real)
+    assert space["learning_rate"].log and space["learning_rate"].default == pytest.approx(1e-2)
+    assert isinstance(space["n_blocks"], ag_space.Int) and space["n_blocks"].default == 2
+    width = space["hidden_width"]
+    assert isinstance(width, ag_space.Categorical) and width.default == 128
+    assert sorted(width.data) == [64, 128, 256]
+
+
+def test_unknown_family_and_non_autogluon_family_fail_clearly():
+    with pytest.raises(KeyError, match="unknown family"):
+        ag_int.model_class("no-such-family")
+    with pytest.raises(ValueError, match="no ag_key"):
+        ag_int.model_class("xgboost")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", ["automl_hyper_first", "autogluon_first"])
+def test_registration_hook_in_a_fresh_process(order, tmp_path):
+    imports = (
+        "import automl_hyper\nfrom autogluon.tabular import TabularPredictor"
+        if order == "automl_hyper_first"
+        else "from autogluon.tabular import TabularPredictor\nimport automl_hyper"
+    )
+    out = _run(
+        f"""
+        {imports.splitlines()[0]}
+        {imports.splitlines()[1]}
+        import pandas as pd
+        df = pd.read_csv({str(DATASETS / "blood-transfusion-service-center.csv")!r}).sample(120, random_state=0)
+        p = TabularPredictor(label="target", path={str(tmp_path / "ag")!r}, verbosity=0).fit(
+            df, hyperparameters={{"INN": {FAST_INN!r}, "XGB": {{}}}})
+        print(sorted(p.model_names()))
+        """
+    )
+    assert "'INN'" in out and "'XGBoost'" in out
+
+
+@pytest.mark.slow
+def test_fit_time_limit_refit_full_and_load_in_new_process(tmp_path):
+    df = _credit_g()
+    train, test = df.iloc[:120], df.iloc[120:]
+    path = tmp_path / "predictor"
+    predictor = TabularPredictor(label="target", path=str(path), verbosity=0).fit(
+        train,
+        # A huge epoch budget: only the time limit can stop it.
+        hyperparameters={"INN": {**FAST_INN, "max_epochs": 100_000, "patience": 100_000}},
+        time_limit=8,
+    )
+    model = predictor._trainer.load_model("INN")
+    epochs = model.model.n_epochs_
+    assert 1 <= epochs < 100_000
+    assert model.params_trained["max_epochs"] == epochs
+    assert model.model.random_state == 0  # AutoGluon's seed reaches the estimator
+    assert model.fit_time < 20
+
+    refit = predictor.refit_full(model="INN")
+    full = predictor._trainer.load_model(refit["INN"])
+    # refit_full retrains on all rows for exactly the epochs the original model used.
+    assert full.model.n_epochs_ == epochs
+    assert full.model.max_epochs == epochs
+
+    expected = predictor.predict_proba(test, model="INN")
+    assert list(expected.columns) == ["bad", "good"]
+    np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    out = _run(
+        f"""
+        import pandas as pd
+        from autogluon.tabular import TabularPredictor
+        p = TabularPredictor.load({str(path)!r})
+        test = pd.read_csv({str(tmp_path / "test.csv")!r})
+        p.predict_proba(test, model="INN").to_csv({str(tmp_path / "proba.csv")!r}, index=False)
+        print(type(p._trainer.load_model("INN")).__module__)
+        """
+    )
+    assert "automl_hyper.integrations.autogluon" in out
+    loaded = pd.read_csv(tmp_path / "proba.csv")
+    np.testing.assert_allclose(loaded.to_numpy(), expected.to_numpy(), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_bagging_with_two_folds_and_regression(tmp_path):
+    df = _credit_g().drop(columns=["target"])
+    # A regression target from the data itself: predict credit_amount from the rest.
+    predictor = TabularPredictor(
+        label="credit_amount", problem_type="regression", path=str(tmp_path / "bag"), verbosity=0
+    ).fit(df, hyperparameters={"INN": FAST_INN}, num_bag_folds=2, num_stack_levels=0)
+    assert "INN_BAG_L1" in predictor.model_names()
+    bag = predictor._trainer.load_model("INN_BAG_L1")
+    assert len(bag.models) == 2
+    pred = predictor.predict(df.iloc[:10], model="INN_BAG_L1")
+    assert pred.shape == (10,) and np.isfinite(pred).all()
+    # Predictions follow the target's scale (thousands), not a standardised one.
+    assert pred.abs().mean() > 100
+
+
+@pytest.mark.slow
+def test_hpo_samples_the_family_space(tmp_path):
+    df = _credit_g()
+    predictor = TabularPredictor(label="target", path=str(tmp_path / "hpo"), verbosity=0).fit(
+        df,
+        hyperparameters={"INN": {"max_epochs": 2}},
+        hyperparameter_tune_kwargs={"num_trials": 2, "scheduler": "local", "searcher": "random"},
+    )
+    names = [n for n in predictor.model_names() if n.startswith("INN")]
+    assert len(names) == 2, names
+    configs = [predictor._trainer.load_model(n).params for n in names]
+    space = zoo.get("inn").space
+    for params in configs:
+        assert params["max_epochs"] == 2  # user-fixed values stay out of the search
+        assert space["learning_rate"].low <= params["learning_rate"] <= space["learning_rate"].high
+        assert params["hidden_width"] in space["hidden_width"].choices
+    # The first trial is the default configuration, the second a random sample.
+    assert configs[0]["learning_rate"] != configs[1]["learning_rate"]
