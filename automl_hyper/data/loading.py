@@ -274,15 +274,17 @@ def _name_from_server(name: str, server_dir: Path) -> int:
         raise _unreachable(f"dataset {name!r}", server_dir) from None
 
 
-def load_openml(
+def fetch_openml(
     dataset: int | str,
-    target: str | None = None,
     *,
     cache_dir: str | os.PathLike | None = None,
-    task: Task | None = None,
     offline: bool | None = None,
-) -> Dataset:
-    """Load an OpenML dataset by id or name through openml-python and the local cache."""
+):
+    """openml-python's ``OpenMLDataset`` (data file in the cache) for an id or a name.
+
+    Uses the cache when it holds the dataset, writes a scikit-learn-bundled one into it when that
+    is the one asked for, and only otherwise downloads (unless ``offline``).
+    """
     import openml
     import requests
     from openml.exceptions import OpenMLServerException
@@ -308,7 +310,9 @@ def load_openml(
             elif not _server_reachable():
                 raise _unreachable(f"OpenML dataset {dataset_id}", server_dir)
         try:
-            ds = openml.datasets.get_dataset(
+            # The returned object holds absolute paths to its files, so it stays usable after
+            # the cache setting is restored.
+            return openml.datasets.get_dataset(
                 dataset_id,
                 download_data=True,
                 download_qualities=False,
@@ -318,13 +322,25 @@ def load_openml(
             raise DatasetNotFoundError(f"OpenML dataset {dataset_id}: {e}") from None
         except (requests.exceptions.RequestException, OSError):
             raise _unreachable(f"OpenML dataset {dataset_id}", server_dir) from None
-        target = target or ds.default_target_attribute
-        if not target:
-            raise ValueError(f"OpenML dataset {dataset_id} has no default target; pass target=")
-        X, y, categorical_indicator, names = ds.get_data(target=target)
+
+
+def load_openml(
+    dataset: int | str,
+    target: str | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    task: Task | None = None,
+    offline: bool | None = None,
+) -> Dataset:
+    """Load an OpenML dataset by id or name through openml-python and the local cache."""
+    ds = fetch_openml(dataset, cache_dir=cache_dir, offline=offline)
+    target = target or ds.default_target_attribute
+    if not target:
+        raise ValueError(f"OpenML dataset {ds.dataset_id} has no default target; pass target=")
+    X, y, categorical_indicator, names = ds.get_data(target=target)
     categorical = [n for n, is_cat in zip(names, categorical_indicator) if is_cat]
     X = _as_categories(X, categorical)
     if task is None:  # OpenML types the target: nominal is classification, numeric regression
         nominal = isinstance(y.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(y)
         task = "classification" if nominal else "regression"
-    return _finish(ds.name, X, y, categorical, dataset_id, task)
+    return _finish(ds.name, X, y, categorical, int(ds.dataset_id), task)
