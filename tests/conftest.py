@@ -1,0 +1,94 @@
+"""Shared fixtures: real datasets from ``../shared/datasets`` and an OpenML-layout cache built
+from them in a temporary folder (never the user's cache: openml may delete a cache folder after a
+failed call, so tests that expect failures build their own)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from functools import cache, lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+# A handful covering numeric-only, categorical, missing values and multiclass targets.
+CACHED_DATASETS = {
+    "credit-g": 31,
+    "diabetes": 37,
+    "cmc": 23,
+    "eucalyptus": 188,
+    "car": 40975,
+    "kc2": 1063,
+}
+
+
+def _require_shared() -> Path:
+    if not (SHARED_DATASETS / "MANIFEST.tsv").is_file():
+        pytest.skip(f"shared datasets not found at {SHARED_DATASETS}")
+    return SHARED_DATASETS
+
+
+@cache
+def _categorical_lists() -> dict[str, list[str]]:
+    return json.loads((SHARED_DATASETS / "CATEGORICAL.json").read_text())
+
+
+@lru_cache(maxsize=32)
+def _read_shared(name: str) -> pd.DataFrame:
+    path = SHARED_DATASETS / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"no shared dataset {name!r} at {path}")
+    return pd.read_csv(path)
+
+
+def load_shared(name: str) -> tuple[pd.DataFrame, pd.Series]:
+    """(X, y) of ``../shared/datasets/<name>.csv``; CATEGORICAL.json columns typed ``category``."""
+    _require_shared()
+    frame = _read_shared(name).copy()
+    y = frame.pop("target")
+    for col in _categorical_lists().get(name, []):
+        frame[col] = frame[col].astype("category")
+    return frame, y
+
+
+@pytest.fixture(scope="session")
+def shared_datasets_dir() -> Path:
+    """The ``../shared/datasets`` folder (the test is skipped where it is missing)."""
+    return _require_shared()
+
+
+@pytest.fixture(scope="session")
+def shared_dataset() -> Callable[[str], tuple[pd.DataFrame, pd.Series]]:
+    """``shared_dataset(name) -> (X, y)`` from ``../shared/datasets``, categoricals typed."""
+    _require_shared()
+    return load_shared
+
+
+@pytest.fixture(scope="session")
+def openml_cache(tmp_path_factory) -> Path:
+    """Root of a fresh OpenML-layout cache holding ``CACHED_DATASETS`` under their OpenML ids.
+
+    Pass it as ``cache_dir=`` to ``load_dataset`` (or to ``openml_cache()`` for openml-python).
+    Shared by the session: read from it, do not write to it or make calls expected to fail.
+    """
+    from automl_hyper.data.openml_cache import build_cache
+
+    root = tmp_path_factory.mktemp("openml_cache")
+    written = build_cache(_require_shared(), root, names=list(CACHED_DATASETS))
+    assert written == CACHED_DATASETS
+    return root
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails at once (a guard, not a fake server)."""
+
+    def refuse(self, address):
+        raise OSError(f"network access attempted in a no-network test: {address}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
