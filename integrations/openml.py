@@ -2,7 +2,8 @@
 
 ``get_dataset`` and ``get_task`` return openml-python's own objects, read from the cache folder
 chosen as in ``automl_hyper.data.load_dataset`` (argument, $AUTOML_HYPER_OPENML_CACHE, openml's
-default). ``build_cache`` fills that cache from a folder of ARFF/CSV files under the real ids.
+default). ``build_cache`` fills that cache from a folder of ARFF/CSV files under the real ids;
+``make_local_task`` adds a task with the benchmark's (or k-fold) splits that ``get_task`` reads.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from automl_hyper.data.loading import (
     resolve_openml_id,
 )
 from automl_hyper.data.openml_cache import build_cache, openml_cache, resolve_cache_root
+from automl_hyper.data.openml_tasks import make_local_task
 
 __all__ = [
     "Dataset",
@@ -29,6 +31,7 @@ __all__ = [
     "get_task",
     "load_dataset",
     "load_openml",
+    "make_local_task",
     "openml_cache",
     "resolve_openml_id",
 ]
@@ -53,12 +56,17 @@ def get_dataset(
 def get_task(
     task_id: int, *, cache_dir: str | os.PathLike | None = None
 ) -> openml.tasks.OpenMLTask:
-    """openml's task object; offline it needs ``tasks/<id>/task.xml`` and ``datasplits.arff``."""
+    """openml's task object, splits loaded; offline it needs ``tasks/<id>/task.xml`` and
+    ``datasplits.arff`` (see ``make_local_task``). openml's cache setting is global: call task
+    methods that read data (``get_X_and_y``) inside ``openml_cache(cache_dir)``."""
     with openml_cache(cache_dir):
-        return openml.tasks.get_task(
+        task = openml.tasks.get_task(
             int(task_id),
             download_splits=True,
             download_data=True,
             download_qualities=False,
             download_features_meta_data=False,
         )
+        # get_task reads the splits but does not keep them; keep them while the cache is set.
+        task.split = task.download_split()
+    return task

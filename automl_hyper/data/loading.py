@@ -290,7 +290,7 @@ def fetch_openml(
     from openml.exceptions import OpenMLServerException
 
     from automl_hyper.data.bundled import BUNDLED, write_bundled
-    from automl_hyper.data.openml_cache import is_cached, openml_cache
+    from automl_hyper.data.openml_cache import dataset_dir, is_cached, openml_cache
 
     if isinstance(dataset, str):
         dataset_id = resolve_openml_id(dataset, cache_dir=cache_dir, offline=offline)
@@ -309,14 +309,15 @@ def fetch_openml(
                 )
             elif not _server_reachable():
                 raise _unreachable(f"OpenML dataset {dataset_id}", server_dir)
+        # Features metadata is read now when cached (never downloaded for it), so that
+        # ``ds.features`` does not look in another cache once the setting is restored.
+        features_cached = (dataset_dir(server_dir, dataset_id) / "features.xml").is_file()
         try:
-            # The returned object holds absolute paths to its files, so it stays usable after
-            # the cache setting is restored.
             return openml.datasets.get_dataset(
                 dataset_id,
                 download_data=True,
                 download_qualities=False,
-                download_features_meta_data=False,
+                download_features_meta_data=features_cached,
             )
         except OpenMLServerException as e:
             raise DatasetNotFoundError(f"OpenML dataset {dataset_id}: {e}") from None
