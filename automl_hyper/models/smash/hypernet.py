@@ -166,7 +166,7 @@ def train_hypernet(
     time_budget: float | None = 60.0,
     max_epochs: int = 100,
     batch_size: int = 128,
-    learning_rate: float = 2e-3,
+    learning_rate: float = 1e-2,
     dropout: float = 0.0,
     max_params: int | None = None,
 ) -> list[float]:

@@ -39,7 +39,9 @@ class SearchConfig:
     hyper_max_epochs: int = 100
     hyper_hidden: int = 128
     hyper_rank: int = 4
-    hyper_learning_rate: float = 2e-3
+    # Higher than a plain MLP's: the base blocks are scaled by 1/sqrt(fan_in) on their way to
+    # the weights, so the same step moves the generated weights about ten times less.
+    hyper_learning_rate: float = 1e-2
     # real training of the finalists (not searched: tuned afterwards with Optuna)
     learning_rate: float = 1e-3
     weight_decay: float = 1e-5
