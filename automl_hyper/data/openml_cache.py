@@ -296,7 +296,15 @@ def _read_manifest(folder: Path) -> pd.DataFrame | None:
     manifest = pd.read_csv(path, sep="\t", dtype={"name": str})
     if not {"name", "openml_id"} <= set(manifest.columns):
         raise ValueError(f"{path} needs the columns name and openml_id")
+    duplicated = sorted(set(manifest["name"][manifest["name"].duplicated()]))
+    if duplicated:
+        raise ValueError(f"{path} lists these names more than once: {duplicated}")
     return manifest.set_index("name")
+
+
+def _manifest_value(row: pd.Series, column: str):
+    value = row.get(column)
+    return None if value is None or pd.isna(value) or value == "" else value
 
 
 def build_cache(
@@ -309,10 +317,11 @@ def build_cache(
     """Build an OpenML-layout cache from a folder of ARFF/CSV files, keeping the real OpenML ids.
 
     The folder holds ``<name>.arff`` or ``<name>.csv`` files plus ``MANIFEST.tsv`` (columns
-    ``name`` and ``openml_id``, optionally ``classes``: 0 for regression). CSV files: the target
-    is the column ``target`` (else the last); ``CATEGORICAL.json`` (name -> list of nominal
-    columns) says which features are categorical. ARFF files are copied as they are (their last
-    attribute is the target). Files without a manifest id are skipped with a warning.
+    ``name`` and ``openml_id``; optional ``classes``, 0 for regression, and ``target``). The
+    target defaults to the column ``target`` (else the last) of a CSV, the last attribute of an
+    ARFF. ``CATEGORICAL.json`` (name -> list of nominal columns) says which CSV features are
+    categorical; ARFF files are copied as they are, with their own nominal types. Files without
+    a manifest id are skipped with a warning.
     ``names`` restricts the build to those datasets. Returns name -> OpenML id of what is cached.
     """
     src = Path(src_folder)
@@ -341,8 +350,18 @@ def build_cache(
             row = manifest.loc[name]
             did = int(row["openml_id"])
             if overwrite or not is_cached(server_dir, did):
-                classification = int(row.get("classes", 1) or 0) > 0
-                _cache_file(server_dir, did, name, path, categorical.get(name, []), classification)
+                classes = _manifest_value(row, "classes")
+                classification = classes is None or int(classes) > 0
+                target = _manifest_value(row, "target")
+                _cache_file(
+                    server_dir,
+                    did,
+                    name,
+                    path,
+                    categorical.get(name, []),
+                    classification,
+                    None if target is None else str(target),
+                )
             written[name] = did
         update_index(server_dir, written)
     if skipped:
@@ -360,6 +379,7 @@ def _cache_file(
     path: Path,
     categorical: list[str],
     classification: bool,
+    target: str | None,
 ) -> None:
     note = f"{name}, cached by automl-hyper from {path.name}."
     if path.suffix == ".arff":
@@ -368,7 +388,10 @@ def _cache_file(
         text = path.read_text(encoding="utf8")
         decoded = arff.loads(text)  # validates the file before openml ever sees it
         attributes = decoded["attributes"]
-        target = attributes[-1][0]
+        names = [a[0] for a in attributes]
+        target = target or names[-1]
+        if target not in names:
+            raise ValueError(f"{path}: target {target!r} is not an attribute: {names}")
         folder = dataset_dir(server_dir, did)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "dataset.arff").write_text(text, encoding="utf8")
@@ -379,7 +402,7 @@ def _cache_file(
         _write_features(folder, attributes, columns, target)
         return
     frame = pd.read_csv(path)
-    target = "target" if "target" in frame.columns else str(frame.columns[-1])
+    target = target or ("target" if "target" in frame.columns else str(frame.columns[-1]))
     write_dataset(
         server_dir,
         did,
