@@ -92,3 +92,11 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The families train small networks, for which one intra-op thread is fastest on this
+    # 2-core machine (two threads under load were 3x slower for INN); tests never need more.
+    import torch
+
+    torch.set_num_threads(1)

@@ -111,7 +111,8 @@ class TabularClassifierBase(ClassifierMixin, _TabularBase):
         return self._predict_proba_arrays(self._transform(X))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # checks fitted state before classes_ is touched
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
         raise NotImplementedError

@@ -283,8 +283,9 @@ class INNClassifier(_INNMixin, TabularClassifierBase):
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
         self.n_classes_ = n_classes
-        counts = np.bincount(y)
-        stratify = y if counts.min() >= 2 else None
+        n_val = int(np.ceil(self.validation_fraction * len(y)))
+        can_stratify = np.bincount(y).min() >= 2 and min(n_val, len(y) - n_val) >= n_classes
+        stratify = y if can_stratify else None
         self._train(X, y, stratify)
         self._importances(X) if self._mesomorphic else None
 

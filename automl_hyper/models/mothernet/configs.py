@@ -1,0 +1,69 @@
+"""Named pretraining configurations: model size, prior and optimisation together."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from automl_hyper.models.mothernet.model import ModelConfig
+from automl_hyper.priors import PriorConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 16
+    accumulation: int = 1
+    lr: float = 6e-4
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.01
+    warmup_steps: int = 300
+    # Length of the cosine schedule in optimizer steps (the run may stop earlier on --minutes).
+    total_steps: int = 30000
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    name: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PretrainConfig:
+        return cls(
+            name=d["name"],
+            model=ModelConfig(**d["model"]),
+            prior=PriorConfig(**d["prior"]),
+            train=TrainConfig(**d["train"]),
+        )
+
+
+CONFIGS: dict[str, PretrainConfig] = {
+    # ~3.6M parameters: the size the 2-core CPU budget can train in a few hours.
+    "small": PretrainConfig("small"),
+    # For tests and smoke runs: seconds per hundred steps.
+    "tiny": PretrainConfig(
+        "tiny",
+        model=ModelConfig(embed_dim=32, n_layers=1, n_heads=2, ff_dim=64, decoder_hidden=64,
+                          child_hidden=64, rank=8),
+        prior=PriorConfig(min_rows=32, max_rows=64),
+        train=TrainConfig(batch_size=4, warmup_steps=5, total_steps=200, lr=1e-3),
+    ),
+    # For a lent GPU: bigger batches, longer schedule.
+    "gpu": PretrainConfig(
+        "gpu",
+        model=ModelConfig(embed_dim=256, n_layers=6, n_heads=8, ff_dim=512, decoder_hidden=1024),
+        prior=PriorConfig(max_rows=1024),
+        train=TrainConfig(batch_size=64, lr=3e-4, warmup_steps=1000, total_steps=100000),
+    ),
+}
+
+
+def get_config(name: str) -> PretrainConfig:
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise KeyError(f"unknown pretraining config {name!r}; known: {', '.join(CONFIGS)}") from None

@@ -1,0 +1,292 @@
+"""MotherNetClassifier: fit is one forward pass of a pretrained hypernetwork.
+
+The shared preprocessing z-scores numeric columns (NaN imputed, then clipped) and one-hot encodes
+categories, which is what the synthetic prior produces. Each ensemble member then sees the data
+under another class shift, feature order and (for ``transform="mixed"``) a quantile or power
+transform; one batched forward pass writes every member's child MLP; predictions average them.
+
+Beyond the pretrained model's limits, with a ``UserWarning`` saying what happened:
+
+* more than ``max_features`` (100) columns: each member gets 100 columns, half the best by
+  univariate ANOVA F-score and half drawn at random, so the ensemble covers more of them;
+* more than ``max_classes`` (10) classes: one-vs-rest, one binary child per class and member,
+  scores renormalised;
+* more than ``max_train_rows`` rows: each member is generated from a different stratified chunk
+  of at most ``max_train_rows`` rows, with enough members that every row is used once.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import torch
+from sklearn.feature_selection import f_classif
+from sklearn.preprocessing import PowerTransformer, QuantileTransformer
+from sklearn.utils.validation import check_is_fitted
+
+from automl_hyper.models.base import TabularClassifierBase
+from automl_hyper.models.mothernet.child import Member, NumpyChild, combine
+from automl_hyper.models.mothernet.model import ChildWeights, child_logits
+from automl_hyper.models.mothernet.registry import load_model
+from automl_hyper.models.torch_utils import seed_from
+
+TRANSFORMS = ("none", "quantile", "power", "mixed")
+_GENERATE_CHUNK = 8  # members per forward pass: bounds attention memory
+
+
+class MotherNetClassifier(TabularClassifierBase):
+    """Classifier whose MLP is written by a pretrained transformer from the training set.
+
+    Parameters
+    ----------
+    checkpoint: None for the shipped checkpoint, or a path (see ``registry`` for the hash rules).
+    n_estimators: ensemble members (class shift, feature order, transform variant each).
+    transform: "none", "quantile", "power", or "mixed" (members cycle none/quantile/power).
+    temperature: softmax temperature of the children.
+    finetune_steps: full-batch Adam steps on each generated child (0 = generation only); the step
+        count is chosen by early stopping on an internal 80/20 split, then applied to the child
+        generated from all rows.
+    finetune_lr: learning rate of that fine-tuning.
+    max_train_rows: rows per generation; larger training sets are split into chunks.
+    random_state: seeds feature orders, subsets and chunks.
+    """
+
+    _numeric_transform = "standard"
+    _clip = 5.0
+
+    def __init__(
+        self,
+        checkpoint=None,
+        n_estimators: int = 4,
+        transform: str = "mixed",
+        temperature: float = 1.0,
+        finetune_steps: int = 0,
+        finetune_lr: float = 1e-3,
+        max_train_rows: int = 1024,
+        random_state=None,
+    ):
+        self.checkpoint = checkpoint
+        self.n_estimators = n_estimators
+        self.transform = transform
+        self.temperature = temperature
+        self.finetune_steps = finetune_steps
+        self.finetune_lr = finetune_lr
+        self.max_train_rows = max_train_rows
+        self.random_state = random_state
+
+    # -- validation of hyperparameters, before any compute ---------------------------------------
+    def _check_params(self) -> None:
+        if not (isinstance(self.n_estimators, int | np.integer) and self.n_estimators >= 1):
+            raise ValueError(f"n_estimators must be an int >= 1, got {self.n_estimators!r}")
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"transform must be one of {TRANSFORMS}, got {self.transform!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
+        if not (isinstance(self.finetune_steps, int | np.integer) and self.finetune_steps >= 0):
+            raise ValueError(f"finetune_steps must be an int >= 0, got {self.finetune_steps!r}")
+        if not self.finetune_lr > 0:
+            raise ValueError(f"finetune_lr must be > 0, got {self.finetune_lr!r}")
+        if not (isinstance(self.max_train_rows, int | np.integer) and self.max_train_rows >= 16):
+            raise ValueError(f"max_train_rows must be an int >= 16, got {self.max_train_rows!r}")
+
+    def fit(self, X, y):
+        self._check_params()
+        return super().fit(X, y)
+
+    # -- fit --------------------------------------------------------------------------------------
+    def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        model, meta = load_model(self.checkpoint)
+        self.checkpoint_sha256_ = meta["sha256"]
+        cfg = model.config
+        rng = np.random.RandomState(seed_from(self.random_state))
+        n, F = X.shape
+        self.limits_applied_ = []
+        chunks = self._row_chunks(y, rng)
+        n_members = max(self.n_estimators, len(chunks))
+        ranked = None
+        if F > cfg.max_features:
+            ranked = self._rank_features(X, y)
+            self._announce(
+                f"{F} features exceed the pretrained limit of {cfg.max_features}: each of the "
+                f"{n_members} ensemble members uses {cfg.max_features} of them (top by ANOVA F-score "
+                "plus a random share)"
+            )
+        if n_classes > cfg.max_classes:
+            self._announce(
+                f"{n_classes} classes exceed the pretrained limit of {cfg.max_classes}: one-vs-rest, "
+                f"{n_classes} binary children per ensemble member"
+            )
+        specs = []
+        for i in range(n_members):
+            rows = chunks[i % len(chunks)]
+            features = self._member_features(i, F, cfg.max_features, ranked, rng)
+            kind = self._member_transform(i)
+            if n_classes <= cfg.max_classes:
+                shift = i % n_classes
+                local = (y + shift) % n_classes
+                targets = (np.arange(n_classes) - shift) % n_classes
+                specs.append((rows, features, kind, local, targets, "shift"))
+            else:
+                for c in range(n_classes):
+                    specs.append((rows, features, kind, (y == c).astype(np.int64), np.array([c]), "ovr"))
+        self.members_ = self._build_members(model, X, specs)
+
+    def _announce(self, message: str) -> None:
+        self.limits_applied_.append(message)
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+    def _row_chunks(self, y: np.ndarray, rng: np.random.RandomState) -> list[np.ndarray]:
+        n = len(y)
+        if n <= self.max_train_rows:
+            return [np.arange(n)]
+        k = math.ceil(n / self.max_train_rows)
+        self._announce(
+            f"{n} training rows exceed max_train_rows={self.max_train_rows}: the children are "
+            f"generated from {k} stratified chunks of about {n // k} rows (one per ensemble member)"
+        )
+        chunks = [[] for _ in range(k)]
+        for c in np.unique(y):
+            idx = rng.permutation(np.flatnonzero(y == c))
+            for j, part in enumerate(np.array_split(idx, k)):
+                chunks[(j + c) % k].extend(part.tolist())
+        return [np.sort(np.array(ch, dtype=np.int64)) for ch in chunks]
+
+    @staticmethod
+    def _rank_features(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # constant columns give NaN scores, ranked last
+            scores, _ = f_classif(X, y)
+        return np.argsort(-np.nan_to_num(scores, nan=-1.0), kind="stable")
+
+    @staticmethod
+    def _member_features(i, F, max_features, ranked, rng) -> np.ndarray:
+        if ranked is None:
+            return np.arange(F) if i == 0 else rng.permutation(F)
+        top = ranked[: max_features // 2]
+        rest = rng.choice(ranked[max_features // 2 :], max_features - len(top), replace=False)
+        chosen = np.concatenate([top, rest])
+        return np.sort(chosen) if i == 0 else rng.permutation(chosen)
+
+    def _member_transform(self, i: int) -> str:
+        return ("none", "quantile", "power")[i % 3] if self.transform == "mixed" else self.transform
+
+    @staticmethod
+    def _fit_transform(kind: str, Z: np.ndarray):
+        if kind == "quantile":
+            t = QuantileTransformer(n_quantiles=max(2, min(1000, len(Z))), output_distribution="normal")
+        elif kind == "power":
+            t = PowerTransformer(standardize=False)
+        else:
+            return None, Z
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # constant or binary columns: harmless warnings
+            return t, t.fit(Z).transform(Z)
+
+    def _build_members(self, model, X: np.ndarray, specs) -> list[Member]:
+        prepared = []
+        for rows, features, kind, local, targets, mode in specs:
+            transform, Z = self._fit_transform(kind, X[rows][:, features])
+            mean, std = Z.mean(0), Z.std(0)
+            std = np.where(std > 1e-8, std, 1.0)
+            member = Member(features, transform, mean, std, None, None, None, None, targets, mode)
+            Z = member.inputs(X[rows], self._clip)
+            prepared.append((member, Z, local[rows]))
+        weights = self._generate(model, [(Z, yl) for _, Z, yl in prepared])
+        members = []
+        for (member, Z, yl), w in zip(prepared, weights):
+            if self.finetune_steps > 0:
+                w = self._finetune(model, Z, yl, w)
+            K = len(member.targets) if member.mode == "shift" else 2
+            F = Z.shape[1]
+            member.W1 = w.W1[0, :F].numpy().astype(np.float32)
+            member.b1 = w.b1[0].numpy().astype(np.float32)
+            member.W2 = w.W2[0, :, :K].numpy().astype(np.float32)
+            member.b2 = w.b2[0, :K].numpy().astype(np.float32)
+            members.append(member)
+        return members
+
+    @torch.no_grad()
+    def _generate(self, model, sets: list[tuple[np.ndarray, np.ndarray]]) -> list[ChildWeights]:
+        """Children for training sets of equal size, a few per batched forward pass."""
+        Fm = model.config.max_features
+        out = []
+        for start in range(0, len(sets), _GENERATE_CHUNK):
+            part = sets[start : start + _GENERATE_CHUNK]
+            sizes = {len(yl) for _, yl in part}
+            if len(sizes) > 1:  # chunks of unequal length: one pass each
+                out.extend(w for s in part for w in self._generate(model, [s]))
+                continue
+            Xb = torch.zeros(len(part), len(part[0][1]), Fm)
+            for j, (Z, _) in enumerate(part):
+                Xb[j, :, : Z.shape[1]] = torch.from_numpy(Z)
+            yb = torch.from_numpy(np.stack([yl for _, yl in part]).astype(np.int64))
+            nf = torch.tensor([Z.shape[1] for Z, _ in part])
+            w = model.generate(Xb, yb, nf)
+            out.extend(w.select(j) for j in range(len(part)))
+        return out
+
+    def _finetune(self, model, Z: np.ndarray, y: np.ndarray, w: ChildWeights) -> ChildWeights:
+        """Early stopping on an 80/20 split picks the step count; then tune the full-data child."""
+        counts = np.bincount(y)
+        if len(y) < 10 or counts[counts > 0].min() < 2:
+            self._announce("too few rows per class for an internal validation split: no fine-tuning")
+            return w
+        from sklearn.model_selection import train_test_split
+
+        tr, va = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
+        w_tr = self._generate(model, [(Z[tr], y[tr])])[0]
+        best_step = self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps)[1]
+        return self._tune(w, Z, y, None, None, best_step)[0]
+
+    def _tune(self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int) -> tuple[ChildWeights, int]:
+        K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
+        params = [p.detach().clone().requires_grad_(True) for p in (w.W1, w.b1, w.W2, w.b2)]
+        opt = torch.optim.Adam(params, lr=self.finetune_lr)
+        F = Ztr.shape[1]
+        Fm = params[0].shape[1]
+        pad = lambda Z: torch.nn.functional.pad(torch.from_numpy(Z), (0, Fm - F))[None]  # noqa: E731
+        Xtr, ttr = pad(Ztr), torch.from_numpy(ytr)
+        Xva = pad(Zva) if Zva is not None else None
+
+        def loss_on(Xb, yb) -> torch.Tensor:
+            logits = child_logits(ChildWeights(*params), Xb)[0, :, :K] / self.temperature
+            return torch.nn.functional.cross_entropy(logits, yb)
+
+        best, best_step = math.inf, 0
+        with torch.enable_grad():
+            for step in range(steps + 1):
+                if Xva is not None:
+                    with torch.no_grad():
+                        val = loss_on(Xva, torch.from_numpy(yva)).item()
+                    if val < best - 1e-4:
+                        best, best_step = val, step
+                if step == steps:
+                    break
+                opt.zero_grad()
+                loss_on(Xtr, ttr).backward()
+                opt.step()
+        tuned = ChildWeights(*(p.detach() for p in params))
+        return tuned, (best_step if Xva is not None else steps)
+
+    # -- predict ----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
+        probas = []
+        for m in self.members_:
+            Z = torch.from_numpy(m.inputs(X, self._clip))
+            hidden = torch.relu(Z @ torch.from_numpy(m.W1) + torch.from_numpy(m.b1))
+            logits = hidden @ torch.from_numpy(m.W2) + torch.from_numpy(m.b2)
+            probas.append(torch.softmax(logits.double() / self.temperature, dim=1).numpy())
+        return combine(probas, self.members_, len(self.classes_))
+
+    # -- export -----------------------------------------------------------------------------------
+    def export_child(self) -> NumpyChild:
+        """The fitted ensemble as a numpy-only model with ``predict_proba``/``predict`` on raw X."""
+        check_is_fitted(self, "members_")
+        return NumpyChild(self.preprocessor_, self.members_, self.classes_, self.temperature, self._clip)
+
+    def to_serving(self) -> NumpyChild:
+        """What the MLflow integration pickles for serving: the torch-free exported child."""
+        return self.export_child()

@@ -1,0 +1,88 @@
+"""Evaluation during pretraining: held-out synthetic tasks and a few small real datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from automl_hyper.models.mothernet.inference import child_proba, generate_child
+from automl_hyper.models.mothernet.model import MotherNet, class_mask_logits
+from automl_hyper.priors import PriorConfig, sample_batch
+
+# Seeds far from any training batch's seed, so these tasks are never trained on.
+HELD_OUT_SEED = 10**15
+DEFAULT_REAL = ("breast-w", "diabetes", "credit-g", "blood-transfusion-service-center", "kc2")
+
+
+def auc(y: np.ndarray, proba: np.ndarray) -> float:
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(y, proba[:, 1]))
+    return float(roc_auc_score(y, proba, multi_class="ovo", labels=np.arange(proba.shape[1])))
+
+
+@torch.no_grad()
+def synthetic_eval(
+    model: MotherNet, prior: PriorConfig, n_batches: int = 4, batch_size: int = 16, device="cpu"
+) -> dict[str, float]:
+    """Mean test loss and accuracy of generated children on fixed held-out synthetic tasks."""
+    model.eval()
+    losses, accs = [], []
+    for i in range(n_batches):
+        b = sample_batch(prior, batch_size, HELD_OUT_SEED + i, device=device, n_rows=256)
+        logits = class_mask_logits(model(b.X, b.y, b.split, b.n_features), b.n_classes)
+        target = b.y[:, b.split :]
+        losses.append(torch.nn.functional.cross_entropy(logits.flatten(0, 1), target.flatten()).item())
+        accs.append((logits.argmax(-1) == target).float().mean().item())
+    model.train()
+    return {"synthetic_loss": float(np.mean(losses)), "synthetic_acc": float(np.mean(accs))}
+
+
+def load_real(data_dir: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A CSV from a directory laid out like ../shared/datasets, preprocessed as the estimator does."""
+    import pandas as pd
+
+    df = pd.read_csv(data_dir / f"{name}.csv")
+    cats_file = data_dir / "CATEGORICAL.json"
+    cats = json.loads(cats_file.read_text()).get(name, []) if cats_file.exists() else []
+    y = df.pop("target").astype(str).to_numpy()
+    for c in cats:
+        df[c] = df[c].astype(str)
+    _, y_enc = np.unique(y, return_inverse=True)
+    return df, y_enc
+
+
+def real_eval(
+    model: MotherNet, data_dir: str | Path, names=DEFAULT_REAL, splits: int = 2, clip: float = 5.0
+) -> dict[str, float]:
+    """Generation-only ROC AUC on small real datasets (train = min(500, n/2), stratified)."""
+    from automl_hyper.data.preprocess import TabularPreprocessor
+
+    model.eval()
+    out = {}
+    for name in names:
+        path = Path(data_dir) / f"{name}.csv"
+        if not path.exists():
+            continue
+        df, y = load_real(Path(data_dir), name)
+        scores = []
+        for seed in range(splits):
+            n_train = min(500, len(y) // 2)
+            tr, te = train_test_split(np.arange(len(y)), train_size=n_train, stratify=y, random_state=seed)
+            pre = TabularPreprocessor("standard", "onehot", clip=clip).fit(df.iloc[tr])
+            Xtr, Xte = pre.transform(df.iloc[tr]), pre.transform(df.iloc[te])
+            if Xtr.shape[1] > model.config.max_features:
+                break
+            child = generate_child(model, np.nan_to_num(Xtr), y[tr])
+            proba = child_proba(child, np.nan_to_num(Xte), int(y.max()) + 1)
+            scores.append(auc(y[te], proba))
+        if scores:
+            out[f"auc_{name}"] = float(np.mean(scores))
+    if out:
+        out["auc_real_mean"] = float(np.mean(list(out.values())))
+    model.train()
+    return out

@@ -1,0 +1,144 @@
+"""The pretraining loop: resumable, time-boxed, checkpointing on a timer and on SIGTERM/SIGINT.
+
+Exact resume: every batch is drawn from the prior with its own seed, ``prior_seed`` mixed with the
+batch index, so a resumed run sees the same tasks an uninterrupted one would; the checkpoint holds
+model, optimizer, scheduler, step and torch RNG states.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from automl_hyper.models.mothernet.configs import PretrainConfig
+from automl_hyper.models.mothernet.model import MotherNet, task_loss
+from automl_hyper.priors import sample_batch
+
+CHECKPOINT = "checkpoint.pt"
+CONFIG = "config.json"
+
+
+def batch_seed(prior_seed: int, batch_index: int) -> int:
+    return prior_seed * 1_000_003 + batch_index
+
+
+def lr_lambda_for(cfg) -> callable:
+    def factor(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.total_steps - cfg.warmup_steps))
+        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+@dataclass
+class Trainer:
+    config: PretrainConfig
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    prior_seed: int = 0
+    step: int = 0
+    tasks_seen: int = 0
+    train_seconds: float = 0.0
+    mlflow_run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        torch.manual_seed(self.prior_seed)
+        self.model = MotherNet(self.config.model).to(self.device)
+        t = self.config.train
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda_for(t))
+
+    # -- one optimizer step ---------------------------------------------------------------------
+    def train_step(self) -> float:
+        t = self.config.train
+        self.optimizer.zero_grad(set_to_none=True)
+        total = 0.0
+        for micro in range(t.accumulation):
+            index = self.step * t.accumulation + micro
+            batch = sample_batch(
+                self.config.prior, t.batch_size, batch_seed(self.prior_seed, index), self.device
+            )
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                loss = task_loss(self.model, batch) / t.accumulation
+            loss.backward()
+            total += loss.item()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        self.tasks_seen += t.batch_size * t.accumulation
+        return total
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def state(self) -> dict:
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "tasks_seen": self.tasks_seen,
+            "train_seconds": self.train_seconds,
+            "prior_seed": self.prior_seed,
+            "torch_rng": torch.get_rng_state(),
+            "mlflow_run_id": self.mlflow_run_id or "",
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def save(self, out_dir: Path, name: str = CHECKPOINT) -> Path:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / CONFIG).write_text(json.dumps(self.config.to_dict(), indent=1))
+        path = out_dir / name
+        tmp = path.with_suffix(".tmp")
+        torch.save(self.state(), tmp)
+        os.replace(tmp, path)  # atomic: a kill during saving never leaves a broken checkpoint
+        return path
+
+    @classmethod
+    def resume(cls, path: str | Path, device: torch.device) -> Trainer:
+        path = Path(path)
+        if path.is_dir():
+            path = path / CHECKPOINT
+        config = PretrainConfig.from_dict(json.loads((path.parent / CONFIG).read_text()))
+        state = torch.load(path, map_location=device, weights_only=True)
+        trainer = cls(config, device=device, prior_seed=int(state["prior_seed"]))
+        trainer.model.load_state_dict(state["model"])
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.scheduler.load_state_dict(state["scheduler"])
+        trainer.step = int(state["step"])
+        trainer.tasks_seen = int(state["tasks_seen"])
+        trainer.train_seconds = float(state["train_seconds"])
+        trainer.mlflow_run_id = state.get("mlflow_run_id") or None
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
+        return trainer
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT so the loop can checkpoint and exit cleanly."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self._previous = {}
+
+    def __enter__(self) -> StopFlag:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.stop = True
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,161 @@
+"""``automl-hyper pretrain``: pretrain (or resume pretraining) the MotherNet hypernetwork.
+
+Example: ``automl-hyper pretrain --config small --minutes 120 --out runs/mn --eval-data DIR``;
+resume with ``automl-hyper pretrain --resume runs/mn --minutes 60 --out runs/mn``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="small", help="named configuration (small, tiny, gpu)")
+    parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    parser.add_argument("--resume", default=None, help="checkpoint file or run directory to resume")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--out", default="pretrain_run", help="directory for checkpoints")
+    parser.add_argument("--seed", type=int, default=0, help="prior seed (fresh runs only)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--checkpoint-minutes", type=float, default=4.0)
+    parser.add_argument("--snapshot-minutes", type=float, default=20.0,
+                        help="also keep a numbered copy of the checkpoint this often")
+    parser.add_argument("--eval-minutes", type=float, default=5.0)
+    parser.add_argument("--eval-data", default=None,
+                        help="directory of CSVs (last column 'target') for real-data evaluation")
+    parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow tracking URI")
+    parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+    parser.add_argument("--log-every", type=int, default=50, help="steps between log lines")
+
+
+class _Tracker:
+    """MLflow logging that never stops training: a failing tracking server only warns."""
+
+    def __init__(self, uri: str | None, trainer, args) -> None:
+        self.mlflow = None
+        if uri is None:
+            return
+        try:
+            import mlflow
+
+            mlflow.set_tracking_uri(uri)
+            mlflow.set_experiment("mothernet-pretrain")
+            run = mlflow.start_run(run_id=trainer.mlflow_run_id, run_name=f"pretrain-{trainer.config.name}")
+            trainer.mlflow_run_id = run.info.run_id
+            if trainer.step == 0:
+                flat = _flatten(trainer.config.to_dict())
+                mlflow.log_params({**flat, "prior_seed": trainer.prior_seed, "device": str(trainer.device)})
+            self.mlflow = mlflow
+        except Exception as err:  # noqa: BLE001 - logging must not kill a long run
+            print(f"warning: MLflow disabled: {err}", file=sys.stderr)
+
+    def log(self, metrics: dict, step: int) -> None:
+        if self.mlflow is None:
+            return
+        try:
+            self.mlflow.log_metrics(metrics, step=step)
+        except Exception as err:  # noqa: BLE001
+            print(f"warning: MLflow logging failed: {err}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.mlflow is not None:
+            self.mlflow.end_run()
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from automl_hyper.models.mothernet.configs import get_config
+    from automl_hyper.models.mothernet.evaluate import real_eval, synthetic_eval
+    from automl_hyper.models.mothernet.pretrain import StopFlag, Trainer
+    from automl_hyper.models.torch_utils import resolve_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    out = Path(args.out)
+    if args.resume:
+        trainer = Trainer.resume(args.resume, device)
+        print(f"resumed at step {trainer.step} ({trainer.tasks_seen} tasks seen)", flush=True)
+    else:
+        trainer = Trainer(get_config(args.config), device=device, prior_seed=args.seed)
+    n_params = sum(p.numel() for p in trainer.model.parameters())
+    print(f"config {trainer.config.name}: {n_params / 1e6:.2f}M parameters on {device}", flush=True)
+    tracker = _Tracker(None if args.no_mlflow else args.tracking_uri, trainer, args)
+
+    def evaluate() -> dict:
+        metrics = synthetic_eval(trainer.model, trainer.config.prior, device=device)
+        if args.eval_data:
+            metrics.update(real_eval(trainer.model, args.eval_data))
+        tracker.log(metrics, trainer.step)
+        summary = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+        print(f"eval step {trainer.step} tasks {trainer.tasks_seen}: {summary}", flush=True)
+        return metrics
+
+    start = time.monotonic()
+    deadline = start + 60 * args.minutes
+    last_ckpt = last_eval = last_snapshot = start
+    window_loss, window_n, window_start, window_tasks = 0.0, 0, time.monotonic(), trainer.tasks_seen
+    total = trainer.config.train.total_steps
+    bar = tqdm(total=total, initial=trainer.step, mininterval=10, disable=not sys.stderr.isatty())
+    if trainer.step == 0:
+        evaluate()
+    with StopFlag() as flag:
+        while not flag.stop and time.monotonic() < deadline:
+            if args.max_steps is not None and trainer.step >= args.max_steps:
+                break
+            t0 = time.monotonic()
+            loss = trainer.train_step()
+            trainer.train_seconds += time.monotonic() - t0
+            window_loss += loss
+            window_n += 1
+            bar.update(1)
+            now = time.monotonic()
+            if trainer.step % args.log_every == 0:
+                rate = (trainer.tasks_seen - window_tasks) / (now - window_start)
+                lr = trainer.scheduler.get_last_lr()[0]
+                metrics = {"train_loss": window_loss / window_n, "lr": lr, "datasets_per_s": rate}
+                tracker.log(metrics, trainer.step)
+                bar.set_postfix(loss=f"{metrics['train_loss']:.4f}", ds_s=f"{rate:.0f}")
+                print(f"step {trainer.step} tasks {trainer.tasks_seen} loss {metrics['train_loss']:.4f} "
+                      f"lr {lr:.2e} datasets/s {rate:.1f}", flush=True)
+                window_loss, window_n, window_start, window_tasks = 0.0, 0, now, trainer.tasks_seen
+            if now - last_eval > 60 * args.eval_minutes:
+                evaluate()
+                last_eval = time.monotonic()
+            if now - last_ckpt > 60 * args.checkpoint_minutes:
+                trainer.save(out)
+                last_ckpt = time.monotonic()
+            if now - last_snapshot > 60 * args.snapshot_minutes:
+                trainer.save(out, f"checkpoint_step{trainer.step}.pt")
+                last_snapshot = time.monotonic()
+    bar.close()
+    path = trainer.save(out)
+    reason = "signal" if flag.stop else "budget"
+    print(f"stopped ({reason}) at step {trainer.step}, {trainer.tasks_seen} tasks; saved {path}", flush=True)
+    if not flag.stop:
+        evaluate()
+    tracker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    # Also runnable as ``python -m automl_hyper.models.mothernet.pretrain_cli`` (same arguments).
+    _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(_parser)
+    sys.exit(main(_parser.parse_args()))

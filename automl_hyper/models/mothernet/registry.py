@@ -1,0 +1,119 @@
+"""Checkpoint registry: shipped weights, sha256 verification, and loading user checkpoints.
+
+A shipped checkpoint is an fp16 ``state_dict`` saved with ``torch.save`` (loaded with
+``weights_only=True``) plus an entry in ``automl_hyper/weights/MANIFEST.json`` that records its
+sha256, model config and training provenance. A user's checkpoint ``my.pt`` written by
+``python -m automl_hyper.models.mothernet.ship --from RUN/checkpoint.pt --out DIR`` has the same
+entry next to it as ``my.pt.json``; its hash is verified the same way. A raw training checkpoint
+(``checkpoint.pt`` with ``config.json`` beside it) has no recorded hash: it loads with a warning
+giving the hash computed now, so that it can be pinned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from automl_hyper.models.mothernet.model import ModelConfig, MotherNet
+
+DEFAULT_NAME = "mothernet-small"
+MANIFEST = "MANIFEST.json"
+
+
+class ChecksumError(RuntimeError):
+    """A checkpoint's bytes do not match the sha256 recorded for it."""
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_dir() -> Path:
+    return Path(str(resources.files("automl_hyper.weights")))
+
+
+def read_manifest(directory: Path | None = None) -> dict:
+    path = (directory or weights_dir()) / MANIFEST
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _entry_for(path: Path) -> dict | None:
+    """The recorded metadata of a checkpoint file: sidecar JSON, else its directory's manifest."""
+    sidecar = path.with_name(path.name + ".json")
+    if sidecar.exists():
+        return json.loads(sidecar.read_text())
+    return read_manifest(path.parent).get(path.stem)
+
+
+def resolve(checkpoint: str | Path | None) -> Path:
+    if checkpoint is None:
+        entry = read_manifest().get(DEFAULT_NAME)
+        if entry is None:
+            raise FileNotFoundError(
+                f"no shipped checkpoint {DEFAULT_NAME!r} in {weights_dir()}; pass checkpoint=PATH "
+                "or ship one with `python -m automl_hyper.models.mothernet.ship`"
+            )
+        return weights_dir() / entry["file"]
+    path = Path(checkpoint)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    return path
+
+
+def verify(path: Path, expected: str) -> str:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ChecksumError(
+            f"checkpoint {path} has sha256 {actual} but {expected} is recorded for it: the file was "
+            "modified or corrupted; refusing to load it"
+        )
+    return actual
+
+
+_CACHE: dict[tuple[str, str], tuple[MotherNet, dict]] = {}
+
+
+def load_model(checkpoint: str | Path | None = None) -> tuple[MotherNet, dict]:
+    """A verified model in eval mode (float32, CPU) and its metadata; cached per path and hash."""
+    path = resolve(checkpoint)
+    entry = _entry_for(path)
+    if entry is not None and "sha256" in entry:
+        digest = verify(path, entry["sha256"])
+        config = ModelConfig(**entry["config"]["model"])
+        meta = dict(entry)
+    else:
+        config_file = path.parent / "config.json"
+        if not config_file.exists():
+            raise FileNotFoundError(
+                f"{path} has no recorded sha256 and config (no {path.name}.json, no MANIFEST entry, "
+                "no config.json beside it); convert it with `python -m "
+                "automl_hyper.models.mothernet.ship --from PATH --out DIR`"
+            )
+        digest = sha256_of(path)
+        warnings.warn(
+            f"checkpoint {path} has no recorded sha256; loading it unverified (sha256 now: {digest})",
+            UserWarning,
+            stacklevel=3,
+        )
+        config = ModelConfig(**json.loads(config_file.read_text())["model"])
+        meta = {"file": path.name, "sha256": digest}
+    key = (str(path.resolve()), digest)
+    if key not in _CACHE:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state.get("model", state) if isinstance(state.get("model"), dict) else state
+        model = MotherNet(config)
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+        model.eval()
+        _CACHE[key] = (model, meta)
+    return _CACHE[key]

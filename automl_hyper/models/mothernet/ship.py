@@ -1,0 +1,89 @@
+"""Turn a pretraining checkpoint into a shipped one: fp16 weights, sha256, manifest entry.
+
+    python -m automl_hyper.models.mothernet.ship --from RUN/checkpoint.pt [--eval-data DIR]
+
+writes ``automl_hyper/weights/<name>.pt`` and its entry in ``automl_hyper/weights/MANIFEST.json``
+(``--out DIR`` writes elsewhere; the entry is then also written beside the file as
+``<name>.pt.json`` so ``MotherNetClassifier(checkpoint=DIR/<name>.pt)`` verifies it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from automl_hyper.models.mothernet.registry import DEFAULT_NAME, MANIFEST, sha256_of, weights_dir
+
+MAX_BYTES = 30 * 1024 * 1024
+
+
+def ship(source: Path, out_dir: Path, name: str, eval_data: str | None = None) -> dict:
+    source = Path(source)
+    if source.is_dir():
+        source = source / "checkpoint.pt"
+    state = torch.load(source, map_location="cpu", weights_only=True)
+    config = json.loads((source.parent / "config.json").read_text())
+    weights = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{name}.pt"
+    tmp = target.with_suffix(".tmp")
+    torch.save(weights, tmp)
+    if tmp.stat().st_size > MAX_BYTES:
+        tmp.unlink()
+        raise ValueError(f"checkpoint would be {tmp.stat().st_size} bytes, over the 30 MB limit")
+    os.replace(tmp, target)
+    entry = {
+        "file": target.name,
+        "sha256": sha256_of(target),
+        "bytes": target.stat().st_size,
+        "dtype": "float16",
+        "config": config,
+        "steps": int(state["step"]),
+        "synthetic_datasets_seen": int(state["tasks_seen"]),
+        "train_wall_seconds": round(float(state["train_seconds"]), 1),
+        "hardware": f"{platform.machine()} CPU x{os.cpu_count()} (torch threads 1), torch {torch.__version__}",
+        "prior_seed": int(state["prior_seed"]),
+        "source": str(source),
+        "shipped_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if eval_data:
+        from automl_hyper.models.mothernet.evaluate import real_eval
+        from automl_hyper.models.mothernet.model import ModelConfig, MotherNet
+
+        model = MotherNet(ModelConfig(**config["model"]))
+        model.load_state_dict({k: v.float() for k, v in weights.items()})
+        entry["eval_auc_generation_only"] = {
+            k: round(v, 4) for k, v in real_eval(model, eval_data, splits=3).items()
+        }
+    manifest_path = out_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest[name] = entry
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    if out_dir.resolve() != weights_dir().resolve():
+        (out_dir / f"{target.name}.json").write_text(json.dumps(entry, indent=1) + "\n")
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from", dest="source", required=True, help="training checkpoint or run dir")
+    parser.add_argument("--out", default=None, help="directory (default: the package's weights/)")
+    parser.add_argument("--name", default=DEFAULT_NAME)
+    parser.add_argument("--eval-data", default=None, help="CSV directory for the real-data AUCs")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    out = Path(args.out) if args.out else weights_dir()
+    entry = ship(Path(args.source), out, args.name, args.eval_data)
+    print(json.dumps({k: v for k, v in entry.items() if k != "config"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

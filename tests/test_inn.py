@@ -1,0 +1,103 @@
+"""INN: estimator contract, exact explanations, regression, partial_fit, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, make_classification, make_regression
+from sklearn.metrics import roc_auc_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from automl_hyper.models.inn import INNClassifier, INNRegressor
+
+FAST = dict(hidden_width=16, max_epochs=10, restart_period=5, n_snapshots=2, random_state=0)
+
+# No check is skipped or expected to fail (the two SKIPPED rows in the report are sklearn's own
+# array-API checks, which need SCIPY_ARRAY_API=1 in the environment).
+
+
+@parametrize_with_checks([INNClassifier(**FAST), INNRegressor(**FAST)])
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+def test_inn_accuracy_and_explanations_sum_exactly():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    clf = INNClassifier(random_state=0, max_epochs=40).fit(X[:400], y[:400])
+    proba = clf.predict_proba(X[400:])
+    assert roc_auc_score(y[400:], proba[:, 1]) > 0.97
+    expl = clf.explain(X[400:420])
+    assert list(expl.index) == list(X.index[400:420])
+    assert expl.shape[1] == len(clf.feature_names_out_) + 1
+    np.testing.assert_allclose(expl.sum(axis=1), clf.decision_function(X[400:420]), atol=1e-4)
+    assert clf.feature_importances_.shape == (X.shape[1],)
+    assert np.isclose(clf.feature_importances_.sum(), 1.0)
+
+
+def test_multiclass_explanations_per_class():
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+    clf = INNClassifier(random_state=0, max_epochs=10).fit(X, y)
+    expl = clf.explain(X[:10])
+    assert set(expl) == {0, 1, 2}
+    logits = clf.decision_function(X[:10])
+    for c in range(3):
+        np.testing.assert_allclose(expl[c].sum(axis=1), logits[:, c], atol=1e-4)
+
+
+def test_inn_regressor_fits_and_explains():
+    X, y = make_regression(400, 5, noise=1.0, random_state=0)
+    reg = INNRegressor(random_state=0, max_epochs=30).fit(X[:300], y[:300])
+    assert reg.score(X[300:], y[300:]) > 0.8
+    expl = reg.explain(X[300:310])
+    np.testing.assert_allclose(expl.sum(axis=1), reg.predict(X[300:310]), rtol=1e-4, atol=1e-3)
+
+
+def test_random_state_makes_fits_identical():
+    X, y = make_classification(200, 5, random_state=1)
+    a = INNClassifier(**FAST).fit(X, y).predict_proba(X)
+    b = INNClassifier(**FAST).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_one_epoch_per_call():
+    X, y = make_classification(200, 5, random_state=2)
+    clf = INNClassifier(**FAST)
+    for epoch in range(1, 4):
+        clf.partial_fit(X, y, classes=[0, 1])
+        assert clf.n_epochs_ == epoch
+    assert clf.predict_proba(X).shape == (200, 2)
+    with pytest.raises(ValueError, match="not seen"):
+        clf.partial_fit(X, np.full(200, 7))
+
+
+def test_categorical_frame_and_unseen_category():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"num": rng.normal(size=200), "color": rng.choice(["red", "blue"], 200)})
+    y = (df["num"] + (df["color"] == "red")) > 0.5
+    clf = INNClassifier(**FAST).fit(df, y)
+    test = df.head(3).assign(color=["green", "red", "blue"])
+    assert clf.predict_proba(test).shape == (3, 2)  # unseen "green" encodes as all zeros
+
+
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.zeros((0, 3)), np.zeros(0), "0 sample"),
+        (np.ones((5, 2)), np.ones(5), "class"),
+        (np.ones((6, 2)), np.array([0, 1, np.nan, 0, 1, 0]), "NaN"),
+        (np.ones((6, 2)), np.array([0, 1, 0]), "rows"),
+    ],
+)
+def test_bad_input_is_refused_before_training(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        INNClassifier(**FAST).fit(X, y)
+
+
+def test_columns_that_differ_at_predict_time():
+    df = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    clf = INNClassifier(**FAST).fit(df, np.arange(20) % 2)
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(df.rename(columns={"b": "c"}))
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(np.ones((2, 3)))
