@@ -119,10 +119,12 @@ def test_build_cache_from_arff_and_skips_files_without_an_id(tmp_path, no_networ
         "@DATA\n1.5,red,yes\n2.0,green,no\n?,red,yes\n3.5,?,no\n"
     )
     # A regression CSV whose target is not last, named in the manifest.
-    pd.DataFrame({"y": [0.5, 1.5, 2.25], "a": [1, 2, 3], "b": ["u", "v", "u"]}).to_csv(
-        src / "reg.csv", index=False
+    # "e" is a categorical column with no value at all (openml needs care with those).
+    reg_frame = pd.DataFrame(
+        {"y": [0.5, 1.5, 2.25], "a": [1, 2, 3], "b": ["u", "v", "u"], "e": [None] * 3}
     )
-    (src / "CATEGORICAL.json").write_text(json.dumps({"reg": ["b"]}))
+    reg_frame.to_csv(src / "reg.csv", index=False)
+    (src / "CATEGORICAL.json").write_text(json.dumps({"reg": ["b", "e"]}))
     pd.DataFrame({"a": [1.0, 2.0], "target": [0, 1]}).to_csv(src / "orphan.csv", index=False)
     (src / "MANIFEST.tsv").write_text(
         "name\topenml_id\tclasses\ttarget\ntoy\t424242\t2\t\nreg\t424243\t0\ty\n"
@@ -131,7 +133,8 @@ def test_build_cache_from_arff_and_skips_files_without_an_id(tmp_path, no_networ
         assert build_cache(src, tmp_path / "cache") == {"reg": 424243, "toy": 424242}
     reg = load_dataset("reg", cache_dir=tmp_path / "cache")
     assert reg.task == "regression" and reg.y.tolist() == [0.5, 1.5, 2.25]
-    assert list(reg.X.columns) == ["a", "b"] and reg.categorical == ["b"]
+    assert list(reg.X.columns) == ["a", "b", "e"] and reg.categorical == ["b", "e"]
+    assert reg.X["e"].isna().all()
     ds = load_dataset("toy", cache_dir=tmp_path / "cache")
     assert ds.openml_id == 424242 and ds.categorical == ["colour"]
     assert ds.X["size"].isna().sum() == 1 and ds.X["colour"].isna().sum() == 1

@@ -257,12 +257,14 @@ def _write_features(folder: Path, attributes: list, columns: list, target: str) 
     parts = []
     for index, ((name, kind), values) in enumerate(zip(attributes, columns)):
         nominal = isinstance(kind, list)
+        # openml rejects a nominal feature without values (a column that is all missing).
+        data_type = "numeric" if not nominal else "nominal" if kind else "string"
         n_missing = sum(v is None for v in values)
         part = (
             "  <oml:feature>\n"
             f"    <oml:index>{index}</oml:index>\n"
             f"    <oml:name>{escape(name)}</oml:name>\n"
-            f"    <oml:data_type>{'nominal' if nominal else 'numeric'}</oml:data_type>\n"
+            f"    <oml:data_type>{data_type}</oml:data_type>\n"
         )
         if nominal:
             part += "".join(
