@@ -139,6 +139,9 @@ def test_build_cache_from_arff_and_skips_files_without_an_id(tmp_path, no_networ
     assert ds.openml_id == 424242 and ds.categorical == ["colour"]
     assert ds.X["size"].isna().sum() == 1 and ds.X["colour"].isna().sum() == 1
     assert ds.y.tolist() == ["yes", "no", "yes", "no"]
+    direct = load_dataset(src / "toy.arff")  # an ARFF path loads without any cache
+    assert direct.categorical == ["colour"] and direct.y.tolist() == ds.y.tolist()
+    pd.testing.assert_frame_equal(direct.X, ds.X, check_dtype=False, check_categorical=False)
     with pytest.raises(ValueError, match="no ARFF/CSV file"):
         build_cache(src, tmp_path / "cache", names=["missing"])
 

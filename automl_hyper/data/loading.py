@@ -1,5 +1,5 @@
-"""One entry point for data in: ``load_dataset`` takes a DataFrame, a CSV/Parquet path, an OpenML
-id or an OpenML name and returns a :class:`Dataset` with categorical columns typed as ``category``.
+"""One entry point for data in: ``load_dataset`` takes a DataFrame, a CSV/Parquet/ARFF path, an
+OpenML id or an OpenML name and returns a :class:`Dataset` with categorical columns typed as ``category``.
 
 OpenML loads go through openml-python and its local cache (see ``openml_cache``); names resolve
 offline first (our index, then openml's cached descriptions, then the datasets bundled with
@@ -24,6 +24,7 @@ OFFLINE_ENV_VAR = "AUTOML_HYPER_OFFLINE"
 MAX_INTEGER_CLASSES = 100
 _CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+_ARFF_SUFFIXES = (".arff",)
 
 
 @dataclass
@@ -65,12 +66,12 @@ def load_dataset(
     name: str | None = None,
     offline: bool | None = None,
 ) -> Dataset:
-    """Load a dataset from a DataFrame, a CSV/Parquet file, an OpenML id or an OpenML name.
+    """Load a dataset from a DataFrame, a CSV/Parquet/ARFF file, an OpenML id or an OpenML name.
 
-    ``target``: the target column; default ``target`` if present else the last column (files and
-    frames), or the dataset's default target (OpenML). ``categorical``: the categorical feature
-    columns of a file or frame; default: object, string, category and bool columns (OpenML uses
-    its nominal types). ``task``: default inferred (OpenML: nominal target is classification;
+    ``target``: the target column; default ``target`` if present else the last column (CSV,
+    Parquet, frames), the last attribute (ARFF), or the dataset's default target (OpenML).
+    ``categorical``: the categorical feature columns of a file or frame; default: object, string,
+    category and bool columns (ARFF and OpenML use their nominal types). ``task``: default inferred (OpenML: nominal target is classification;
     files and frames: non-numeric or integer-valued with at most 100 values is classification).
     ``cache_dir``: openml's root cache folder (default $AUTOML_HYPER_OPENML_CACHE, then
     openml's own). ``offline`` (default $AUTOML_HYPER_OFFLINE): never call the OpenML server.
@@ -98,7 +99,8 @@ def load_dataset(
 
 def _looks_like_path(text: str) -> bool:
     lower = text.lower()
-    return lower.endswith(_CSV_SUFFIXES + _PARQUET_SUFFIXES) or Path(text).is_file()
+    suffixes = _CSV_SUFFIXES + _PARQUET_SUFFIXES + _ARFF_SUFFIXES
+    return lower.endswith(suffixes) or Path(text).is_file()
 
 
 def _from_file(
@@ -115,10 +117,33 @@ def _from_file(
         frame = pd.read_parquet(path)
     elif lower.endswith(_CSV_SUFFIXES):
         frame = pd.read_csv(path, sep="\t" if ".tsv" in lower else ",")
+    elif lower.endswith(_ARFF_SUFFIXES):
+        frame, nominal = _read_arff(path)
+        if categorical is None:  # the ARFF types say which columns are categorical
+            categorical = [c for c in nominal if c != (target or frame.columns[-1])]
+        target = target or str(frame.columns[-1])  # ARFF convention: the class comes last
     else:
-        raise ValueError(f"{path}: unknown file type; use .csv, .tsv, .parquet or .pq")
+        raise ValueError(f"{path}: unknown file type; use .csv, .tsv, .parquet, .pq or .arff")
     stem = path.name.split(".")[0]
     return _from_frame(frame, target, name or stem, categorical, task)
+
+
+def _read_arff(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """A dense ARFF file as a frame (nominal columns as ``category``) and its nominal columns."""
+    import arff  # liac-arff, installed with openml
+
+    with path.open(encoding="utf8") as fh:
+        decoded = arff.load(fh)
+    names = [name for name, _ in decoded["attributes"]]
+    frame = pd.DataFrame(decoded["data"], columns=names)
+    nominal = []
+    for name, kind in decoded["attributes"]:
+        if isinstance(kind, list):
+            frame[name] = pd.Categorical(frame[name], categories=kind)
+            nominal.append(name)
+        elif kind.upper() in ("REAL", "NUMERIC", "INTEGER"):
+            frame[name] = pd.to_numeric(frame[name])
+    return frame, nominal
 
 
 def _from_frame(
