@@ -1,5 +1,5 @@
 """One entry point for data in: ``load_dataset`` takes a DataFrame, a CSV/Parquet/ARFF path, an
-OpenML id or an OpenML name and returns a :class:`Dataset` with categorical columns typed as ``category``.
+OpenML id or an OpenML name and returns a :class:`Dataset` (categorical columns as ``category``).
 
 OpenML loads go through openml-python and its local cache (see ``openml_cache``); names resolve
 offline first (our index, then openml's cached descriptions, then the datasets bundled with
