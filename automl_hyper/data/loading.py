@@ -71,10 +71,13 @@ def load_dataset(
     ``target``: the target column; default ``target`` if present else the last column (CSV,
     Parquet, frames), the last attribute (ARFF), or the dataset's default target (OpenML).
     ``categorical``: the categorical feature columns of a file or frame; default: object, string,
-    category and bool columns (ARFF and OpenML use their nominal types). ``task``: default inferred (OpenML: nominal target is classification;
-    files and frames: non-numeric or integer-valued with at most 100 values is classification).
-    ``cache_dir``: openml's root cache folder (default $AUTOML_HYPER_OPENML_CACHE, then
-    openml's own). ``offline`` (default $AUTOML_HYPER_OFFLINE): never call the OpenML server.
+    category and bool columns (ARFF and OpenML use their nominal types). ``task``: default
+    inferred (OpenML and ARFF: a nominal target is classification, a numeric one regression;
+    CSV, Parquet and frames: a non-numeric target, or an integer-valued one with at most 100
+    values, is classification).
+    ``name``: the dataset's name (default: file stem, or "dataframe"). ``cache_dir``: openml's
+    root cache folder (default $AUTOML_HYPER_OPENML_CACHE, then openml's own). ``offline``
+    (default $AUTOML_HYPER_OFFLINE): never call the OpenML server.
     """
     if isinstance(source, pd.DataFrame):
         return _from_frame(source, target, name or "dataframe", categorical, task)
@@ -122,6 +125,8 @@ def _from_file(
         if categorical is None:  # the ARFF types say which columns are categorical
             categorical = [c for c in nominal if c != (target or frame.columns[-1])]
         target = target or str(frame.columns[-1])  # ARFF convention: the class comes last
+        if task is None:  # typed like OpenML: a nominal target is classification
+            task = "classification" if target in nominal else "regression"
     else:
         raise ValueError(f"{path}: unknown file type; use .csv, .tsv, .parquet, .pq or .arff")
     stem = path.name.split(".")[0]

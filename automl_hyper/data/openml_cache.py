@@ -32,7 +32,7 @@ LOCAL_TAG = "automl-hyper-local"
 
 
 def resolve_cache_root(cache_dir: str | Path | None = None) -> Path:
-    """The openml root cache folder: ``cache_dir``, else $AUTOML_HYPER_OPENML_CACHE, else openml's."""
+    """openml's root cache folder: ``cache_dir``, else $AUTOML_HYPER_OPENML_CACHE, else openml's."""
     if cache_dir is None:
         cache_dir = os.environ.get(CACHE_ENV_VAR) or None
     if cache_dir is None:

@@ -101,7 +101,7 @@ def _write_task_xml(
         "    <oml:estimation_procedure>\n"
         f"      <oml:type>{kind}</oml:type>\n"
         # Never fetched: the split file is already in the cache.
-        f"      <oml:data_splits_url>local://tasks/{task_id}/datasplits.arff</oml:data_splits_url>\n"
+        f"      <oml:data_splits_url>local://{task_id}/datasplits.arff</oml:data_splits_url>\n"
         + parameters
         + "    </oml:estimation_procedure>\n"
         "  </oml:input>\n"
