@@ -55,6 +55,14 @@ def load_shared(name: str) -> tuple[pd.DataFrame, pd.Series]:
     return frame, y
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _default_openml_cache_in_tmp(tmp_path_factory):
+    """Loads that name no cache folder go to a temporary one, never to the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOML_HYPER_OPENML_CACHE", str(tmp_path_factory.mktemp("default_openml")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_datasets_dir() -> Path:
     """The ``../shared/datasets`` folder (the test is skipped where it is missing)."""
