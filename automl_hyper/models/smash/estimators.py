@@ -53,7 +53,13 @@ def _standardise(est, y: np.ndarray) -> np.ndarray:
 def _outputs(est, X: np.ndarray) -> torch.Tensor:
     check_is_fitted(est, "net_")
     est.net_.eval()
-    return est.net_(torch.as_tensor(X, dtype=torch.float32))
+    return est.net_(torch.as_tensor(X, dtype=torch.float64))
+
+
+def _for_prediction(net: ArchNet) -> ArchNet:
+    # Predict in float64: float32 matmul rounding depends on the batch size, so a row's output
+    # would change (in the 7th digit) with the rows predicted alongside it.
+    return net.double().eval()
 
 
 # --- SMASH search -----------------------------------------------------------------------------
@@ -143,7 +149,7 @@ class _SmashMixin:
             outcome = run_search(
                 X_fit, y_fit, X_val, y_val, self._task, n_outputs, space, config, seed, deadline
             )
-        self.net_ = outcome.best.net
+        self.net_ = _for_prediction(outcome.best.net)
         self.best_spec_ = outcome.best.spec
         self.search_results_ = outcome.table()
         self.hypernet_losses_ = list(outcome.hyper_losses)
@@ -261,7 +267,7 @@ class _FixedMixin:
                 deadline,
             )
         self.spec_ = spec
-        self.net_: ArchNet = cand.net
+        self.net_ = _for_prediction(cand.net)
         self.n_params_ = cand.n_params
         self.n_epochs_ = cand.epochs
         self.validation_score_ = cand.real
