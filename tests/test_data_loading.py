@@ -207,6 +207,10 @@ def test_pandas_frame_validation():
         load_dataset(pd.DataFrame({"x": [1.0, 2.0], "target": [0, 1]}), categorical=["z"])
     with pytest.raises(ValueError, match="regression needs a numeric target"):
         load_dataset(pd.DataFrame({"x": [1.0, 2.0], "target": ["a", "b"]}), task="regression")
+    with pytest.raises(ValueError, match=r"columns \['b'\] are neither numeric nor listed"):
+        load_dataset(
+            pd.DataFrame({"a": ["u", "v"], "b": ["x", "y"], "target": [0, 1]}), categorical=["a"]
+        )
     with pytest.raises(TypeError, match="source must be"):
         load_dataset([[1, 2]])
     ds = load_dataset(pd.DataFrame({"x": [1.0, 2.0], "target": [0, 1]}), task="regression")

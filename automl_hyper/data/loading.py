@@ -175,6 +175,16 @@ def _from_frame(
         missing = [c for c in categorical if c not in X.columns]
         if missing:
             raise ValueError(f"{name}: categorical columns not among the features: {missing}")
+    other = [c for c in X.columns if c not in categorical]
+    not_numeric = [
+        c
+        for c in other
+        if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])
+    ]
+    if not_numeric:
+        raise ValueError(
+            f"{name}: columns {not_numeric} are neither numeric nor listed as categorical"
+        )
     X = _as_categories(X, categorical)
     task = task or infer_task(y)
     return _finish(name, X, y, list(categorical), None, task)
