@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 import numpy as np
 import pandas as pd
@@ -110,17 +110,13 @@ def cached_descriptions(server_dir: Path) -> list[dict]:
         rows.append(
             {
                 "id": int(folder.name),
-                "name": _unescape(name.group(1)) if name else "",
-                "target": _unescape(target.group(1)) if target else "",
+                "name": unescape(name.group(1).strip()) if name else "",
+                "target": unescape(target.group(1).strip()) if target else "",
                 "has_data": is_cached(server_dir, int(folder.name)),
                 "local": LOCAL_TAG in _TAG_RE.findall(text),
             }
         )
     return sorted(rows, key=lambda r: r["id"])
-
-
-def _unescape(text: str) -> str:
-    return text.strip().replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def find_cached_id(server_dir: Path, name: str) -> int | None:
