@@ -143,6 +143,8 @@ def run_dataset(name: str, args) -> list[dict]:
     runs = np.array([[real_train(spec, seed)[:2] for seed in (0, 1)] for spec in chosen])
     real_auc, real_ll = runs[:, :, 0].mean(1), runs[:, :, 1].mean(1)
     seed_tau = kendalltau(runs[:, 0, 0], runs[:, 1, 0]).statistic
+    # A trivial proxy to beat: the parameter count (its sign tells whether bigger was better).
+    size_tau = kendalltau([s.n_params(Xt.shape[1], n_classes) for s in chosen], real_auc).statistic
 
     rows = []
     for hidden, rank, epochs in parse_configs(args.configs):
@@ -175,6 +177,7 @@ def run_dataset(name: str, args) -> list[dict]:
                 "tau_ll_vs_ll": kendalltau(proxy_ll, real_ll).statistic,
                 "tau_auc_vs_auc": kendalltau(proxy_auc, real_auc).statistic,
                 "tau_seed_vs_seed": seed_tau,
+                "tau_nparams_vs_auc": size_tau,
                 "mlp_s": mlp_seconds,
                 "search_s": hyper_s + score_s,
                 "score_s": score_s,
