@@ -50,13 +50,24 @@ def _family(family: str | zoo.Family) -> zoo.Family:
     return family if isinstance(family, zoo.Family) else zoo.get(family)
 
 
-def suggest_params(family: str | zoo.Family, trial: optuna.trial.BaseTrial) -> dict[str, Any]:
-    """Sample one configuration: the family's ``suggest`` override, else its neutral space."""
+def suggest_params(
+    family: str | zoo.Family,
+    trial: optuna.trial.BaseTrial,
+    *,
+    fixed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Sample one configuration: the family's ``suggest`` override, else its neutral space.
+
+    Dimensions named in ``fixed`` are not searched; their fixed values are in the result.
+    """
     fam = _family(family)
+    fixed = dict(fixed or {})
     if fam.suggest is not None:
-        return dict(fam.suggest(trial))
-    params: dict[str, Any] = {}
+        return {**dict(fam.suggest(trial)), **fixed}
+    params: dict[str, Any] = dict(fixed)
     for name, dim in fam.space.items():
+        if name in fixed:
+            continue
         if isinstance(dim, Float):
             params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
         elif isinstance(dim, Int):
@@ -156,7 +167,7 @@ def make_objective(
     fixed = dict(fixed_params or {})
 
     def objective(trial: optuna.trial.Trial) -> float:
-        params = {**fixed, **suggest_params(fam, trial)}
+        params = suggest_params(fam, trial, fixed=fixed)
         template = fam.make(task, **params)
         if fam.iterative:
             return _iterative_cv(trial, template, folds, scorer, max_epochs, classes)
