@@ -61,7 +61,14 @@ def combine(member_probas: list[np.ndarray], members: list[Member], n_classes: i
 class NumpyChild:
     """Predicts like the fitted MotherNetClassifier, with numpy only."""
 
-    def __init__(self, preprocessor, members: list[Member], classes: np.ndarray, temperature: float, clip: float):
+    def __init__(
+        self,
+        preprocessor,
+        members: list[Member],
+        classes: np.ndarray,
+        temperature: float,
+        clip: float,
+    ):
         self.preprocessor = preprocessor
         self.members = members
         self.classes_ = classes

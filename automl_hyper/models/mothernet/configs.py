@@ -47,8 +47,15 @@ CONFIGS: dict[str, PretrainConfig] = {
     # For tests and smoke runs: seconds per hundred steps.
     "tiny": PretrainConfig(
         "tiny",
-        model=ModelConfig(embed_dim=32, n_layers=1, n_heads=2, ff_dim=64, decoder_hidden=64,
-                          child_hidden=64, rank=8),
+        model=ModelConfig(
+            embed_dim=32,
+            n_layers=1,
+            n_heads=2,
+            ff_dim=64,
+            decoder_hidden=64,
+            child_hidden=64,
+            rank=8,
+        ),
         prior=PriorConfig(min_rows=32, max_rows=64),
         train=TrainConfig(batch_size=4, warmup_steps=5, total_steps=200, lr=1e-3),
     ),
@@ -66,4 +73,6 @@ def get_config(name: str) -> PretrainConfig:
     try:
         return CONFIGS[name]
     except KeyError:
-        raise KeyError(f"unknown pretraining config {name!r}; known: {', '.join(CONFIGS)}") from None
+        raise KeyError(
+            f"unknown pretraining config {name!r}; known: {', '.join(CONFIGS)}"
+        ) from None

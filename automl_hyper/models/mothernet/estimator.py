@@ -130,7 +130,9 @@ class MotherNetClassifier(TabularClassifierBase):
                 specs.append((rows, features, kind, local, targets, "shift"))
             else:
                 for c in range(n_classes):
-                    specs.append((rows, features, kind, (y == c).astype(np.int64), np.array([c]), "ovr"))
+                    specs.append(
+                        (rows, features, kind, (y == c).astype(np.int64), np.array([c]), "ovr")
+                    )
         self.members_ = self._build_members(model, X, specs)
 
     def _announce(self, message: str) -> None:
@@ -175,7 +177,9 @@ class MotherNetClassifier(TabularClassifierBase):
     @staticmethod
     def _fit_transform(kind: str, Z: np.ndarray):
         if kind == "quantile":
-            t = QuantileTransformer(n_quantiles=max(2, min(1000, len(Z))), output_distribution="normal")
+            t = QuantileTransformer(
+                n_quantiles=max(2, min(1000, len(Z))), output_distribution="normal"
+            )
         elif kind == "power":
             t = PowerTransformer(standardize=False)
         else:
@@ -231,7 +235,9 @@ class MotherNetClassifier(TabularClassifierBase):
         """Early stopping on an 80/20 split picks the step count; then tune the full-data child."""
         counts = np.bincount(y)
         if len(y) < 10 or counts[counts > 0].min() < 2:
-            self._announce("too few rows per class for an internal validation split: no fine-tuning")
+            self._announce(
+                "too few rows per class for an internal validation split: no fine-tuning"
+            )
             return w
         from sklearn.model_selection import train_test_split
 
@@ -285,7 +291,9 @@ class MotherNetClassifier(TabularClassifierBase):
     def export_child(self) -> NumpyChild:
         """The fitted ensemble as a numpy-only model with ``predict_proba``/``predict`` on raw X."""
         check_is_fitted(self, "members_")
-        return NumpyChild(self.preprocessor_, self.members_, self.classes_, self.temperature, self._clip)
+        return NumpyChild(
+            self.preprocessor_, self.members_, self.classes_, self.temperature, self._clip
+        )
 
     def to_serving(self) -> NumpyChild:
         """What the MLflow integration pickles for serving: the torch-free exported child."""

@@ -49,7 +49,9 @@ class ChildWeights:
     b2: torch.Tensor  # (B, C_max)
 
     def select(self, i: int) -> ChildWeights:
-        return ChildWeights(self.W1[i : i + 1], self.b1[i : i + 1], self.W2[i : i + 1], self.b2[i : i + 1])
+        return ChildWeights(
+            self.W1[i : i + 1], self.b1[i : i + 1], self.W2[i : i + 1], self.b2[i : i + 1]
+        )
 
 
 def child_logits(w: ChildWeights, X: torch.Tensor) -> torch.Tensor:
@@ -148,6 +150,10 @@ def class_mask_logits(logits: torch.Tensor, n_classes: torch.Tensor) -> torch.Te
 
 def task_loss(model: MotherNet, batch) -> torch.Tensor:
     """Mean cross-entropy of the generated children on the test rows of each task."""
-    logits = class_mask_logits(model(batch.X, batch.y, batch.split, batch.n_features), batch.n_classes)
+    logits = class_mask_logits(
+        model(batch.X, batch.y, batch.split, batch.n_features), batch.n_classes
+    )
     target = batch.y[:, batch.split :]
-    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1))
+    return nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1)
+    )

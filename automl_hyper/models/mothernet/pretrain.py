@@ -11,7 +11,6 @@ import json
 import math
 import os
 import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +52,9 @@ class Trainer:
         torch.manual_seed(self.prior_seed)
         self.model = MotherNet(self.config.model).to(self.device)
         t = self.config.train
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda_for(t))
 
     # -- one optimizer step ---------------------------------------------------------------------

@@ -22,11 +22,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="prior seed (fresh runs only)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--checkpoint-minutes", type=float, default=4.0)
-    parser.add_argument("--snapshot-minutes", type=float, default=20.0,
-                        help="also keep a numbered copy of the checkpoint this often")
+    parser.add_argument(
+        "--snapshot-minutes",
+        type=float,
+        default=20.0,
+        help="also keep a numbered copy of the checkpoint this often",
+    )
     parser.add_argument("--eval-minutes", type=float, default=5.0)
-    parser.add_argument("--eval-data", default=None,
-                        help="directory of CSVs (last column 'target') for real-data evaluation")
+    parser.add_argument(
+        "--eval-data",
+        default=None,
+        help="directory of CSVs (last column 'target') for real-data evaluation",
+    )
     parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow tracking URI")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     parser.add_argument("--log-every", type=int, default=50, help="steps between log lines")
@@ -44,11 +51,15 @@ class _Tracker:
 
             mlflow.set_tracking_uri(uri)
             mlflow.set_experiment("mothernet-pretrain")
-            run = mlflow.start_run(run_id=trainer.mlflow_run_id, run_name=f"pretrain-{trainer.config.name}")
+            run = mlflow.start_run(
+                run_id=trainer.mlflow_run_id, run_name=f"pretrain-{trainer.config.name}"
+            )
             trainer.mlflow_run_id = run.info.run_id
             if trainer.step == 0:
                 flat = _flatten(trainer.config.to_dict())
-                mlflow.log_params({**flat, "prior_seed": trainer.prior_seed, "device": str(trainer.device)})
+                mlflow.log_params(
+                    {**flat, "prior_seed": trainer.prior_seed, "device": str(trainer.device)}
+                )
             self.mlflow = mlflow
         except Exception as err:  # noqa: BLE001 - logging must not kill a long run
             print(f"warning: MLflow disabled: {err}", file=sys.stderr)
@@ -132,8 +143,11 @@ def main(args: argparse.Namespace) -> int:
                 metrics = {"train_loss": window_loss / window_n, "lr": lr, "datasets_per_s": rate}
                 tracker.log(metrics, trainer.step)
                 bar.set_postfix(loss=f"{metrics['train_loss']:.4f}", ds_s=f"{rate:.0f}")
-                print(f"step {trainer.step} tasks {trainer.tasks_seen} loss {metrics['train_loss']:.4f} "
-                      f"lr {lr:.2e} datasets/s {rate:.1f}", flush=True)
+                print(
+                    f"step {trainer.step} tasks {trainer.tasks_seen} loss {metrics['train_loss']:.4f} "
+                    f"lr {lr:.2e} datasets/s {rate:.1f}",
+                    flush=True,
+                )
                 window_loss, window_n, window_start, window_tasks = 0.0, 0, now, trainer.tasks_seen
             if now - last_eval > 60 * args.eval_minutes:
                 evaluate()
@@ -147,7 +161,10 @@ def main(args: argparse.Namespace) -> int:
     bar.close()
     path = trainer.save(out)
     reason = "signal" if flag.stop else "budget"
-    print(f"stopped ({reason}) at step {trainer.step}, {trainer.tasks_seen} tasks; saved {path}", flush=True)
+    print(
+        f"stopped ({reason}) at step {trainer.step}, {trainer.tasks_seen} tasks; saved {path}",
+        flush=True,
+    )
     if not flag.stop:
         evaluate()
     tracker.close()

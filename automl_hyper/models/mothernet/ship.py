@@ -73,7 +73,9 @@ def ship(source: Path, out_dir: Path, name: str, eval_data: str | None = None) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--from", dest="source", required=True, help="training checkpoint or run dir")
+    parser.add_argument(
+        "--from", dest="source", required=True, help="training checkpoint or run dir"
+    )
     parser.add_argument("--out", default=None, help="directory (default: the package's weights/)")
     parser.add_argument("--name", default=DEFAULT_NAME)
     parser.add_argument("--eval-data", default=None, help="CSV directory for the real-data AUCs")
