@@ -31,6 +31,8 @@ class Family:
     iterative: bool = False
     # Optional define-by-run override for conditional spaces: trial -> params.
     suggest: Callable[[Any], dict[str, Any]] | None = None
+    # Parameter overrides per `compare --budget` level ("small", "paper").
+    budgets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def problem_types(self) -> tuple[str, ...]:
@@ -95,6 +97,7 @@ register(
         ag_name="INN",
         ag_priority=40,
         iterative=True,
+        budgets={"small": {"max_epochs": 40}, "paper": {"max_epochs": 200}},
     )
 )
 
@@ -130,6 +133,11 @@ register(
         classifier="automl_hyper.models.baselines:TunedXGBClassifier",
         description="XGBoost tuned by Optuna TPE with 5-fold CV ROC AUC inside the training set",
         defaults={"n_trials": 30, "time_budget": 120.0},
+        # paper: the MotherNet paper tuned baselines for one hour each.
+        budgets={
+            "small": {"n_trials": 15, "time_budget": 30.0},
+            "paper": {"n_trials": 1000, "time_budget": 3600.0},
+        },
     )
 )
 

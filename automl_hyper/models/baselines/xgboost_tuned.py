@@ -13,19 +13,12 @@ import warnings
 
 import numpy as np
 import optuna
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBClassifier
 
+from automl_hyper.metrics import auc_score
 from automl_hyper.models.base import TabularClassifierBase
 from automl_hyper.models.torch_utils import seed_from
-
-
-def auc_score(y_true: np.ndarray, proba: np.ndarray) -> float:
-    """ROC AUC as the paper computes it: binary, or one-vs-one macro for multiclass."""
-    if proba.shape[1] == 2:
-        return float(roc_auc_score(y_true, proba[:, 1]))
-    return float(roc_auc_score(y_true, proba, multi_class="ovo", labels=np.arange(proba.shape[1])))
 
 
 def suggest_xgb_params(trial: optuna.Trial) -> dict:

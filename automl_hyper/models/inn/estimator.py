@@ -21,7 +21,7 @@ from torch import nn
 
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
 from automl_hyper.models.inn.network import MesomorphicNet
-from automl_hyper.models.torch_utils import resolve_device, seed_from, seeded
+from automl_hyper.models.torch_utils import resolve_device, seed_from, seeded, torch_threads
 
 
 class _INNMixin:
@@ -105,6 +105,10 @@ class _INNMixin:
         self.snapshots_.append((val_loss, state))
 
     def _train(self, X: np.ndarray, y: np.ndarray, stratify: np.ndarray | None) -> None:
+        with torch_threads(1):
+            self._train_loop(X, y, stratify)
+
+    def _train_loop(self, X: np.ndarray, y: np.ndarray, stratify: np.ndarray | None) -> None:
         deadline = None if self.time_limit is None else time.monotonic() + float(self.time_limit)
         use_val = self.validation_fraction and len(X) >= 20
         if use_val:
@@ -156,7 +160,8 @@ class _INNMixin:
     def _partial_fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
         """One epoch; a snapshot at each cycle end. No internal validation split."""
         Xt = torch.as_tensor(X, device=self.device_)
-        self._run_epoch(Xt, self._target_tensor(y))
+        with torch_threads(1):
+            self._run_epoch(Xt, self._target_tensor(y))
         if self._at_cycle_end():
             self._take_snapshot(self.loss_curve_[-1])
         # The ensemble reflects the newest weights plus the best cycle-end snapshots so far.
@@ -173,7 +178,7 @@ class _INNMixin:
         """Outputs and generated weights of every ensemble member: (M, n, C), (M, n, C, F+1)."""
         Xt = torch.as_tensor(X, device=self.device_)
         outs, weights = [], []
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(1):
             for net in self.ensemble_:
                 o, w = net(Xt)
                 outs.append(o.cpu().numpy())

@@ -1,0 +1,100 @@
+"""``automl-hyper compare``: the main job (DESIGN §1 and §4).
+
+Loads a dataset (OpenML id or name through the local OpenML cache, a CSV/Parquet path), runs every
+family on the protocol's splits, logs each run and model to MLflow (``sqlite:///mlflow.db`` by
+default), registers the best as ``<dataset>@champion`` and prints a leaderboard. The CLI is the
+application layer, so it (not the core protocol in automl_hyper.compare) wires in MLflow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_FAMILIES = "inn,xgboost-tuned"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="OpenML id or name, or a CSV/Parquet path")
+    parser.add_argument(
+        "--target", default=None, help="target column (files; default: target/last)"
+    )
+    parser.add_argument(
+        "--families",
+        default=DEFAULT_FAMILIES,
+        help=f"comma-separated zoo families (default {DEFAULT_FAMILIES})",
+    )
+    parser.add_argument("--splits", type=int, default=5, help="number of splits (protocol: 5)")
+    parser.add_argument("--budget", choices=("small", "paper"), default="small")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tracking-uri", default=None, help="MLflow tracking URI (default sqlite:///mlflow.db)"
+    )
+    parser.add_argument(
+        "--experiment", default=None, help="MLflow experiment (default compare-<dataset>)"
+    )
+    parser.add_argument("--cache-dir", default=None, help="OpenML cache folder")
+    parser.add_argument("--no-register", action="store_true", help="do not register the champion")
+    parser.add_argument(
+        "--no-models", action="store_true", help="log metrics only, no model artifacts"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main(args: argparse.Namespace) -> int:
+    from automl_hyper import zoo
+    from automl_hyper.compare import leaderboard_text, run_comparison
+    from automl_hyper.data.loading import load_dataset
+
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    unknown = [f for f in families if f.lower() not in zoo.FAMILIES]
+    if unknown:
+        print(f"unknown families {unknown}; known: {', '.join(zoo.names())}", file=sys.stderr)
+        return 2
+    if args.splits < 1:
+        print("--splits must be at least 1", file=sys.stderr)
+        return 2
+    dataset = load_dataset(args.dataset, args.target, cache_dir=args.cache_dir)
+    print(f"{dataset!r}")
+
+    from automl_hyper.integrations.tracking import MLflowTracker
+
+    tracker = MLflowTracker(
+        dataset.name,
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        log_models=not args.no_models,
+        register=not args.no_register,
+        run_params={
+            "families": ",".join(families),
+            "splits": args.splits,
+            "budget": args.budget,
+            "seed": args.seed,
+        },
+    )
+    with tracker:
+        comparison = run_comparison(
+            dataset,
+            families,
+            n_splits=args.splits,
+            budget=args.budget,
+            seed=args.seed,
+            tracker=tracker,
+            progress=not args.quiet,
+        )
+    board = comparison.leaderboard()
+    print()
+    print(leaderboard_text(board))
+    for record in comparison.records:
+        if record.status == "failed":
+            print(f"FAILED {record.family} split {record.split}: {record.error}", file=sys.stderr)
+    print(
+        f"\nMLflow: {tracker.tracking_uri}  experiment {tracker.experiment}  run {tracker.parent_run_id}"
+    )
+    if tracker.champion_uri:
+        print(f"champion: {comparison.champion()} -> {tracker.champion_uri}")
+        print(
+            f"serve it: mlflow models serve -m {tracker.champion_uri} --env-manager local -p 5001"
+        )
+    ok = any(r.status == "ok" for r in comparison.records)
+    return 0 if ok else 1
