@@ -103,6 +103,24 @@ register(
 
 register(
     Family(
+        name="mothernet",
+        classifier="automl_hyper.models.mothernet:MotherNetClassifier",
+        description="MotherNet: a pretrained transformer writes an MLP from the training set",
+        # Fit is one forward pass per ensemble member (plus optional fine-tuning steps).
+        space={
+            "n_estimators": Int(1, 16, default=4, log=True),
+            "finetune_steps": Int(0, 200, default=0),
+            "transform": Categorical(("mixed", "none", "quantile", "power"), default="mixed"),
+            "temperature": Float(0.5, 1.5, default=1.0),
+        },
+        ag_key="MOTHERNET",
+        ag_name="MotherNet",
+        ag_priority=50,
+    )
+)
+
+register(
+    Family(
         name="smash",
         classifier="automl_hyper.models.smash:SmashClassifier",
         regressor="automl_hyper.models.smash:SmashRegressor",

@@ -1,0 +1,158 @@
+"""MotherNet: model shapes, exact resume, checkpoint hashing, estimator behaviour and limits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from automl_hyper.models.mothernet import MotherNetClassifier
+from automl_hyper.models.mothernet.configs import get_config
+from automl_hyper.models.mothernet.model import MotherNet, ModelConfig, child_logits, task_loss
+from automl_hyper.models.mothernet.pretrain import Trainer
+from automl_hyper.models.mothernet.registry import ChecksumError, load_model, read_manifest
+from automl_hyper.models.mothernet.ship import ship
+from automl_hyper.priors import sample_batch
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A tiny pretraining run (a few steps) and its shipped, hashed checkpoint."""
+    out = tmp_path_factory.mktemp("tiny_run")
+    trainer = Trainer(get_config("tiny"), prior_seed=3)
+    for _ in range(3):
+        trainer.train_step()
+    trainer.save(out)
+    shipped = tmp_path_factory.mktemp("tiny_ship")
+    ship(out / "checkpoint.pt", shipped, "tiny")
+    return out, shipped / "tiny.pt"
+
+
+def test_model_shapes():
+    cfg = ModelConfig(embed_dim=16, n_layers=1, n_heads=2, ff_dim=32, decoder_hidden=32, child_hidden=24, rank=4)
+    model = MotherNet(cfg)
+    b = sample_batch(get_config("tiny").prior, 3, 0, n_rows=40)
+    w = model.generate(b.X[:, : b.split], b.y[:, : b.split], b.n_features)
+    assert w.W1.shape == (3, 100, 24) and w.b1.shape == (3, 24)
+    assert w.W2.shape == (3, 24, 10) and w.b2.shape == (3, 10)
+    assert child_logits(w, b.X[:, b.split :]).shape == (3, 40 - b.split, 10)
+    assert torch.isfinite(task_loss(model, b))
+
+
+def test_resume_is_exact(tmp_path):
+    """Stop after 2 steps, resume: the next losses equal those of an uninterrupted run."""
+    uninterrupted = Trainer(get_config("tiny"), prior_seed=5)
+    losses = [uninterrupted.train_step() for _ in range(4)]
+    first = Trainer(get_config("tiny"), prior_seed=5)
+    first.train_step(), first.train_step()
+    first.save(tmp_path)
+    resumed = Trainer.resume(tmp_path, torch.device("cpu"))
+    assert resumed.step == 2 and resumed.tasks_seen == 2 * get_config("tiny").train.batch_size
+    assert [resumed.train_step(), resumed.train_step()] == losses[2:]
+    assert resumed.scheduler.get_last_lr() == uninterrupted.scheduler.get_last_lr()
+
+
+def test_pretrain_cli_runs_and_logs_to_mlflow(tmp_path):
+    import mlflow
+
+    from automl_hyper.models.mothernet import pretrain_cli
+
+    parser = argparse.ArgumentParser()
+    pretrain_cli.add_arguments(parser)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = parser.parse_args(
+        ["--config", "tiny", "--max-steps", "4", "--log-every", "2", "--out", str(tmp_path / "run"),
+         "--tracking-uri", uri]
+    )
+    assert pretrain_cli.main(args) == 0
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 4
+    client = mlflow.MlflowClient(uri)
+    history = client.get_metric_history(state["mlflow_run_id"], "train_loss")
+    assert [m.step for m in history] == [2, 4]
+    assert client.get_metric_history(state["mlflow_run_id"], "synthetic_loss")
+
+
+def test_shipped_format_and_tampering_refused(tiny_run, tmp_path):
+    _, shipped = tiny_run
+    entry = json.loads((shipped.parent / "tiny.pt.json").read_text())
+    assert entry["steps"] == 3 and len(entry["sha256"]) == 64
+    assert read_manifest(shipped.parent)["tiny"]["sha256"] == entry["sha256"]
+    model, meta = load_model(shipped)
+    assert meta["sha256"] == entry["sha256"] and not model.training
+    tampered = tmp_path / "tiny.pt"
+    data = bytearray(shipped.read_bytes())
+    data[-100] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    (tmp_path / "tiny.pt.json").write_text(json.dumps(entry))
+    with pytest.raises(ChecksumError, match="refusing"):
+        load_model(tampered)
+    with pytest.raises(ChecksumError):
+        MotherNetClassifier(checkpoint=tampered).fit(np.random.rand(20, 3), np.arange(20) % 2)
+
+
+def test_raw_training_checkpoint_loads_with_warning(tiny_run):
+    run_dir, _ = tiny_run
+    with pytest.warns(UserWarning, match="no recorded sha256"):
+        load_model(run_dir / "checkpoint.pt")
+
+
+def test_exported_child_equals_torch_child(tiny_run):
+    X, y = load_breast_cancer(return_X_y=True)
+    for params in ({}, {"finetune_steps": 5}, {"transform": "quantile", "n_estimators": 2}):
+        clf = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0, **params).fit(X[:200], y[:200])
+        child = clf.export_child()
+        np.testing.assert_allclose(child.predict_proba(X[200:]), clf.predict_proba(X[200:]), atol=1e-6)
+        assert "torch" not in type(child).__module__
+        assert (child.predict(X[200:]) == clf.predict(X[200:])).all()
+    assert clf.to_serving().predict_proba(X[:3]).shape == (3, 2)
+
+
+def test_limits_take_documented_paths(tiny_run):
+    X, y = load_digits(return_X_y=True)
+    X = np.hstack([X, X[:, :50] * 0.5])  # 114 features
+    y = y * 2 + (X[:, 20] > 4)  # 20 classes
+    clf = MotherNetClassifier(checkpoint=tiny_run[1], n_estimators=2, max_train_rows=300, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X[:600], y[:600])
+    messages = " ".join(str(w.message) for w in caught)
+    for expected in ("114 features exceed", "20 classes exceed", "600 training rows exceed"):
+        assert expected in messages
+    assert len(clf.limits_applied_) == 3
+    assert len(clf.members_) == 2 * 20  # two chunks x one binary child per class
+    assert all(len(m.features) == 100 for m in clf.members_)
+    proba = clf.predict_proba(X[600:700])
+    assert proba.shape == (100, 20) and np.allclose(proba.sum(1), 1)
+    np.testing.assert_allclose(clf.export_child().predict_proba(X[600:700]), proba, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_estimators": 0}, "n_estimators"),
+        ({"transform": "log"}, "transform"),
+        ({"temperature": 0}, "temperature"),
+        ({"finetune_steps": -1}, "finetune_steps"),
+        ({"max_train_rows": 4}, "max_train_rows"),
+    ],
+)
+def test_bad_parameters_rejected(params, match):
+    with pytest.raises(ValueError, match=match):
+        MotherNetClassifier(**params).fit(np.random.rand(10, 2), np.arange(10) % 2)
+
+
+def test_shipped_checkpoint_beats_constant_on_real_data(shared_dataset):
+    """breast-w, generation only: a clearly better than constant (AUC 0.5) predictor."""
+    X, y = shared_dataset("breast-w")
+    Xtr, Xte, ytr, yte = train_test_split(X, y, train_size=0.5, stratify=y, random_state=0)
+    clf = MotherNetClassifier(random_state=0).fit(Xtr, ytr)
+    auc = roc_auc_score(yte, clf.predict_proba(Xte)[:, 1])
+    assert auc > 0.9, auc
