@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 
 from automl_hyper.models.mothernet import MotherNetClassifier
 from automl_hyper.models.mothernet.configs import get_config
-from automl_hyper.models.mothernet.model import MotherNet, ModelConfig, child_logits, task_loss
+from automl_hyper.models.mothernet.model import ModelConfig, MotherNet, child_logits, task_loss
 from automl_hyper.models.mothernet.pretrain import Trainer
 from automl_hyper.models.mothernet.registry import ChecksumError, load_model, read_manifest
 from automl_hyper.models.mothernet.ship import ship
@@ -36,7 +36,9 @@ def tiny_run(tmp_path_factory):
 
 
 def test_model_shapes():
-    cfg = ModelConfig(embed_dim=16, n_layers=1, n_heads=2, ff_dim=32, decoder_hidden=32, child_hidden=24, rank=4)
+    cfg = ModelConfig(
+        embed_dim=16, n_layers=1, n_heads=2, ff_dim=32, decoder_hidden=32, child_hidden=24, rank=4
+    )
     model = MotherNet(cfg)
     b = sample_batch(get_config("tiny").prior, 3, 0, n_rows=40)
     w = model.generate(b.X[:, : b.split], b.y[:, : b.split], b.n_features)
@@ -68,8 +70,18 @@ def test_pretrain_cli_runs_and_logs_to_mlflow(tmp_path):
     pretrain_cli.add_arguments(parser)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     args = parser.parse_args(
-        ["--config", "tiny", "--max-steps", "4", "--log-every", "2", "--out", str(tmp_path / "run"),
-         "--tracking-uri", uri]
+        [
+            "--config",
+            "tiny",
+            "--max-steps",
+            "4",
+            "--log-every",
+            "2",
+            "--out",
+            str(tmp_path / "run"),
+            "--tracking-uri",
+            uri,
+        ]
     )
     assert pretrain_cli.main(args) == 0
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
@@ -95,7 +107,7 @@ def test_shipped_format_and_tampering_refused(tiny_run, tmp_path):
     with pytest.raises(ChecksumError, match="refusing"):
         load_model(tampered)
     with pytest.raises(ChecksumError):
-        MotherNetClassifier(checkpoint=tampered).fit(np.random.rand(20, 3), np.arange(20) % 2)
+        MotherNetClassifier(checkpoint=tampered).fit(np.random.default_rng(0).random((20, 3)), np.arange(20) % 2)
 
 
 def test_raw_training_checkpoint_loads_with_warning(tiny_run):
@@ -107,9 +119,13 @@ def test_raw_training_checkpoint_loads_with_warning(tiny_run):
 def test_exported_child_equals_torch_child(tiny_run):
     X, y = load_breast_cancer(return_X_y=True)
     for params in ({}, {"finetune_steps": 5}, {"transform": "quantile", "n_estimators": 2}):
-        clf = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0, **params).fit(X[:200], y[:200])
+        clf = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0, **params).fit(
+            X[:200], y[:200]
+        )
         child = clf.export_child()
-        np.testing.assert_allclose(child.predict_proba(X[200:]), clf.predict_proba(X[200:]), atol=1e-6)
+        np.testing.assert_allclose(
+            child.predict_proba(X[200:]), clf.predict_proba(X[200:]), atol=1e-6
+        )
         assert "torch" not in type(child).__module__
         assert (child.predict(X[200:]) == clf.predict(X[200:])).all()
     assert clf.to_serving().predict_proba(X[:3]).shape == (3, 2)
@@ -119,7 +135,9 @@ def test_limits_take_documented_paths(tiny_run):
     X, y = load_digits(return_X_y=True)
     X = np.hstack([X, X[:, :50] * 0.5])  # 114 features
     y = y * 2 + (X[:, 20] > 4)  # 20 classes
-    clf = MotherNetClassifier(checkpoint=tiny_run[1], n_estimators=2, max_train_rows=300, random_state=0)
+    clf = MotherNetClassifier(
+        checkpoint=tiny_run[1], n_estimators=2, max_train_rows=300, random_state=0
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         clf.fit(X[:600], y[:600])
@@ -146,7 +164,7 @@ def test_limits_take_documented_paths(tiny_run):
 )
 def test_bad_parameters_rejected(params, match):
     with pytest.raises(ValueError, match=match):
-        MotherNetClassifier(**params).fit(np.random.rand(10, 2), np.arange(10) % 2)
+        MotherNetClassifier(**params).fit(np.random.default_rng(0).random((10, 2)), np.arange(10) % 2)
 
 
 def test_shipped_checkpoint_beats_constant_on_real_data(shared_dataset):
