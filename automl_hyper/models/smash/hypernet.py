@@ -2,7 +2,7 @@
 
 Weights are cut from a maximal tensor. For every (target slot t, source slot s) pair there is a
 learned base block of the largest possible shape; a layer of width w reading a source of width v
-uses the top-left w x v corner. A conditioning network reads the architecture encoding plus
+uses the top-left w x v corner (stored as tiles cut at the allowed widths). A conditioning network reads the architecture encoding plus
 one-hot target and source slots and modulates that corner: per-row and per-column gains and a
 low-rank correction, so the same base weights behave differently inside different architectures.
 Every block is then scaled by gain_s / sqrt(fan_in), with fan_in the layer's total input width in
@@ -47,13 +47,21 @@ class WeightGenerator(nn.Module):
         self.head_slot = d + 1
         rows = {t: w for t in range(1, d + 1)} | {d + 1: n_outputs}
         cols = {0: n_features} | {s: w for s in range(1, d + 1)}
-        self.base = nn.ParameterDict(
-            {
-                f"{t}_{s}": nn.Parameter(torch.randn(rows[t], cols[s]))
-                for t in rows
-                for s in range(t)
-            }
-        )
+        # Each maximal block is stored as tiles cut at the allowed widths, so a w x v corner is a
+        # few whole tiles. Why: the optimiser then skips the tiles an architecture did not touch
+        # (their gradient is None) instead of updating the whole maximal tensor every step.
+        levels = (0, *space.widths)
+        self._row_cuts = {t: levels for t in range(1, d + 1)} | {d + 1: (0, n_outputs)}
+        self._col_cuts = {0: (0, n_features)} | {s: levels for s in range(1, d + 1)}
+        self.base = nn.ParameterDict()
+        for t in rows:
+            rc = self._row_cuts[t]
+            for s in range(t):
+                cc = self._col_cuts[s]
+                for a in range(len(rc) - 1):
+                    for b in range(len(cc) - 1):
+                        tile = torch.randn(rc[a + 1] - rc[a], cc[b + 1] - cc[b])
+                        self.base[f"{t}_{s}_{a}_{b}"] = nn.Parameter(tile)
         self.base_bias = nn.ParameterDict(
             {str(t): nn.Parameter(torch.zeros(rows[t])) for t in rows}
         )
@@ -126,6 +134,17 @@ class WeightGenerator(nn.Module):
             offset += len(blocks) + n_targets
         return out
 
+    def _corner(self, t: int, s: int, r: int, c: int) -> torch.Tensor:
+        """Top-left r x c corner of the maximal (t, s) block, assembled from its tiles."""
+        na, nb = self._row_cuts[t].index(r), self._col_cuts[s].index(c)
+        rows = [
+            torch.cat([self.base[f"{t}_{s}_{a}_{b}"] for b in range(nb)], dim=1)
+            if nb > 1
+            else self.base[f"{t}_{s}_{a}_0"]
+            for a in range(na)
+        ]
+        return torch.cat(rows, dim=0) if na > 1 else rows[0]
+
     def _assemble(self, spec, blocks, row_gain, col_gain, left, right, bias) -> Params:
         widths = spec.source_widths(self.n_features)
         gains = source_gains(spec)
@@ -137,7 +156,7 @@ class WeightGenerator(nn.Module):
         per_target: dict[int, list[torch.Tensor]] = {t: [] for t in targets}
         for i, (t, s) in enumerate(blocks):
             r, c = rows[targets.index(t)], widths[s]
-            base = self.base[f"{t}_{s}"][:r, :c]
+            base = self._corner(t, s, r, c)
             w = base * (1.0 + row_gain[i, :r, None]) * (1.0 + col_gain[i, None, :c])
             w = w + left[i, :r] @ right[i, :c].T / math.sqrt(self.rank)
             scale = gains[s] / math.sqrt(fan_in[t]) * (HEAD_SCALE if t == self.head_slot else 1.0)
@@ -154,6 +173,16 @@ def task_loss(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
     if task == "classification":
         return F.cross_entropy(out, y)
     return F.mse_loss(out.squeeze(1), y)
+
+
+def _adam(params, learning_rate: float) -> torch.optim.Optimizer:
+    # The fused kernel updates the many small tiles in one call (about 2x faster per step here);
+    # older torch builds have no fused CPU Adam.
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=learning_rate, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=learning_rate)
 
 
 def train_hypernet(
@@ -175,7 +204,7 @@ def train_hypernet(
     Stops at ``max_epochs`` or when ``time_budget`` seconds have passed (checked every minibatch,
     so at least one minibatch always runs).
     """
-    opt = torch.optim.Adam(gen.parameters(), lr=learning_rate)
+    opt = _adam(gen.parameters(), learning_rate)
     n = len(X)
     batch_size = max(1, min(batch_size, n))
     steps_per_epoch = math.ceil(n / batch_size)
