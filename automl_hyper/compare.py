@@ -86,12 +86,19 @@ class NullTracker:
         pass
 
 
-def family_params(name: str, budget: str, seed: int) -> dict[str, Any]:
-    """Zoo defaults, then the budget's overrides, then the split's seed."""
+def family_params(
+    name: str, budget: str, seed: int, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Zoo defaults, then the budget's settings, then the caller's overrides, then the seed."""
     family = zoo.get(name)
     if budget not in ("small", "paper"):
         raise ValueError(f"budget must be small or paper, got {budget!r}")
-    return {**family.defaults, **family.budgets.get(budget, {}), "random_state": seed}
+    return {
+        **family.defaults,
+        **family.budgets.get(budget, {}),
+        **(overrides or {}),
+        "random_state": seed,
+    }
 
 
 def evaluate(
@@ -201,17 +208,25 @@ def run_comparison(
     n_splits: int = 5,
     budget: str = "small",
     seed: int = 0,
+    overrides: dict[str, dict[str, Any]] | None = None,
     tracker: Tracker | None = None,
     progress: bool = True,
 ) -> Comparison:
-    """Run the protocol for ``families`` on ``dataset`` and return every record."""
+    """Run the protocol for ``families`` on ``dataset`` and return every record.
+
+    ``overrides`` maps a family to parameters that replace its defaults and budget settings.
+    Every family's parameters are validated (by building its estimator) before any fit starts.
+    """
     if dataset.task != "classification":
         raise ValueError(
             f"compare runs classification benchmarks; {dataset.name} is {dataset.task}"
         )
     families = [zoo.get(f).name for f in families]  # unknown names fail here, before any compute
-    for name in families:
-        family_params(name, budget, seed)
+    overrides = overrides or {}
+    for name in families:  # bad parameters fail here, before any compute
+        zoo.get(name).make(
+            "classification", **family_params(name, budget, seed, overrides.get(name))
+        )
     tracker = tracker or NullTracker()
     comparison = Comparison(dataset=dataset.name, families=list(families), budget=budget)
     splits = paper_splits(dataset.y, n_splits=n_splits, seed=seed)
@@ -221,7 +236,7 @@ def run_comparison(
         train, test = splits[split]
         X_train, y_train = dataset.X.iloc[train], dataset.y.iloc[train]
         X_test, y_test = dataset.X.iloc[test], dataset.y.iloc[test]
-        params = family_params(name, budget, seed + split)
+        params = family_params(name, budget, seed + split, overrides.get(name))
         if hasattr(bar, "set_postfix_str"):
             bar.set_postfix_str(f"split {split} {name}")
         try:

@@ -28,6 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", choices=("small", "paper"), default="small")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FAMILY.PARAM=VALUE",
+        help="override a family parameter, e.g. --set xgboost-tuned.n_trials=5 (repeatable)",
+    )
+    parser.add_argument(
         "--tracking-uri", default=None, help="MLflow tracking URI (default sqlite:///mlflow.db)"
     )
     parser.add_argument(
@@ -54,6 +61,11 @@ def main(args: argparse.Namespace) -> int:
     if args.splits < 1:
         print("--splits must be at least 1", file=sys.stderr)
         return 2
+    try:
+        overrides = parse_overrides(args.set, families)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     dataset = load_dataset(args.dataset, args.target, cache_dir=args.cache_dir)
     print(f"{dataset!r}")
 
@@ -79,6 +91,7 @@ def main(args: argparse.Namespace) -> int:
             n_splits=args.splits,
             budget=args.budget,
             seed=args.seed,
+            overrides=overrides,
             tracker=tracker,
             progress=not args.quiet,
         )
@@ -98,3 +111,23 @@ def main(args: argparse.Namespace) -> int:
         )
     ok = any(r.status == "ok" for r in comparison.records)
     return 0 if ok else 1
+
+
+def parse_overrides(items: list[str], families: list[str]) -> dict[str, dict]:
+    """``["xgboost-tuned.n_trials=5"]`` -> ``{"xgboost-tuned": {"n_trials": 5}}`` (values as literals)."""
+    import ast
+
+    out: dict[str, dict] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        family, dot, param = key.rpartition(".")
+        if not sep or not dot or family not in families:
+            raise ValueError(
+                f"--set {item!r}: expected FAMILY.PARAM=VALUE with FAMILY in {families}"
+            )
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw  # a bare word such as quantile
+        out.setdefault(family, {})[param] = value
+    return out

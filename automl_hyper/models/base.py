@@ -33,6 +33,11 @@ class _TabularBase(BaseEstimator):
         return tags
 
     # -- validation ---------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Hyperparameters against ``_parameter_constraints`` (sklearn's own validator)."""
+        if hasattr(self, "_parameter_constraints"):
+            self._validate_params()
+
     def _check_X(self, X, *, reset: bool):
         """Validate X, record or compare its shape and feature names, return a frame or array."""
         if isinstance(X, pd.DataFrame):
@@ -58,6 +63,7 @@ class _TabularBase(BaseEstimator):
         return X
 
     def _check_fit_input(self, X, y):
+        self._check_params()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."

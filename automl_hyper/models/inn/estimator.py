@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import copy
 import time
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy.special import expit, softmax
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -232,11 +234,33 @@ _COMMON_DOC = """
 """
 
 
+_PARAMETER_CONSTRAINTS = {
+    "hidden_width": [Interval(Integral, 1, None, closed="left")],
+    "n_blocks": [Interval(Integral, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "weight_penalty": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 2, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "restart_period": [Interval(Integral, 1, None, closed="left")],
+    "n_snapshots": [Interval(Integral, 1, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "patience": [Interval(Integral, 1, None, closed="left")],
+    "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+    "numeric_transform": [StrOptions({"quantile", "power", "standard", "none"})],
+    "device": [str],
+    "random_state": ["random_state"],
+}
+
+
 class INNClassifier(_INNMixin, TabularClassifierBase):
     __doc__ = (
         "Interpretable Mesomorphic Network classifier: each prediction is a linear model of the row.\n"
         + _COMMON_DOC
     )
+
+    _parameter_constraints = _PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -373,6 +397,7 @@ class INNRegressor(_INNMixin, TabularRegressorBase):
     )
 
     __init__ = INNClassifier.__init__
+    _parameter_constraints = _PARAMETER_CONSTRAINTS
 
     def _n_outputs(self) -> int:
         return 1

@@ -1,0 +1,97 @@
+"""The main job end to end: real data, real MLflow (SQLite), real registry; failures kept apart."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+
+from automl_hyper import zoo
+from automl_hyper.cli import main as cli_main
+from automl_hyper.compare import run_comparison
+from automl_hyper.data.loading import load_dataset
+
+
+@pytest.fixture
+def tracking(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+@pytest.mark.slow
+def test_main_job_logs_registers_and_prints_leaderboard(tracking, shared_datasets_dir, capsys):
+    code = cli_main(
+        [
+            "compare",
+            "--dataset",
+            str(shared_datasets_dir / "diabetes.csv"),
+            "--families",
+            "inn,logreg,xgboost-tuned",
+            "--splits",
+            "2",
+            "--budget",
+            "small",
+            "--set",
+            "xgboost-tuned.n_trials=4",
+            "--set",
+            "inn.max_epochs=20",
+            "--quiet",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    for family in ("inn", "logreg", "xgboost-tuned"):
+        assert family in out
+    assert "models:/diabetes@champion" in out
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias("diabetes", "champion")
+    model = mlflow.pyfunc.load_model("models:/diabetes@champion")
+    ds = load_dataset(shared_datasets_dir / "diabetes.csv")
+    pred = model.predict(ds.X.head(3))
+    assert list(pred.columns)[0] == "label" and len(pred) == 3
+    runs = mlflow.search_runs(experiment_names=["compare-diabetes"])
+    # one parent + 3 families x 2 splits
+    assert len(runs) == 7
+    assert set(runs["status"]) == {"FINISHED"}
+    assert version.run_id in set(runs["run_id"])
+
+
+def test_a_failing_family_ends_failed_and_the_others_are_kept(tracking, shared_datasets_dir):
+    from automl_hyper.integrations.tracking import MLflowTracker
+
+    # A real estimator with an impossible setting: it raises inside fit.
+    zoo.register(
+        zoo.Family(
+            name="inn-broken",
+            classifier="automl_hyper.models.inn:INNClassifier",
+            defaults={"batch_size": 0},
+        )
+    )
+    try:
+        ds = load_dataset(shared_datasets_dir / "blood-transfusion-service-center.csv")
+        with MLflowTracker(ds.name, experiment="failing") as tracker:
+            comparison = run_comparison(
+                ds, ["inn-broken", "logreg"], n_splits=1, tracker=tracker, progress=False
+            )
+    finally:
+        zoo.FAMILIES.pop("inn-broken")
+    by_family = {r.family: r for r in comparison.records}
+    assert by_family["inn-broken"].status == "failed"
+    assert "batch_size" in by_family["inn-broken"].error
+    assert by_family["logreg"].status == "ok" and by_family["logreg"].auc > 0.6
+    runs = mlflow.search_runs(experiment_names=["failing"]).set_index("tags.mlflow.runName")
+    assert runs.loc["inn-broken-split0", "status"] == "FAILED"
+    assert "batch_size" in runs.loc["inn-broken-split0", "tags.automl_hyper.error"]
+    assert runs.loc["logreg-split0", "status"] == "FINISHED"
+    # the champion is the family that worked
+    assert mlflow.MlflowClient().get_model_version_by_alias(
+        tracker.champion_uri.split("/")[1].split("@")[0], "champion"
+    )
+
+
+def test_unknown_family_is_refused_before_any_compute(shared_datasets_dir):
+    ds = load_dataset(shared_datasets_dir / "diabetes.csv")
+    with pytest.raises(KeyError, match="unknown family"):
+        run_comparison(ds, ["inn", "no-such-family"], n_splits=1, progress=False)
