@@ -224,9 +224,10 @@ def run_comparison(
     families = [zoo.get(f).name for f in families]  # unknown names fail here, before any compute
     overrides = overrides or {}
     for name in families:  # bad parameters fail here, before any compute
-        zoo.get(name).make(
-            "classification", **family_params(name, budget, seed, overrides.get(name))
-        )
+        params = family_params(name, budget, seed, overrides.get(name))
+        estimator = zoo.get(name).make("classification", **params)
+        if hasattr(estimator, "_check_params"):
+            estimator._check_params()
     tracker = tracker or NullTracker()
     comparison = Comparison(dataset=dataset.name, families=list(families), budget=budget)
     splits = paper_splits(dataset.y, n_splits=n_splits, seed=seed)
