@@ -65,13 +65,16 @@ def configure_tracking(uri: str | None = None, experiment: str | None = None) ->
 
 
 class FamilyPyfuncModel(PythonModel):
-    """Serves a pickled serving object; the same code path answers ``predict`` and HTTP requests."""
+    """Serves a pickled serving object; one code path answers ``predict`` and HTTP requests."""
 
     def load_context(self, context) -> None:
         with open(context.artifacts[_ARTIFACT], "rb") as f:
             self.serving = cloudpickle.load(f)
 
-    def predict(self, context, model_input, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    # The DataFrame hint tells MLflow to keep the logged signature (inputs arrive as a frame).
+    def predict(
+        self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         return predict_frame(self.serving, model_input)
 
 
@@ -80,7 +83,10 @@ def _as_input(obj: Any, X: Any) -> Any:
         X = pd.DataFrame(np.asarray(X))
     names = getattr(obj, "feature_names_in_", None)
     if names is None:
-        return X.to_numpy()  # fitted on an array: columns are positional
+        # No declared names: a frame with positional column labels (0..n-1, as a signature built
+        # from an array has) goes as an array; a named frame goes as it is.
+        positional = [str(c) for c in X.columns] == [str(i) for i in range(X.shape[1])]
+        return X.to_numpy() if positional else X
     missing = [c for c in names if c not in X.columns]
     if missing:
         raise ValueError(f"input lacks the columns the model was fitted on: {missing}")
