@@ -22,7 +22,7 @@ from automl_hyper.models.smash import (
 )
 from automl_hyper.models.smash.hypernet import WeightGenerator, task_loss, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward, weight_shapes
-from automl_hyper.models.smash.search import SearchConfig, run_search
+from automl_hyper.models.smash.search import Candidate, SearchConfig, run_search, train_candidate
 
 # A small space and budgets that keep each fit to about a second on a loaded 2-core machine.
 SMALL_WIDTHS = (8, 16, 32)
@@ -243,3 +243,20 @@ def test_zoo_entries():
             register_spec_family(ArchSpec.plain((4,)), "smash-test-winner")
     finally:
         zoo.FAMILIES.pop("smash-test-winner", None)
+
+
+def test_finalists_can_start_from_generated_weights():
+    X, y = make_classification(120, 5, random_state=4)
+    X, y = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    space = SearchSpace(max_depth=2, widths=SMALL_WIDTHS)
+    gen = WeightGenerator(space, 5, 2, hidden=16, rank=2)
+    spec = _specs(space, 1, seed=5)[0]
+    cand = Candidate(spec, "sampled", 0.0, spec.n_params(5, 2))
+    # A vanishing learning rate: after training, the weights are still the generated ones.
+    config = SearchConfig(init_from_hypernet=True, learning_rate=1e-12, max_epochs=1)
+    rng = np.random.default_rng(0)
+    train_candidate(cand, gen, X, y, X, y.numpy(), "classification", 2, config, rng, None)
+    with torch.no_grad():
+        for (w, b), (w_net, b_net) in zip(gen(spec), cand.net.params()):
+            assert torch.allclose(w, w_net, atol=1e-6) and torch.allclose(b, b_net, atol=1e-6)
+    assert cand.real is not None and cand.epochs == 1
