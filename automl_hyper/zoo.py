@@ -110,7 +110,7 @@ register(
         space={
             "n_estimators": Int(1, 16, default=4, log=True),
             "finetune_steps": Int(0, 200, default=0),
-            "transform": Categorical(("mixed", "none", "quantile", "power"), default="mixed"),
+            "input_transform": Categorical(("mixed", "none", "quantile", "power"), default="mixed"),
             "temperature": Float(0.5, 1.5, default=1.0),
         },
         ag_key="MOTHERNET",

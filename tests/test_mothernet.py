@@ -107,7 +107,9 @@ def test_shipped_format_and_tampering_refused(tiny_run, tmp_path):
     with pytest.raises(ChecksumError, match="refusing"):
         load_model(tampered)
     with pytest.raises(ChecksumError):
-        MotherNetClassifier(checkpoint=tampered).fit(np.random.default_rng(0).random((20, 3)), np.arange(20) % 2)
+        MotherNetClassifier(checkpoint=tampered).fit(
+            np.random.default_rng(0).random((20, 3)), np.arange(20) % 2
+        )
 
 
 def test_raw_training_checkpoint_loads_with_warning(tiny_run):
@@ -118,7 +120,7 @@ def test_raw_training_checkpoint_loads_with_warning(tiny_run):
 
 def test_exported_child_equals_torch_child(tiny_run):
     X, y = load_breast_cancer(return_X_y=True)
-    for params in ({}, {"finetune_steps": 5}, {"transform": "quantile", "n_estimators": 2}):
+    for params in ({}, {"finetune_steps": 5}, {"input_transform": "quantile", "n_estimators": 2}):
         clf = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0, **params).fit(
             X[:200], y[:200]
         )
@@ -156,7 +158,7 @@ def test_limits_take_documented_paths(tiny_run):
     "params, match",
     [
         ({"n_estimators": 0}, "n_estimators"),
-        ({"transform": "log"}, "transform"),
+        ({"input_transform": "log"}, "input_transform"),
         ({"temperature": 0}, "temperature"),
         ({"finetune_steps": -1}, "finetune_steps"),
         ({"max_train_rows": 4}, "max_train_rows"),
@@ -164,7 +166,9 @@ def test_limits_take_documented_paths(tiny_run):
 )
 def test_bad_parameters_rejected(params, match):
     with pytest.raises(ValueError, match=match):
-        MotherNetClassifier(**params).fit(np.random.default_rng(0).random((10, 2)), np.arange(10) % 2)
+        MotherNetClassifier(**params).fit(
+            np.random.default_rng(0).random((10, 2)), np.arange(10) % 2
+        )
 
 
 def test_shipped_checkpoint_beats_constant_on_real_data(shared_dataset):

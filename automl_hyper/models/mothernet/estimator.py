@@ -2,7 +2,7 @@
 
 The shared preprocessing z-scores numeric columns (NaN imputed, then clipped) and one-hot encodes
 categories, which is what the synthetic prior produces. Each ensemble member then sees the data
-under another class shift, feature order and (for ``transform="mixed"``) a quantile or power
+under another class shift, feature order and (for ``input_transform="mixed"``) a quantile or power
 transform; one batched forward pass writes every member's child MLP; predictions average them.
 
 Beyond the pretrained model's limits, with a ``UserWarning`` saying what happened:
@@ -43,7 +43,8 @@ class MotherNetClassifier(TabularClassifierBase):
     ----------
     checkpoint: None for the shipped checkpoint, or a path (see ``registry`` for the hash rules).
     n_estimators: ensemble members (class shift, feature order, transform variant each).
-    transform: "none", "quantile", "power", or "mixed" (members cycle none/quantile/power).
+    input_transform: "none", "quantile", "power", or "mixed" (members cycle none/quantile/power);
+        not called ``transform``, which scikit-learn would take for a transformer's method.
     temperature: softmax temperature of the children.
     finetune_steps: full-batch Adam steps on each generated child (0 = generation only); the step
         count is chosen by early stopping on an internal 80/20 split, then applied to the child
@@ -60,7 +61,7 @@ class MotherNetClassifier(TabularClassifierBase):
         self,
         checkpoint=None,
         n_estimators: int = 4,
-        transform: str = "mixed",
+        input_transform: str = "mixed",
         temperature: float = 1.0,
         finetune_steps: int = 0,
         finetune_lr: float = 1e-3,
@@ -69,7 +70,7 @@ class MotherNetClassifier(TabularClassifierBase):
     ):
         self.checkpoint = checkpoint
         self.n_estimators = n_estimators
-        self.transform = transform
+        self.input_transform = input_transform
         self.temperature = temperature
         self.finetune_steps = finetune_steps
         self.finetune_lr = finetune_lr
@@ -80,8 +81,10 @@ class MotherNetClassifier(TabularClassifierBase):
     def _check_params(self) -> None:
         if not (isinstance(self.n_estimators, int | np.integer) and self.n_estimators >= 1):
             raise ValueError(f"n_estimators must be an int >= 1, got {self.n_estimators!r}")
-        if self.transform not in TRANSFORMS:
-            raise ValueError(f"transform must be one of {TRANSFORMS}, got {self.transform!r}")
+        if self.input_transform not in TRANSFORMS:
+            raise ValueError(
+                f"input_transform must be one of {TRANSFORMS}, got {self.input_transform!r}"
+            )
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
         if not (isinstance(self.finetune_steps, int | np.integer) and self.finetune_steps >= 0):
@@ -172,7 +175,9 @@ class MotherNetClassifier(TabularClassifierBase):
         return np.sort(chosen) if i == 0 else rng.permutation(chosen)
 
     def _member_transform(self, i: int) -> str:
-        return ("none", "quantile", "power")[i % 3] if self.transform == "mixed" else self.transform
+        if self.input_transform == "mixed":
+            return ("none", "quantile", "power")[i % 3]
+        return self.input_transform
 
     @staticmethod
     def _fit_transform(kind: str, Z: np.ndarray):

@@ -2,12 +2,13 @@
 
 Encoder: each training row's padded features go through one linear layer (scaled so that tasks with
 few features are not drowned by padding zeros) and get its label's embedding added; a transformer
-runs over the training rows only. Pooling: the mean row representation of every class, in class
-order, so the decoder knows which output unit belongs to which class. Decoder: an MLP whose output
-is the child's parameters; the child's first layer is a learned shared matrix plus a generated
-(features x rank) factor times a learned shared (rank x hidden) basis, its output layer likewise
-with a learned (hidden x rank) basis times a generated (rank x classes) factor, so the decoder
-emits ~4k numbers instead of ~56k.
+runs over the training rows only. Pooling: the mean row representation of every class.
+Decoder: from the dataset vector (mean row, mean of class means) an MLP writes the first layer as
+a learned shared matrix plus a generated (features x rank) factor times a learned shared
+(rank x hidden) basis. One small MLP shared by all classes turns each class's mean (with its
+frequency and the dataset context) into that class's output column (rank numbers, times a learned
+(hidden x rank) basis) and bias, so relabelling the classes permutes the outputs exactly. The
+decoder emits ~3.7k numbers per task instead of the child's ~56k.
 
 Child: 100 -> 512 -> 10 with ReLU. The width follows the reference child (512 hidden units); one
 hidden layer keeps the generated part small, makes the exported numpy model trivial, and is what a
@@ -77,32 +78,39 @@ class MotherNet(nn.Module):
         )
         self.encoder = nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(c.embed_dim)
-        pooled = (c.max_classes + 1) * c.embed_dim + c.max_classes
-        F, H, C, r = c.max_features, c.child_hidden, c.max_classes, c.rank
-        self._sizes = {"G1": F * r, "b1": H, "G2": r * C, "b2": C}
+        F, H, C, r, D = c.max_features, c.child_hidden, c.max_classes, c.rank, c.decoder_hidden
+        # Dataset-level decoder: mean row and mean class representation -> first layer.
         self.decoder = nn.Sequential(
-            nn.Linear(pooled, c.decoder_hidden),
+            nn.Linear(2 * c.embed_dim, D),
             nn.GELU(),
-            nn.Linear(c.decoder_hidden, c.decoder_hidden),
+            nn.Linear(D, D),
             nn.GELU(),
-            nn.Linear(c.decoder_hidden, sum(self._sizes.values())),
+        )
+        self.first_layer_head = nn.Linear(D, F * r + H)
+        # Class-level decoder, shared by all classes (so relabelling classes permutes the
+        # outputs exactly): a class's mean representation, its frequency and the dataset context
+        # -> that class's output column and bias.
+        self.class_head = nn.Sequential(
+            nn.Linear(c.embed_dim + D + 1, D // 2),
+            nn.GELU(),
+            nn.Linear(D // 2, r + 1),
         )
         # Shared bases: what every generated child has in common, learned across all tasks.
         self.basis1 = nn.Parameter(torch.randn(r, H) / math.sqrt(r))
         self.basis2 = nn.Parameter(torch.randn(H, r) / math.sqrt(H))
-        # A shared child that the generated low-rank terms are added to. Without it every child
-        # starts near zero in both layers, a saddle point where the gradients of each layer
-        # vanish with the other's weights and pretraining stalls on predicting class priors.
+        # A shared first layer that the generated low-rank term is added to. Without it every
+        # child starts near zero in both layers, a saddle point where each layer's gradient
+        # vanishes with the other's weights and pretraining stalls on predicting class priors.
         self.child_W1 = nn.Parameter(torch.randn(F, H) * math.sqrt(2.0 / F))
-        self.child_W2 = nn.Parameter(torch.randn(H, C) / math.sqrt(H))
         with torch.no_grad():
-            self.decoder[-1].weight.mul_(0.1)
-            self.decoder[-1].bias.zero_()
+            self.first_layer_head.weight.mul_(0.1)
+            self.first_layer_head.bias.zero_()
 
     def pool(
         self, X_train: torch.Tensor, y_train: torch.Tensor, n_features: torch.Tensor
-    ) -> torch.Tensor:
-        """Dataset vectors (B, pooled) from training rows (B, n, F_max) and labels (B, n)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-class mean row representations (B, C, E), class frequencies (B, C) and the
+        dataset vector (B, 2E) from training rows (B, n, F_max) and labels (B, n)."""
         c = self.config
         h = self.feature_embed(X_train * self.feature_scale(n_features)[:, None, None])
         h = h + self.label_embed(y_train)
@@ -110,8 +118,10 @@ class MotherNet(nn.Module):
         onehot = nn.functional.one_hot(y_train, c.max_classes).to(h.dtype)  # (B, n, C)
         counts = onehot.sum(1)  # (B, C)
         class_means = torch.bmm(onehot.transpose(1, 2), h) / counts.clamp(min=1)[..., None]
-        parts = [class_means.flatten(1), h.mean(1), counts / counts.sum(1, keepdim=True)]
-        return torch.cat(parts, dim=1)
+        present = (counts > 0).to(h.dtype)
+        mean_of_classes = (class_means * present[..., None]).sum(1) / present.sum(1, keepdim=True)
+        dataset = torch.cat([h.mean(1), mean_of_classes], dim=1)
+        return class_means, counts / counts.sum(1, keepdim=True), dataset
 
     def feature_scale(self, n_features: torch.Tensor) -> torch.Tensor:
         # sqrt(F_max / F) keeps a linear layer's output variance independent of how many of the
@@ -122,15 +132,27 @@ class MotherNet(nn.Module):
         self, X_train: torch.Tensor, y_train: torch.Tensor, n_features: torch.Tensor
     ) -> ChildWeights:
         c = self.config
-        out = self.decoder(self.pool(X_train, y_train, n_features))
-        G1, b1, G2, b2 = torch.split(out, list(self._sizes.values()), dim=1)
-        B = out.shape[0]
+        class_means, freq, dataset = self.pool(X_train, y_train, n_features)
+        context = self.decoder(dataset)  # (B, D)
+        B = context.shape[0]
+        G1, b1 = torch.split(
+            self.first_layer_head(context), [c.max_features * c.rank, c.child_hidden], 1
+        )
         G1 = G1.reshape(B, c.max_features, c.rank)
-        G2 = G2.reshape(B, c.rank, c.max_classes)
+        per_class = torch.cat(
+            [
+                class_means,
+                context[:, None, :].expand(B, c.max_classes, -1),
+                torch.log(freq + 1e-3)[..., None],
+            ],
+            dim=2,
+        )
+        out = self.class_head(per_class)  # (B, C, r + 1)
+        G2, b2 = out[..., :-1].transpose(1, 2), out[..., -1]
         # The child sees unscaled inputs; the padding compensation is folded into W1.
         scale = self.feature_scale(n_features)[:, None, None]
         W1 = (self.child_W1 + torch.matmul(G1, self.basis1)) * scale  # (B, F, H)
-        W2 = self.child_W2 + torch.matmul(self.basis2, G2)  # (B, H, C)
+        W2 = torch.matmul(self.basis2, G2)  # (B, H, C)
         return ChildWeights(W1.float(), b1.float(), W2.float(), b2.float())
 
     def forward(
