@@ -78,7 +78,7 @@ class MotherNet(nn.Module):
         )
         self.encoder = nn.TransformerEncoder(layer, c.n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(c.embed_dim)
-        F, H, C, r, D = c.max_features, c.child_hidden, c.max_classes, c.rank, c.decoder_hidden
+        F, H, r, D = c.max_features, c.child_hidden, c.rank, c.decoder_hidden
         # Dataset-level decoder: mean row and mean class representation -> first layer.
         self.decoder = nn.Sequential(
             nn.Linear(2 * c.embed_dim, D),
