@@ -129,7 +129,7 @@ def test_iterative_objective_prunes_per_epoch_and_logs_to_mlflow(data, tmp_path,
     objective = opt.make_objective("inn", X, y, cv=2, max_epochs=4, fixed_params=FAST_INN)
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     callback = opt.MLflowCallback(tracking_uri=tracking, experiment_name="prune")
-    study.optimize(objective, n_trials=7, callbacks=[callback])
+    study.optimize(objective, n_trials=6, callbacks=[callback])
 
     states = [t.state for t in study.trials]
     assert TrialState.PRUNED in states, states
@@ -144,7 +144,7 @@ def test_iterative_objective_prunes_per_epoch_and_logs_to_mlflow(data, tmp_path,
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    assert len(parents) == 1 and len(children) == 7
+    assert len(parents) == 1 and len(children) == 6
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
     assert parents[0].data.metrics["best_value"] == pytest.approx(study.best_value)
     by_number = {int(r.data.tags["optuna.trial_number"]): r for r in children}
@@ -171,11 +171,11 @@ idx = np.random.default_rng(0).permutation(len(X))[:120]
 X, y = X.iloc[idx].reset_index(drop=True), y.iloc[idx].reset_index(drop=True)
 study = opt.create_study("shared", storage=sys.argv[1],
     pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
-objective = opt.make_objective("inn", X, y, cv=2, max_epochs=3, fixed_params={fixed!r})
+objective = opt.make_objective("inn", X, y, cv=2, max_epochs=2, fixed_params={fixed!r})
 def tagged(trial):
     trial.set_user_attr("worker", os.getpid())
     return objective(trial)
-study.optimize(tagged, n_trials=4)
+study.optimize(tagged, n_trials=3)
 """
 
 
@@ -199,7 +199,7 @@ def test_two_worker_processes_share_one_study(kind, tmp_path):
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]
     study = optuna.load_study(study_name="shared", storage=opt.create_storage(url))
-    assert len(study.trials) == 8
+    assert len(study.trials) == 6
     assert len({t.user_attrs["worker"] for t in study.trials}) == 2
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
     assert any(t.state == TrialState.COMPLETE for t in study.trials)
