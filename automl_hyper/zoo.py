@@ -88,7 +88,7 @@ register(
         space={
             "learning_rate": Float(1e-4, 3e-2, default=1e-2, log=True),
             "weight_decay": Float(1e-6, 1e-1, default=1e-2, log=True),
-            "weight_penalty": Float(1e-4, 1.0, default=0.1, log=True),
+            "weight_penalty": Float(1e-3, 10.0, default=1.0, log=True),
             "hidden_width": Categorical((64, 128, 256), default=128),
             "n_blocks": Int(1, 4, default=2),
             "dropout": Float(0.0, 0.5, default=0.25),

@@ -1,0 +1,36 @@
+"""Helpers shared by the benchmark scripts: the shared datasets, the paper's anchors, memory."""
+
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT.parent / "shared" / "datasets"
+ANCHORS = ROOT.parent / "shared" / "anchors" / "mothernet_paper_auc_by_dataset.csv"
+
+
+def load_shared(name: str, data_dir: Path = DATA_DIR):
+    """A dataset of ../shared/datasets through the package's own loader (categoricals typed)."""
+    from automl_hyper.data.loading import load_dataset
+
+    categorical = json.loads((data_dir / "CATEGORICAL.json").read_text()).get(name, [])
+    return load_dataset(data_dir / f"{name}.csv", "target", categorical=categorical, name=name)
+
+
+def cc18_names(data_dir: Path = DATA_DIR) -> list[str]:
+    """The 30 OpenML-CC18 datasets on which TabPFN and MotherNet were evaluated."""
+    return (data_dir / "TABPFN_CC18_30.txt").read_text().split()
+
+
+def anchors() -> pd.DataFrame:
+    """Published per-dataset mean AUCs (MotherNet paper), indexed by dataset name."""
+    return pd.read_csv(ANCHORS).set_index("dataset")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
