@@ -41,12 +41,17 @@ __all__ = [
     "DEFAULT_TRACKING_URI",
     "FamilyPyfuncModel",
     "configure_tracking",
+    "free_port",
+    "invoke",
     "load_family_model",
     "load_serving_object",
     "log_comparison",
     "log_family_model",
     "log_feature_importances",
+    "pinned_requirements",
+    "predict_frame",
     "serve_model",
+    "serving_object",
 ]
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"

@@ -210,7 +210,8 @@ class MLflowCallback:
     parameters, its value (``metric_name``), its state as tag ``optuna.state`` (COMPLETE, PRUNED,
     FAIL) and its intermediate values as metric ``intermediate_value`` with ``step=epoch``. The
     parent run id is kept in the study's user attributes so that several worker processes
-    sharing a storage log under one parent.
+    sharing a storage log under one parent; call :meth:`parent_run_id` once before starting
+    them to create it up front.
     """
 
     _PARENT_ATTR = "mlflow_parent_run_id"
@@ -254,8 +255,12 @@ class MLflowCallback:
                 run_name=study.study_name,
                 tags={"optuna.study_name": study.study_name},
             )
-            run_id = run.info.run_id
-            study.set_user_attr(self._PARENT_ATTR, run_id)
+            study.set_user_attr(self._PARENT_ATTR, run.info.run_id)
+            # Two workers may both get here first; the last write wins and the loser's parent
+            # run is removed. (Calling this once before starting workers avoids the race.)
+            run_id = study.user_attrs[self._PARENT_ATTR]
+            if run_id != run.info.run_id:
+                client.delete_run(run.info.run_id)
         return run_id
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
