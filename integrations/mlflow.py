@@ -123,14 +123,29 @@ def serving_object(estimator: Any) -> Any:
 def _referenced_modules(payload: bytes) -> set[str]:
     """Top-level packages a pickle needs: its GLOBAL / STACK_GLOBAL modules, plus whatever the
     automl_hyper modules among them import at module level (they are imported to unpickle)."""
-    modules, strings = set(), []
+    modules: set[str] = set()
+    # STACK_GLOBAL takes module and name from the stack, where repeated strings arrive through
+    # the memo: follow memo writes and reads to know which strings were pushed last.
+    memo: dict[int, Any] = {}
+    pushed: list[Any] = []
     for op, arg, _ in pickletools.genops(payload):
-        if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE"):
-            strings.append(arg)
-        elif op.name == "GLOBAL":
+        name = op.name
+        if name in ("FRAME", "PROTO"):
+            continue  # framing only, no value
+        if name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
+            pushed.append(arg)
+        elif name == "MEMOIZE":
+            memo[len(memo)] = pushed[-1] if pushed else None
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[arg] = pushed[-1] if pushed else None
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            pushed.append(memo.get(arg))
+        elif name == "GLOBAL":
             modules.add(str(arg).split(" ")[0])
-        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-            modules.add(strings[-2])
+        elif name == "STACK_GLOBAL" and len(pushed) >= 2 and isinstance(pushed[-2], str):
+            modules.add(pushed[-2])
+        else:
+            pushed.append(None)  # any other value: not a string we could need
     seen: set[str] = set()
     for module in [m for m in modules if m.split(".")[0] == "automl_hyper"]:
         _own_module_imports(module, seen, modules)
