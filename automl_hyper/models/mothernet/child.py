@@ -87,3 +87,50 @@ class NumpyChild:
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class GridPowerTransformer:
+    """Yeo-Johnson power transform with lambda picked per column from a grid by likelihood.
+
+    scikit-learn's PowerTransformer optimises lambda with scipy per column, hundreds of
+    milliseconds for a table that MotherNet fits in tens; a 9-point grid, vectorised over
+    columns, gets nearly the same normalising effect at a fraction of the cost. numpy only.
+    """
+
+    GRID = np.linspace(-1.0, 3.0, 9)
+
+    def fit(self, X: np.ndarray) -> GridPowerTransformer:
+        X = np.asarray(X, dtype=np.float64)
+        n = max(len(X), 1)
+        # Log-likelihood of each lambda per column (up to a constant), as scipy's yeojohnson_llf.
+        jac = (np.sign(X) * np.log1p(np.abs(X))).sum(0)
+        llf = np.stack(
+            [
+                -0.5 * n * np.log(self._apply(X, np.full(X.shape[1], lam)).var(0) + 1e-12)
+                + (lam - 1) * jac
+                for lam in self.GRID
+            ]
+        )
+        self.lambdas_ = self.GRID[np.argmax(llf, axis=0)]
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return self._apply(np.asarray(X, dtype=np.float64), self.lambdas_)
+
+    @staticmethod
+    def _apply(X: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        pos = X >= 0
+        out = np.empty_like(X)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            lp = np.where(np.abs(lam) < 1e-8, 1.0, lam)
+            pos_val = np.where(
+                np.abs(lam) < 1e-8, np.log1p(np.abs(X)), ((np.abs(X) + 1) ** lp - 1) / lp
+            )
+            ln = 2 - lam
+            lnn = np.where(np.abs(ln) < 1e-8, 1.0, ln)
+            neg_val = np.where(
+                np.abs(ln) < 1e-8, -np.log1p(np.abs(X)), -(((np.abs(X) + 1) ** lnn) - 1) / lnn
+            )
+        out[pos] = pos_val[pos]
+        out[~pos] = neg_val[~pos]
+        return out

@@ -23,17 +23,38 @@ import warnings
 import numpy as np
 import torch
 from sklearn.feature_selection import f_classif
-from sklearn.preprocessing import PowerTransformer, QuantileTransformer
+from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils.validation import check_is_fitted
 
 from automl_hyper.models.base import TabularClassifierBase
-from automl_hyper.models.mothernet.child import Member, NumpyChild, combine
+from automl_hyper.models.mothernet.child import GridPowerTransformer, Member, NumpyChild, combine
 from automl_hyper.models.mothernet.model import ChildWeights, child_logits
 from automl_hyper.models.mothernet.registry import load_model
 from automl_hyper.models.torch_utils import seed_from
 
 TRANSFORMS = ("none", "quantile", "power", "mixed")
 _GENERATE_CHUNK = 8  # members per forward pass: bounds attention memory
+
+
+class _Adam:
+    """Plain Adam for the child's four tensors. torch.optim's first use imports torch._dynamo
+    (seconds), which would dominate a fit that otherwise takes milliseconds."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def step(self, grads) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            m_hat = m / (1 - b1**self.t)
+            v_hat = v / (1 - b2**self.t)
+            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
 class MotherNetClassifier(TabularClassifierBase):
@@ -186,7 +207,7 @@ class MotherNetClassifier(TabularClassifierBase):
                 n_quantiles=max(2, min(1000, len(Z))), output_distribution="normal"
             )
         elif kind == "power":
-            t = PowerTransformer(standardize=False)
+            t = GridPowerTransformer()
         else:
             return None, Z
         with warnings.catch_warnings():
@@ -254,7 +275,7 @@ class MotherNetClassifier(TabularClassifierBase):
     def _tune(self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int) -> tuple[ChildWeights, int]:
         K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
         params = [p.detach().clone().requires_grad_(True) for p in (w.W1, w.b1, w.W2, w.b2)]
-        opt = torch.optim.Adam(params, lr=self.finetune_lr)
+        adam = _Adam(params, lr=self.finetune_lr)
         F = Ztr.shape[1]
         Fm = params[0].shape[1]
         pad = lambda Z: torch.nn.functional.pad(torch.from_numpy(Z), (0, Fm - F))[None]  # noqa: E731
@@ -275,9 +296,8 @@ class MotherNetClassifier(TabularClassifierBase):
                         best, best_step = val, step
                 if step == steps:
                     break
-                opt.zero_grad()
-                loss_on(Xtr, ttr).backward()
-                opt.step()
+                grads = torch.autograd.grad(loss_on(Xtr, ttr), params)
+                adam.step(grads)
         tuned = ChildWeights(*(p.detach() for p in params))
         return tuned, (best_step if Xva is not None else steps)
 

@@ -71,8 +71,20 @@ def resolve(checkpoint: str | Path | None) -> Path:
     return path
 
 
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def _cached_sha256(path: Path) -> str:
+    """sha256 of a file, recomputed whenever its size or modification time changes."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = sha256_of(path)
+    return _VERIFIED[key]
+
+
 def verify(path: Path, expected: str) -> str:
-    actual = sha256_of(path)
+    actual = _cached_sha256(path)
     if actual != expected:
         raise ChecksumError(
             f"checkpoint {path} has sha256 {actual} but {expected} is recorded for it: the file was "
@@ -113,7 +125,13 @@ def load_model(checkpoint: str | Path | None = None) -> tuple[MotherNet, dict]:
         state = torch.load(path, map_location="cpu", weights_only=True)
         state = state.get("model", state) if isinstance(state.get("model"), dict) else state
         model = MotherNet(config)
-        model.load_state_dict({k: v.float() for k, v in state.items()})
+        try:
+            model.load_state_dict({k: v.float() for k, v in state.items()})
+        except RuntimeError as err:
+            raise ValueError(
+                f"checkpoint {path} does not fit this version's MotherNet architecture "
+                f"(written by an older version?): {str(err).splitlines()[0]}"
+            ) from None
         model.eval()
         _CACHE[key] = (model, meta)
     return _CACHE[key]
