@@ -54,7 +54,14 @@ class SearchConfig:
     def check(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
-        for name in ("n_candidates", "top_k", "hyper_max_epochs", "max_epochs", "batch_size"):
+        for name in (
+            "n_candidates",
+            "n_parents",
+            "top_k",
+            "hyper_max_epochs",
+            "max_epochs",
+            "batch_size",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("n_mutations", "patience"):
