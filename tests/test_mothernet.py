@@ -178,3 +178,24 @@ def test_shipped_checkpoint_beats_constant_on_real_data(shared_dataset):
     clf = MotherNetClassifier(random_state=0).fit(Xtr, ytr)
     auc = roc_auc_score(yte, clf.predict_proba(Xte)[:, 1])
     assert auc > 0.9, auc
+
+
+def test_exported_child_unpickles_without_torch(tiny_run, tmp_path):
+    import pickle
+    import subprocess
+    import sys
+
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0).fit(X[:200], y[:200])
+    path = tmp_path / "child.pkl"
+    path.write_bytes(pickle.dumps((clf.to_serving(), X[200:210])))
+    code = (
+        "import pickle, sys; child, X = pickle.load(open(sys.argv[1], 'rb')); "
+        "p = child.predict_proba(X); print(p[:, 1].round(6).tolist(), 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().endswith("False")  # torch was never imported
+    expected = clf.predict_proba(X[200:210])[:, 1].round(6).tolist()
+    assert out.stdout.strip() == f"{expected} False"

@@ -1,5 +1,19 @@
-"""MotherNet: a pretrained transformer that writes a small MLP for a tabular classification task."""
+"""MotherNet: a pretrained transformer that writes a small MLP for a tabular classification task.
 
-from automl_hyper.models.mothernet.estimator import MotherNetClassifier
+The estimator is imported lazily, so that unpickling an exported child (``child.NumpyChild``,
+numpy only) never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __all__ = ["MotherNetClassifier"]
+
+
+def __getattr__(name: str):
+    if name == "MotherNetClassifier":
+        return importlib.import_module(
+            "automl_hyper.models.mothernet.estimator"
+        ).MotherNetClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
