@@ -134,6 +134,8 @@ register(
         ag_key="SMASH",
         ag_name="SMASH",
         ag_priority=30,
+        # small: the main job's budget; a 60 s hypernetwork made SMASH 80-220 s per fit here.
+        budgets={"small": {"hyper_time_budget": 10.0, "time_limit": 30.0}},
     )
 )
 
