@@ -169,6 +169,7 @@ def run_dataset(name: str, args) -> list[dict]:
             time_budget=None,
             max_epochs=epochs,
             learning_rate=args.hyper_lr,
+            archs_per_step=args.archs_per_step,
         )
         hyper_s = time.perf_counter() - t
         t = time.perf_counter()
@@ -235,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-candidates", type=int, default=500)
     parser.add_argument("--configs", default="32x2@20,128x4@20,128x4@60")
     parser.add_argument("--hyper-lr", type=float, default=1e-2)
+    parser.add_argument("--archs-per-step", type=int, default=1)
     parser.add_argument("--smash-hyper-budget", type=float, default=20.0)
     parser.add_argument("--xgb-budget", type=float, default=30.0)
     parser.add_argument("--max-depth", type=int, default=4)

@@ -198,11 +198,14 @@ def train_hypernet(
     learning_rate: float = 1e-2,
     dropout: float = 0.0,
     max_params: int | None = None,
+    archs_per_step: int = 1,
 ) -> list[float]:
     """Train with a fresh random architecture per minibatch; returns the mean loss of each epoch.
 
-    Stops at ``max_epochs`` or when ``time_budget`` seconds have passed (checked every minibatch,
-    so at least one minibatch always runs).
+    With ``archs_per_step`` > 1 each minibatch is split into that many parts, each run through
+    its own fresh architecture, and one optimiser step follows their summed loss (same data per
+    step, more architectures seen). Stops at ``max_epochs`` or when ``time_budget`` seconds have
+    passed (checked every minibatch, so at least one minibatch always runs).
     """
     opt = _adam(gen.parameters(), learning_rate)
     n = len(X)
@@ -219,10 +222,12 @@ def train_hypernet(
         out_of_time = False
         for i in range(0, n, batch_size):
             idx = order[i : i + batch_size]
-            spec = gen.space.sample_within(rng, gen.n_features, gen.n_outputs, max_params)
-            out = forward(spec, gen(spec), X[idx], dropout=dropout, training=True)
-            loss = task_loss(out, y[idx], task)
             opt.zero_grad(set_to_none=True)
+            loss = 0.0
+            for part in torch.tensor_split(idx, min(archs_per_step, len(idx))):
+                spec = gen.space.sample_within(rng, gen.n_features, gen.n_outputs, max_params)
+                out = forward(spec, gen(spec), X[part], dropout=dropout, training=True)
+                loss = loss + task_loss(out, y[part], task) * (len(part) / len(idx))
             loss.backward()
             opt.step()
             step += 1
