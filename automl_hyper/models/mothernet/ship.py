@@ -5,6 +5,8 @@
 writes ``automl_hyper/weights/<name>.pt`` and its entry in ``automl_hyper/weights/MANIFEST.json``
 (``--out DIR`` writes elsewhere; the entry is then also written beside the file as
 ``<name>.pt.json`` so ``MotherNetClassifier(checkpoint=DIR/<name>.pt)`` verifies it).
+With ``--eval-data DIR --if-better`` it writes only when the generation-only mean AUC on the real
+datasets beats the shipped checkpoint's (exit status 1 otherwise).
 """
 
 from __future__ import annotations
@@ -24,31 +26,35 @@ from automl_hyper.models.mothernet.registry import DEFAULT_NAME, MANIFEST, sha25
 MAX_BYTES = 30 * 1024 * 1024
 
 
-def ship(source: Path, out_dir: Path, name: str, eval_data: str | None = None) -> dict:
+class NotBetter(Exception):
+    """The candidate checkpoint does not beat the shipped one on the real-data evaluation."""
+
+
+def ship(
+    source: Path,
+    out_dir: Path,
+    name: str,
+    eval_data: str | None = None,
+    *,
+    only_if_better: bool = False,
+) -> dict:
     source = Path(source)
     if source.is_dir():
         source = source / "checkpoint.pt"
     state = torch.load(source, map_location="cpu", weights_only=True)
     config = json.loads((source.parent / "config.json").read_text())
     weights = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{name}.pt"
-    tmp = target.with_suffix(".tmp")
-    torch.save(weights, tmp)
-    if tmp.stat().st_size > MAX_BYTES:
-        tmp.unlink()
-        raise ValueError(f"checkpoint would be {tmp.stat().st_size} bytes, over the 30 MB limit")
-    os.replace(tmp, target)
+    manifest_path = out_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     entry = {
-        "file": target.name,
-        "sha256": sha256_of(target),
-        "bytes": target.stat().st_size,
+        "file": f"{name}.pt",
         "dtype": "float16",
         "config": config,
         "steps": int(state["step"]),
         "synthetic_datasets_seen": int(state["tasks_seen"]),
         "train_wall_seconds": round(float(state["train_seconds"]), 1),
-        "hardware": f"{platform.machine()} CPU x{os.cpu_count()} (torch threads 1), torch {torch.__version__}",
+        "hardware": f"{platform.machine()} CPU x{os.cpu_count()} shared with other jobs "
+        f"(torch threads 1, nice 15), torch {torch.__version__}",
         "prior_seed": int(state["prior_seed"]),
         "source": str(source),
         "shipped_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -59,11 +65,27 @@ def ship(source: Path, out_dir: Path, name: str, eval_data: str | None = None) -
 
         model = MotherNet(ModelConfig(**config["model"]))
         model.load_state_dict({k: v.float() for k, v in weights.items()})
-        entry["eval_auc_generation_only"] = {
-            k: round(v, 4) for k, v in real_eval(model, eval_data, splits=3).items()
-        }
-    manifest_path = out_dir / MANIFEST
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        scores = real_eval(model, eval_data, splits=3)
+        entry["eval_auc_generation_only"] = {k: round(v, 4) for k, v in scores.items()}
+        shipped = manifest.get(name, {}).get("eval_auc_generation_only", {})
+        if only_if_better and scores.get("auc_real_mean", 0) <= shipped.get("auc_real_mean", 0):
+            raise NotBetter(
+                f"real-data mean AUC {scores.get('auc_real_mean', 0):.4f} does not beat the "
+                f"shipped {shipped.get('auc_real_mean', 0):.4f}; nothing written"
+            )
+    elif only_if_better:
+        raise ValueError("--if-better needs --eval-data to compare checkpoints")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / entry["file"]
+    tmp = target.with_suffix(".tmp")
+    torch.save(weights, tmp)
+    if tmp.stat().st_size > MAX_BYTES:
+        size = tmp.stat().st_size
+        tmp.unlink()
+        raise ValueError(f"checkpoint would be {size} bytes, over the 30 MB limit")
+    os.replace(tmp, target)
+    entry["sha256"] = sha256_of(target)
+    entry["bytes"] = target.stat().st_size
     manifest[name] = entry
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     if out_dir.resolve() != weights_dir().resolve():
@@ -79,10 +101,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="directory (default: the package's weights/)")
     parser.add_argument("--name", default=DEFAULT_NAME)
     parser.add_argument("--eval-data", default=None, help="CSV directory for the real-data AUCs")
+    parser.add_argument(
+        "--if-better",
+        action="store_true",
+        help="write only if the real-data mean AUC beats the shipped checkpoint's",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out) if args.out else weights_dir()
-    entry = ship(Path(args.source), out, args.name, args.eval_data)
+    try:
+        entry = ship(
+            Path(args.source), out, args.name, args.eval_data, only_if_better=args.if_better
+        )
+    except NotBetter as err:
+        print(err)
+        return 1
     print(json.dumps({k: v for k, v in entry.items() if k != "config"}, indent=1))
     return 0
 
