@@ -2,7 +2,8 @@
 
 ``sample_batch(config, batch_size, seed)`` returns a :class:`TaskBatch`: ``B`` tasks of ``N`` rows,
 features padded to ``config.max_features``, labels 0..C-1, the first ``split`` rows for training.
-The same seed gives the same batch on any device.
+The same seed gives the same batch again on the same device type (CPU and CUDA
+generators produce different streams).
 """
 
 from automl_hyper.priors.batch import TaskBatch

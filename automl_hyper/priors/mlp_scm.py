@@ -40,7 +40,7 @@ def sample_mlp_nodes(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """All hidden nodes (B, N, depth*width) and a mask of the nodes that are active (B, nodes)."""
     H = cfg.mlp_width
-    depth = int(randint((), cfg.mlp_min_layers, cfg.mlp_max_layers, gen, "cpu"))
+    depth = int(randint((), cfg.mlp_min_layers, cfg.mlp_max_layers, gen, device))
     # Causes: normal or uniform per task, only the first n_causes of them non-zero.
     # Few causes are common: the target then depends on few latent factors, as in real tables.
     n_causes = log_uniform((B,), 1.0, H + 0.99, gen, device).floor().long()

@@ -38,8 +38,8 @@ def sample_batch(
     gen = torch.Generator(device=device)
     gen.manual_seed(int(seed))
     B, F = batch_size, cfg.max_features
-    N = n_rows or int(randint((), cfg.min_rows, cfg.max_rows, gen, "cpu"))
-    frac = float(uniform((), cfg.min_train_fraction, cfg.max_train_fraction, gen, "cpu"))
+    N = n_rows or int(randint((), cfg.min_rows, cfg.max_rows, gen, device))
+    frac = float(uniform((), cfg.min_train_fraction, cfg.max_train_fraction, gen, device))
     split = min(max(int(N * frac), 2), N - 1)
 
     n_features = _feature_counts(cfg, B, gen, device)
