@@ -12,6 +12,7 @@ column per class for classifiers, ``prediction`` for regressors.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import os
 import pickletools
@@ -190,9 +191,14 @@ def _own_module_imports(module: str, seen: set[str], found: set[str]) -> None:
                     _own_module_imports(target, seen, found)
 
 
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()  # scans every installed distribution
+
+
 def pinned_requirements(modules: set[str]) -> list[str]:
     """``dist==version`` for the installed distributions providing ``modules`` (+ the base set)."""
-    providers = importlib.metadata.packages_distributions()
+    providers = _packages_distributions()
     dists = set(_BASE_DISTRIBUTIONS)
     for module in modules:
         if module in ("automl_hyper", "builtins", "copyreg", "collections", "__main__"):
