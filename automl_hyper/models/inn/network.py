@@ -67,5 +67,6 @@ class MesomorphicNet(nn.Module):
         if not self.mesomorphic:
             return h, None
         weights = h.view(-1, self.n_outputs, self.n_features + 1)
-        outputs = torch.einsum("ncf,nf->nc", weights[..., :-1], x) + weights[..., -1]
-        return outputs, weights
+        # bias + W x as one batched matmul: measured faster than einsum for these small shapes.
+        outputs = torch.baddbmm(weights[..., -1:], weights[..., :-1], x.unsqueeze(-1))
+        return outputs.squeeze(-1), weights
