@@ -42,6 +42,7 @@ class SearchConfig:
     # Higher than a plain MLP's: the base blocks are scaled by 1/sqrt(fan_in) on their way to
     # the weights, so the same step moves the generated weights about ten times less.
     hyper_learning_rate: float = 1e-2
+    hyper_archs_per_step: int = 1
     # real training of the finalists (not searched: tuned afterwards with Optuna)
     learning_rate: float = 1e-3
     weight_decay: float = 1e-5
@@ -59,6 +60,7 @@ class SearchConfig:
             "n_parents",
             "top_k",
             "hyper_max_epochs",
+            "hyper_archs_per_step",
             "max_epochs",
             "batch_size",
         ):
@@ -280,6 +282,7 @@ def run_search(
         learning_rate=config.hyper_learning_rate,
         dropout=config.dropout,
         max_params=config.max_params,
+        archs_per_step=config.hyper_archs_per_step,
     )
     timings["hypernet_s"] = time.perf_counter() - t0
 
