@@ -260,3 +260,21 @@ def test_finalists_can_start_from_generated_weights():
         for (w, b), (w_net, b_net) in zip(gen(spec), cand.net.params()):
             assert torch.allclose(w, w_net, atol=1e-6) and torch.allclose(b, b_net, atol=1e-6)
     assert cand.real is not None and cand.epochs == 1
+
+
+def test_optuna_tunes_training_settings_over_a_registered_winner():
+    optuna = pytest.importorskip("optuna")
+    optuna_int = pytest.importorskip("automl_hyper.integrations.optuna")
+    X, y = make_classification(160, 5, random_state=6)
+    winner = ArchSpec.plain((16, 8), activation="gelu")
+    try:
+        register_spec_family(winner, "smash-test-tuned")
+        objective = optuna_int.make_objective(
+            "smash-test-tuned", X, y, cv=2, fixed_params={"max_epochs": 10, "random_state": 0}
+        )
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(0))
+        study.optimize(objective, n_trials=2)
+        assert set(study.best_params) == {"learning_rate", "dropout", "weight_decay"}
+        assert 0.5 < study.best_value <= 1.0
+    finally:
+        zoo.FAMILIES.pop("smash-test-tuned", None)
