@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -32,6 +33,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.multiclass import type_of_target
 
 from automl_hyper import zoo
+from automl_hyper.data.loading import infer_task
 from automl_hyper.space import Categorical, Float, Int
 
 __all__ = [
@@ -105,14 +107,15 @@ def _infer_task(fam: zoo.Family, y: Any, task: str | None) -> str:
         if task not in ("classification", "regression"):
             raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
         return task
-    kind = type_of_target(y)
-    if kind == "continuous" and fam.regressor is not None:
-        return "regression"
-    if kind not in ("binary", "multiclass"):
+    # The package's rule (integer-valued targets with many values are regression), as in
+    # load_dataset, so that a tuned family sees the same task as everywhere else.
+    inferred = infer_task(pd.Series(np.asarray(y).ravel()))
+    if inferred == "regression" and fam.regressor is None:
         raise ValueError(
-            f"cannot tune family {fam.name!r} on a target of type {kind!r}; pass task= explicitly"
+            f"the target looks continuous but family {fam.name!r} has no regressor; "
+            "pass task='classification' if it is a class label"
         )
-    return "classification"
+    return inferred
 
 
 def _default_scoring(task: str, y: Any) -> str:

@@ -87,6 +87,19 @@ def test_objective_rejects_bad_settings(data):
         opt.make_objective("inn", X, y, task="ranking")
 
 
+def test_regression_targets_tune_regressors_with_negative_rmse():
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    # Integer-valued, but with 214 distinct values: the package's rule says regression.
+    objective = opt.make_objective("inn", X, y, cv=2, max_epochs=2, fixed_params=FAST_INN)
+    trial = FixedTrial({**INN_FIXED, "n_blocks": 1})
+    value = objective(trial)
+    assert -float(y.std()) * 3 < value < 0  # a negative RMSE on the target's scale
+    with pytest.raises(ValueError, match="has no regressor"):
+        opt.make_objective("logreg", X, y)
+
+
 def test_optuna_search_cv_accepts_param_distributions(data):
     from optuna_integration import OptunaSearchCV
 
