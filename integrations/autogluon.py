@@ -11,12 +11,31 @@ categories into ``category`` dtype); the resulting DataFrame goes to the family'
 has its own preprocessing.
 """
 
+# ruff: noqa: E402  (imports follow register_families on purpose, see there)
 from __future__ import annotations
 
+import copyreg
 import re
 import sys
 import time
 from typing import Any
+
+_ready = False  # True once this module has finished importing
+
+
+def register_families() -> list[type]:
+    """Create and register a model class for every zoo family with an ``ag_key``.
+
+    Idempotent: classes are created once and registered only when missing, so calling it again
+    after new families were added to the zoo registers just those.
+    """
+    # Defined before AutoGluon is imported: when this module is imported first, importing
+    # autogluon.tabular below fires automl_hyper's import hook, which calls this function while
+    # the module is half-initialised. Nothing to do then; the module registers at its end.
+    if not _ready:
+        return []
+    return _register_all()
+
 
 import numpy as np
 import pandas as pd
@@ -63,7 +82,11 @@ def _torch_modules(obj: Any):
                 yield item
 
 
-class ZooModel(AbstractTorchModel):
+class _ZooModelMeta(type(AbstractTorchModel)):
+    """Metaclass of the generated classes, so that pickle can carry their family (see below)."""
+
+
+class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
     """Base of the generated classes; ``family_name`` picks the zoo family."""
 
     family_name: str = ""
@@ -203,12 +226,31 @@ def model_class(family_name: str) -> type[ZooModel]:
     return cls
 
 
-def register_families() -> list[type[ZooModel]]:
-    """Create and register a model class for every zoo family with an ``ag_key``.
+def _restore_class(family_name: str, family: zoo.Family | None) -> type:
+    """Unpickle a generated class: the zoo's current family of that name, else the pickled one.
 
-    Idempotent: classes are created once and registered only when missing, so calling it again
-    after new families were added to the zoo registers just those.
+    Families registered at runtime (e.g. SMASH winners) are not in a fresh process's zoo; their
+    pickled declaration registers them again, so a saved predictor loads without extra steps.
     """
+    if family_name not in zoo.FAMILIES and family is not None:
+        zoo.register(family)
+    cls = model_class(family_name)
+    register_families()
+    return cls
+
+
+def _reduce_class(cls: type) -> Any:
+    if cls is ZooModel:
+        return "ZooModel"  # the base class itself: by reference, as usual
+    family = zoo.FAMILIES.get(cls.family_name)
+    return _restore_class, (cls.family_name, family)
+
+
+# Pickle consults copyreg for a class's metaclass before saving the class by reference.
+copyreg.pickle(_ZooModelMeta, _reduce_class)
+
+
+def _register_all() -> list[type[ZooModel]]:
     registered = []
     for name in zoo.names(autogluon_only=True):
         cls = model_class(name)
@@ -235,4 +277,5 @@ def __getattr__(name: str) -> Any:
     return cls
 
 
+_ready = True
 register_families()

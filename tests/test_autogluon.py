@@ -96,15 +96,22 @@ def test_import_automl_hyper_then_autogluon_and_fit_in_a_fresh_process(tmp_path)
     assert "'INN'" in out and "'XGBoost'" in out
 
 
-def test_import_autogluon_then_automl_hyper_registers_too():
-    # The other order: the hook is not needed, __init__ registers at once. Fitting is the same
-    # code path as above, so checking the registry is enough here.
+@pytest.mark.parametrize(
+    "first",
+    [
+        "from autogluon.tabular import TabularPredictor",
+        "import automl_hyper.integrations.autogluon",
+    ],
+)
+def test_other_import_orders_register_too(first):
+    # Fitting is the same code path as above once the key is registered, so checking the
+    # registry is enough here. Importing the integration module first used to be circular:
+    # it imports AutoGluon, whose import hook calls back into the half-imported module.
     out = _run(
-        """
-        from autogluon.tabular import TabularPredictor
-        from autogluon.tabular.registry import ag_model_registry
-        assert "INN" not in ag_model_registry.keys
+        f"""
+        {first}
         import automl_hyper
+        from autogluon.tabular.registry import ag_model_registry
         cls = ag_model_registry.key_to_cls("INN")
         print(cls.__module__, cls.__qualname__)
         """
@@ -139,20 +146,38 @@ def test_fit_time_limit_refit_full_and_load_in_new_process(tmp_path):
     expected = predictor.predict_proba(test, model="INN")
     assert list(expected.columns) == ["bad", "good"]
     np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
+
+    # A family registered at runtime (a SMASH winner) is unknown to a fresh process's zoo:
+    # its pickled declaration must bring it back when the predictor loads.
+    from automl_hyper.models.smash.space import ArchSpec
+    from automl_hyper.models.smash.zoo_entry import register_spec_family
+
+    family = register_spec_family(ArchSpec.plain((8,)), "smash-ag-runtime")
+    ag_int.register_families()
+    runtime_path = tmp_path / "runtime"
+    runtime = TabularPredictor(label="target", path=str(runtime_path), verbosity=0).fit(
+        train, hyperparameters={family.ag_key: {"max_epochs": 2}}
+    )
+    expected_runtime = runtime.predict_proba(test, model=family.ag_name)
+
     test.to_csv(tmp_path / "test.csv", index=False)
     out = _run(
         f"""
         import pandas as pd
         from autogluon.tabular import TabularPredictor
-        p = TabularPredictor.load({str(path)!r})
         test = pd.read_csv({str(tmp_path / "test.csv")!r})
+        p = TabularPredictor.load({str(path)!r})
         p.predict_proba(test, model="INN").to_csv({str(tmp_path / "proba.csv")!r}, index=False)
         print(type(p._trainer.load_model("INN")).__module__)
+        r = TabularPredictor.load({str(runtime_path)!r})
+        r.predict_proba(test).to_csv({str(tmp_path / "runtime.csv")!r}, index=False)
         """
     )
     assert "automl_hyper.integrations.autogluon" in out
     loaded = pd.read_csv(tmp_path / "proba.csv")
     np.testing.assert_allclose(loaded.to_numpy(), expected.to_numpy(), atol=1e-5)
+    loaded_runtime = pd.read_csv(tmp_path / "runtime.csv")
+    np.testing.assert_allclose(loaded_runtime.to_numpy(), expected_runtime.to_numpy(), atol=1e-5)
 
 
 @pytest.mark.slow
