@@ -76,7 +76,7 @@ class _SmashMixin:
         top_k: int = 3,
         n_mutations: int = 100,
         hyper_time_budget: float | None = 60.0,
-        hyper_max_epochs: int = 100,
+        hyper_max_epochs: int = 60,
         max_epochs: int = 100,
         learning_rate: float = 1e-3,
         dropout: float = 0.0,
