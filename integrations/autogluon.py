@@ -137,8 +137,11 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
             params["device"] = device
         if time_limit is not None and "time_limit" in accepted:
             remaining = time_limit - (time.monotonic() - start)
-            # Keep a margin for preprocessing, prediction on the validation set and saving.
-            params["time_limit"] = max(remaining * 0.8, 0.1)
+            # Keep a margin for preprocessing, prediction on the validation set and saving; a
+            # smaller limit the user set in the hyperparameters still wins.
+            budget = max(remaining * 0.8, 0.1)
+            user = params.get("time_limit")
+            params["time_limit"] = budget if user is None else min(float(user), budget)
 
         X = self.preprocess(X, is_train=True)
         self.model = self.family.make(self._task(), **params)
