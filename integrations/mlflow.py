@@ -41,6 +41,7 @@ import automl_hyper
 __all__ = [
     "DEFAULT_TRACKING_URI",
     "FamilyPyfuncModel",
+    "as_request_frame",
     "configure_tracking",
     "free_port",
     "invoke",
@@ -269,6 +270,26 @@ def log_feature_importances(estimator: Any, prefix: str = "", top: int = 20) -> 
     return table
 
 
+def as_request_frame(example: Any) -> pd.DataFrame:
+    """The example as requests will carry it, so that the inferred signature accepts them.
+
+    MLflow cannot enforce pandas ``category`` columns (JSON brings strings): they become text.
+    Integer columns become float, because JSON rows with a missing value arrive as floats and an
+    integer schema would reject them; the estimators cast numbers to float anyway.
+    """
+    frame = (
+        example.copy() if isinstance(example, pd.DataFrame) else pd.DataFrame(np.asarray(example))
+    )
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+            frame[column] = frame[column].map(lambda v: v if v is None else str(v))
+        elif pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            frame[column] = frame[column].astype(np.float64)
+    return frame
+
+
 def log_family_model(
     estimator: Any,
     name: str,
@@ -296,8 +317,7 @@ def log_family_model(
     payload = cloudpickle.dumps(obj)
     signature: ModelSignature | None = None
     if input_example is not None:
-        if not isinstance(input_example, pd.DataFrame):
-            input_example = pd.DataFrame(np.asarray(input_example))
+        input_example = as_request_frame(input_example)
         signature = infer_signature(input_example, predict_frame(obj, input_example))
 
     requirements = pinned_requirements(_referenced_modules(payload))
@@ -340,7 +360,11 @@ def log_family_model(
 
 
 def load_family_model(uri: str) -> mlflow.pyfunc.PyFuncModel:
-    """Load a logged family model (``runs:/``, ``models:/<name>@<alias>``, ``models:/<id>``)."""
+    """Load a logged family model (``runs:/``, ``models:/<name>@<alias>``, ``models:/<id>``).
+
+    Its ``predict`` enforces the logged signature, which has no pandas ``category`` type: pass
+    ``as_request_frame(X)`` when X has category columns (``load_dataset`` makes them).
+    """
     return mlflow.pyfunc.load_model(uri)
 
 

@@ -165,3 +165,27 @@ def test_the_to_serving_object_is_what_gets_logged(data, tracking):
     np.testing.assert_allclose(
         out.filter(like="proba_").to_numpy(), model.predict_proba(X.head(8)), atol=1e-6
     )
+
+
+def test_category_and_integer_columns_pass_the_logged_signature(tracking):
+    # load_dataset gives categorical columns the pandas category dtype, which MLflow cannot
+    # enforce; requests carry text, and integer columns may come with a missing value.
+    from pathlib import Path
+
+    from automl_hyper.data.loading import load_dataset
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "credit-g.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    ds = load_dataset(str(path))
+    X, y = ds.X.iloc[:150], ds.y.iloc[:150]
+    assert any(isinstance(t, pd.CategoricalDtype) for t in X.dtypes)
+    clf = zoo.get("logreg").make().fit(X, y)
+    info = ml.log_family_model(clf, name="credit", X_sample=X)
+    types = {c["name"]: c["type"] for c in info.signature.inputs.to_dict()}
+    assert types["checking_status"] == "string" and types["duration"] == "double"
+
+    rows = ml.as_request_frame(X.head(4))
+    rows.loc[0, "duration"] = np.nan  # imputed by the estimator, accepted by the signature
+    out = ml.load_family_model(info.model_uri).predict(rows)
+    np.testing.assert_allclose(out.filter(like="proba_").to_numpy(), clf.predict_proba(rows))
