@@ -188,7 +188,8 @@ objective = opt.make_objective("inn", X, y, cv=2, max_epochs=2, fixed_params={fi
 def tagged(trial):
     trial.set_user_attr("worker", os.getpid())
     return objective(trial)
-study.optimize(tagged, n_trials=3)
+callbacks = [opt.MLflowCallback(sys.argv[2], "workers")] if len(sys.argv) > 2 else []
+study.optimize(tagged, n_trials=3, callbacks=callbacks)
 """
 
 
@@ -200,11 +201,16 @@ def test_two_worker_processes_share_one_study(kind, tmp_path):
         if kind == "sqlite"
         else f"journal:{tmp_path / 'optuna.log'}"
     )
-    opt.create_study("shared", storage=url)  # create once, so the workers only join
+    study = opt.create_study("shared", storage=url)  # create once, so the workers only join
+    args = [url]
+    if kind == "sqlite":  # and both log to one MLflow parent run, created up front
+        tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        parent = opt.MLflowCallback(tracking, "workers").parent_run_id(study)
+        args.append(tracking)
     code = textwrap.dedent(WORKER.format(fixed=FAST_INN))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, url], cwd=REPO, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", code, *args], cwd=tmp_path, stderr=subprocess.PIPE, text=True
         )
         for _ in range(2)
     ]
@@ -216,3 +222,11 @@ def test_two_worker_processes_share_one_study(kind, tmp_path):
     assert len({t.user_attrs["worker"] for t in study.trials}) == 2
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
     assert any(t.state == TrialState.COMPLETE for t in study.trials)
+    if kind == "sqlite":
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=tracking)
+        runs = client.search_runs([client.get_experiment_by_name("workers").experiment_id])
+        children = [r for r in runs if r.info.run_id != parent]
+        assert len(runs) == 7 and len(children) == 6
+        assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent}
