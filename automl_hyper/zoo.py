@@ -55,6 +55,14 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {}
+# Called with each newly registered family, so integrations that are already loaded (AutoGluon's
+# model registry) pick up families added at run time, e.g. SMASH winners. The zoo imports none.
+_REGISTER_HOOKS: list[Callable[[Family], None]] = []
+
+
+def add_register_hook(hook: Callable[[Family], None]) -> None:
+    if hook not in _REGISTER_HOOKS:
+        _REGISTER_HOOKS.append(hook)
 
 
 def register(family: Family) -> Family:
@@ -63,6 +71,9 @@ def register(family: Family) -> Family:
     if existing is not None and existing != family:
         raise ValueError(f"a different family is already registered as {family.name!r}")
     FAMILIES[family.name] = family
+    if existing is None:
+        for hook in _REGISTER_HOOKS:
+            hook(family)
     return family
 
 

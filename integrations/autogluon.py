@@ -280,5 +280,12 @@ def __getattr__(name: str) -> Any:
     return cls
 
 
+def _on_zoo_register(family: zoo.Family) -> None:
+    if family.ag_key:
+        register_families()
+
+
 _ready = True
 register_families()
+# Families registered later (e.g. SMASH winners) reach AutoGluon without a manual call.
+zoo.add_register_hook(_on_zoo_register)

@@ -17,7 +17,6 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-from automl_hyper.integrations.mlflow import configure_tracking, log_family_model
 
 from automl_hyper.compare import (
     Comparison,
@@ -25,6 +24,7 @@ from automl_hyper.compare import (
     leaderboard_markdown,
     plot_auc_vs_time,
 )
+from automl_hyper.integrations.mlflow import configure_tracking, log_family_model
 
 
 def registered_name(dataset: str) -> str:

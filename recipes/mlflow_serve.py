@@ -18,11 +18,11 @@ import sys
 import time
 import urllib.request
 
-from automl_hyper.integrations.mlflow import configure_tracking, log_family_model
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
 from automl_hyper import zoo
+from automl_hyper.integrations.mlflow import configure_tracking, log_family_model
 
 MODEL_NAME = "breast-cancer"
 

@@ -13,12 +13,12 @@ import argparse
 from collections import Counter
 
 import optuna
-from automl_hyper.integrations.optuna import MLflowCallback, create_study, make_objective
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from automl_hyper import zoo
+from automl_hyper.integrations.optuna import MLflowCallback, create_study, make_objective
 
 
 def main() -> None:

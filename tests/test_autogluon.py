@@ -14,9 +14,9 @@ import pytest
 from autogluon.common import space as ag_space
 from autogluon.tabular import TabularPredictor
 from autogluon.tabular.registry import ag_model_registry
-from automl_hyper.integrations import autogluon as ag_int
 
 from automl_hyper import zoo
+from automl_hyper.integrations import autogluon as ag_int
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 REPO = Path(__file__).resolve().parents[1]

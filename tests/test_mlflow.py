@@ -6,11 +6,11 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from automl_hyper.integrations import mlflow as ml
 from mlflow import MlflowClient
 from sklearn.datasets import load_breast_cancer
 
 from automl_hyper import zoo
+from automl_hyper.integrations import mlflow as ml
 
 FAST_INN = {"max_epochs": 2, "hidden_width": 32, "n_blocks": 1, "random_state": 0}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import openml
 import pytest
-from automl_hyper.integrations import openml as adapter
 
 from automl_hyper.data.loading import DatasetNotFoundError, load_dataset
 from automl_hyper.data.openml_tasks import LOCAL_TASK_BASE
 from automl_hyper.data.splits import paper_splits
+from automl_hyper.integrations import openml as adapter
 
 
 def test_get_dataset_by_name_and_id(openml_cache, no_network):

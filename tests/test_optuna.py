@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-from automl_hyper.integrations import optuna as opt
 from optuna.trial import FixedTrial, TrialState
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from automl_hyper import zoo
+from automl_hyper.integrations import optuna as opt
 from automl_hyper.space import Categorical, Float, Int
 
 REPO = Path(__file__).resolve().parents[1]
