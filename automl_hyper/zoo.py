@@ -103,6 +103,7 @@ register(
             "hidden_width": Categorical((64, 128, 256), default=128),
             "n_blocks": Int(1, 4, default=2),
             "dropout": Float(0.0, 0.5, default=0.25),
+            "numeric_transform": Categorical(("power", "quantile", "standard"), default="power"),
         },
         ag_key="INN",
         ag_name="INN",
