@@ -306,8 +306,30 @@ class MLflowCallback:
         client.log_batch(
             parent, metrics=[Metric(f"best_{self.metric_name}", best.value, now, step)]
         )
-        client.set_tag(parent, "optuna.best_trial", str(best.number))
-        client.set_tag(parent, "optuna.best_params", repr(best.params))
+        tags = {"optuna.best_trial": str(best.number), "optuna.best_params": repr(best.params)}
+        for key, value in tags.items():
+            _set_tag_racing(client, parent, key, value)
+
+
+def _set_tag_racing(client, run_id: str, key: str, value: str, attempts: int = 5) -> None:
+    """Set a parent-run tag that other worker processes may be setting at the same moment.
+
+    MLflow's SQL store inserts a new tag row after checking for an old one, so two workers
+    updating the same parent tag can collide on the unique key (seen with two workers on SQLite).
+    The loser retries: its value is the newer one.
+    """
+    import time as _time
+
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(attempts):
+        try:
+            client.set_tag(run_id, key, value)
+            return
+        except MlflowException:
+            if attempt == attempts - 1:
+                raise
+            _time.sleep(0.05 * (attempt + 1))
 
 
 # --- storage and studies -------------------------------------------------------------------

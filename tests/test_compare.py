@@ -9,6 +9,7 @@ from automl_hyper import zoo
 from automl_hyper.cli import main as cli_main
 from automl_hyper.compare import run_comparison
 from automl_hyper.data.loading import load_dataset
+from automl_hyper.integrations.mlflow import as_request_frame
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_main_job_logs_registers_and_prints_leaderboard(tracking, shared_dataset
     version = client.get_model_version_by_alias("diabetes", "champion")
     model = mlflow.pyfunc.load_model("models:/diabetes@champion")
     ds = load_dataset(shared_datasets_dir / "diabetes.csv")
-    pred = model.predict(ds.X.head(3))
+    pred = model.predict(as_request_frame(ds.X.head(3)))
     assert list(pred.columns)[0] == "label" and len(pred) == 3
     runs = mlflow.search_runs(experiment_names=["compare-diabetes"])
     # one parent + 3 families x 2 splits
@@ -61,12 +62,13 @@ def test_main_job_logs_registers_and_prints_leaderboard(tracking, shared_dataset
 def test_a_failing_family_ends_failed_and_the_others_are_kept(tracking, shared_datasets_dir):
     from automl_hyper.integrations.tracking import MLflowTracker
 
-    # A real estimator with an impossible setting: it raises inside fit.
+    # A real estimator whose settings pass validation but fail inside fit: a device that does
+    # not exist on this machine (torch raises when the network is moved there).
     zoo.register(
         zoo.Family(
             name="inn-broken",
             classifier="automl_hyper.models.inn:INNClassifier",
-            defaults={"batch_size": 0},
+            defaults={"device": "cuda:99"},
         )
     )
     try:
@@ -79,11 +81,11 @@ def test_a_failing_family_ends_failed_and_the_others_are_kept(tracking, shared_d
         zoo.FAMILIES.pop("inn-broken")
     by_family = {r.family: r for r in comparison.records}
     assert by_family["inn-broken"].status == "failed"
-    assert "batch_size" in by_family["inn-broken"].error
+    assert by_family["inn-broken"].error
     assert by_family["logreg"].status == "ok" and by_family["logreg"].auc > 0.6
     runs = mlflow.search_runs(experiment_names=["failing"]).set_index("tags.mlflow.runName")
     assert runs.loc["inn-broken-split0", "status"] == "FAILED"
-    assert "batch_size" in runs.loc["inn-broken-split0", "tags.automl_hyper.error"]
+    assert runs.loc["inn-broken-split0", "tags.automl_hyper.error"] == by_family["inn-broken"].error
     assert runs.loc["logreg-split0", "status"] == "FINISHED"
     # the champion is the family that worked
     assert mlflow.MlflowClient().get_model_version_by_alias(
@@ -95,3 +97,11 @@ def test_unknown_family_is_refused_before_any_compute(shared_datasets_dir):
     ds = load_dataset(shared_datasets_dir / "diabetes.csv")
     with pytest.raises(KeyError, match="unknown family"):
         run_comparison(ds, ["inn", "no-such-family"], n_splits=1, progress=False)
+
+
+def test_invalid_parameters_are_refused_before_any_fit(shared_datasets_dir):
+    ds = load_dataset(shared_datasets_dir / "diabetes.csv")
+    with pytest.raises(ValueError, match="batch_size"):
+        run_comparison(
+            ds, ["logreg", "inn"], n_splits=1, overrides={"inn": {"batch_size": 0}}, progress=False
+        )

@@ -22,7 +22,13 @@ from automl_hyper.space import Categorical, Float, Int
 REPO = Path(__file__).resolve().parents[1]
 # Tiny and fast: a narrow network for few epochs; the search still varies the learning rate.
 FAST_INN = {"hidden_width": 32, "n_blocks": 1, "batch_size": 32, "random_state": 0}
-INN_FIXED = {"learning_rate": 3e-3, "weight_decay": 1e-2, "weight_penalty": 0.1, "dropout": 0.1}
+INN_FIXED = {
+    "learning_rate": 3e-3,
+    "weight_decay": 1e-2,
+    "weight_penalty": 0.1,
+    "dropout": 0.1,
+    "numeric_transform": "power",
+}
 
 
 @pytest.fixture(scope="module")
