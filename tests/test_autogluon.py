@@ -80,8 +80,10 @@ def test_unknown_family_and_non_autogluon_family_fail_clearly():
 
 
 @pytest.mark.slow
-def test_import_automl_hyper_then_autogluon_and_fit_in_a_fresh_process(tmp_path):
-    data = DATASETS / "blood-transfusion-service-center.csv"
+def test_import_automl_hyper_then_autogluon_and_fit_in_a_fresh_process(
+    tmp_path, shared_datasets_dir
+):
+    data = shared_datasets_dir / "blood-transfusion-service-center.csv"
     out = _run(
         f"""
         import automl_hyper
