@@ -131,6 +131,17 @@ register(
     )
 )
 
+# The same pretrained model with a few Adam steps on the generated child (HyperFast-style), so
+# `compare` reports both modes side by side. AutoGluon users set finetune_steps on MOTHERNET.
+register(
+    Family(
+        name="mothernet-ft",
+        classifier="automl_hyper.models.mothernet:MotherNetClassifier",
+        description="MotherNet + 50 fine-tuning steps on the generated child",
+        defaults={"finetune_steps": 50},
+    )
+)
+
 register(
     Family(
         name="smash",

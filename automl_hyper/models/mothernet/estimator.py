@@ -30,7 +30,7 @@ from automl_hyper.models.base import TabularClassifierBase
 from automl_hyper.models.mothernet.child import GridPowerTransformer, Member, NumpyChild, combine
 from automl_hyper.models.mothernet.model import ChildWeights, child_logits
 from automl_hyper.models.mothernet.registry import load_model
-from automl_hyper.models.torch_utils import seed_from
+from automl_hyper.models.torch_utils import seed_from, torch_threads
 
 TRANSFORMS = ("none", "quantile", "power", "mixed")
 _GENERATE_CHUNK = 8  # members per forward pass: bounds attention memory
@@ -121,6 +121,12 @@ class MotherNetClassifier(TabularClassifierBase):
 
     # -- fit --------------------------------------------------------------------------------------
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        # One intra-op thread: with the default two, a loaded 2-core machine made fine-tuning
+        # 40-80x slower (see torch_threads).
+        with torch_threads(1):
+            self._fit_members(X, y, n_classes)
+
+    def _fit_members(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
         model, meta = load_model(self.checkpoint)
         self.checkpoint_sha256_ = meta["sha256"]
         cfg = model.config
@@ -304,6 +310,10 @@ class MotherNetClassifier(TabularClassifierBase):
     # -- predict ----------------------------------------------------------------------------------
     @torch.no_grad()
     def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
+        with torch_threads(1):
+            return self._child_proba(X)
+
+    def _child_proba(self, X: np.ndarray) -> np.ndarray:
         probas = []
         for m in self.members_:
             Z = torch.from_numpy(m.inputs(X, self._clip))
