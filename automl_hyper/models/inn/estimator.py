@@ -2,8 +2,9 @@
 
 Training follows the paper: Adam(W) with cosine annealing warm restarts, and a snapshot of the
 network at the end of every cycle (where the learning rate is lowest). Early stopping watches the
-loss on an internal validation split once per cycle; the final model averages the probabilities of
-the ``n_snapshots`` snapshots with the lowest validation loss.
+loss on an internal validation split once per cycle; the final model averages the logits of the
+``n_snapshots`` snapshots with the lowest validation loss (the paper averages probabilities; the
+logit average keeps each prediction an exact sum of per-feature contributions).
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ class _INNMixin:
                 dropout=self.dropout,
                 mesomorphic=self._mesomorphic,
             ).to(self.device_)
+        # fused: one kernel per step instead of a loop over tensors (INN fit 0.80 s -> 0.67 s).
         self.optimizer_ = torch.optim.AdamW(
-            self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            self.network_.parameters(),
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+            fused=True,
         )
         batches_per_epoch = max(1, int(np.ceil(len(X) / self.batch_size)))
         self.scheduler_ = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
@@ -365,8 +370,11 @@ class INNClassifier(_INNMixin, TabularClassifierBase):
         return softmax(outputs, axis=-1)
 
     def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
+        # The ensemble averages the snapshots' logits (not their probabilities, as the paper does):
+        # then the prediction is exactly the sigmoid/softmax of the logit that explain() decomposes,
+        # and predict always agrees with decision_function.
         outputs, _ = self._forward_all(X)
-        return self._member_probabilities(outputs).mean(axis=0)  # snapshot ensemble
+        return self._member_probabilities(outputs.mean(axis=0, keepdims=True))[0]
 
     def decision_function(self, X) -> np.ndarray:
         """Mean snapshot logit: (n,) for binary tasks (positive class), else (n, C).
