@@ -199,3 +199,18 @@ def test_exported_child_unpickles_without_torch(tiny_run, tmp_path):
     assert out.stdout.strip().endswith("False")  # torch was never imported
     expected = clf.predict_proba(X[200:210])[:, 1].round(6).tolist()
     assert out.stdout.strip() == f"{expected} False"
+
+
+def test_pretraining_can_start_from_the_shipped_weights():
+    import torch
+
+    from automl_hyper.models.mothernet.configs import get_config
+    from automl_hyper.models.mothernet.pretrain import Trainer
+    from automl_hyper.models.mothernet.pretrain_cli import init_weights
+    from automl_hyper.models.mothernet.registry import load_model
+
+    shipped, meta = load_model(None)
+    trainer = Trainer(get_config(meta["config"]["name"]), device=torch.device("cpu"), prior_seed=0)
+    init_weights(trainer, "mothernet-small")
+    for name, value in shipped.state_dict().items():
+        torch.testing.assert_close(trainer.model.state_dict()[name], value)

@@ -12,6 +12,14 @@ import time
 from pathlib import Path
 
 
+def init_weights(trainer, checkpoint: str) -> None:
+    """Copy verified shipped weights into a fresh trainer's model (architectures must match)."""
+    from automl_hyper.models.mothernet.registry import load_model
+
+    model, _ = load_model(checkpoint)
+    trainer.model.load_state_dict(model.state_dict())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="small", help="named configuration (small, tiny, gpu)")
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
@@ -20,6 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--out", default="pretrain_run", help="directory for checkpoints")
     parser.add_argument("--seed", type=int, default=0, help="prior seed (fresh runs only)")
+    parser.add_argument(
+        "--init-from",
+        default=None,
+        help="fresh run starting from these weights (a shipped name such as mothernet-small, or a "
+        "path; sha256-verified) with a new optimizer and schedule: continues pretraining when only "
+        "the shipped checkpoint, not the full training state, is at hand",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--checkpoint-minutes", type=float, default=4.0)
     parser.add_argument(
@@ -105,6 +120,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"resumed at step {trainer.step} ({trainer.tasks_seen} tasks seen)", flush=True)
     else:
         trainer = Trainer(get_config(args.config), device=device, prior_seed=args.seed)
+        if args.init_from:
+            init_weights(trainer, args.init_from)
+            print(f"initialised from {args.init_from}", flush=True)
     n_params = sum(p.numel() for p in trainer.model.parameters())
     print(f"config {trainer.config.name}: {n_params / 1e6:.2f}M parameters on {device}", flush=True)
     tracker = _Tracker(None if args.no_mlflow else args.tracking_uri, trainer, args)

@@ -63,6 +63,9 @@ def resolve(checkpoint: str | Path | None) -> Path:
                 "or ship one with `python -m automl_hyper.models.mothernet.ship`"
             )
         return weights_dir() / entry["file"]
+    shipped = read_manifest().get(str(checkpoint))
+    if shipped is not None:  # a shipped name such as "mothernet-small"
+        return weights_dir() / shipped["file"]
     path = Path(checkpoint)
     if path.is_dir():
         path = path / "checkpoint.pt"
