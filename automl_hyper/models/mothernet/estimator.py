@@ -316,9 +316,13 @@ class MotherNetClassifier(TabularClassifierBase):
     def _child_proba(self, X: np.ndarray) -> np.ndarray:
         probas = []
         for m in self.members_:
-            Z = torch.from_numpy(m.inputs(X, self._clip))
-            hidden = torch.relu(Z @ torch.from_numpy(m.W1) + torch.from_numpy(m.b1))
-            logits = hidden @ torch.from_numpy(m.W2) + torch.from_numpy(m.b2)
+            # float64: float32 matmuls round differently with the batch size, so a row's
+            # probability would depend on which other rows are predicted with it.
+            Z = torch.from_numpy(m.inputs(X, self._clip)).double()
+            hidden = torch.relu(
+                Z @ torch.from_numpy(m.W1).double() + torch.from_numpy(m.b1).double()
+            )
+            logits = hidden @ torch.from_numpy(m.W2).double() + torch.from_numpy(m.b2).double()
             probas.append(torch.softmax(logits.double() / self.temperature, dim=1).numpy())
         return combine(probas, self.members_, len(self.classes_))
 
