@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,16 @@ from automl_hyper.priors import sample_batch
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
+
+
+def hardware_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        return f"{name} (bf16 autocast), torch {torch.__version__}"
+    return (
+        f"{platform.machine()} CPU x{os.cpu_count()}, torch threads {torch.get_num_threads()}, "
+        f"torch {torch.__version__}"
+    )
 
 
 def batch_seed(prior_seed: int, batch_index: int) -> int:
@@ -47,6 +58,9 @@ class Trainer:
     tasks_seen: int = 0
     train_seconds: float = 0.0
     mlflow_run_id: str | None = None
+    # Where the starting weights came from (``--init-from``): earlier runs' steps, tasks and
+    # hardware, so a shipped checkpoint's provenance covers its whole training history.
+    lineage: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         torch.manual_seed(self.prior_seed)
@@ -90,6 +104,8 @@ class Trainer:
             "prior_seed": self.prior_seed,
             "torch_rng": torch.get_rng_state(),
             "mlflow_run_id": self.mlflow_run_id or "",
+            "hardware": hardware_description(self.device),
+            "lineage": json.dumps(self.lineage),
         }
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
@@ -119,6 +135,7 @@ class Trainer:
         trainer.tasks_seen = int(state["tasks_seen"])
         trainer.train_seconds = float(state["train_seconds"])
         trainer.mlflow_run_id = state.get("mlflow_run_id") or None
+        trainer.lineage = json.loads(state.get("lineage", "[]"))
         torch.set_rng_state(state["torch_rng"].cpu())
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)

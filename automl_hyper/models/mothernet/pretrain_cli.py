@@ -13,15 +13,50 @@ from pathlib import Path
 
 
 def init_weights(trainer, checkpoint: str) -> None:
-    """Copy verified shipped weights into a fresh trainer's model (architectures must match)."""
+    """Copy verified shipped weights into a fresh trainer's model (architectures must match) and
+    record where they came from, so the new run's provenance includes the earlier training."""
     from automl_hyper.models.mothernet.registry import load_model
 
-    model, _ = load_model(checkpoint)
+    model, meta = load_model(checkpoint)
     trainer.model.load_state_dict(model.state_dict())
+    earlier = [dict(entry) for entry in meta.get("lineage", [])]
+    earlier.append(
+        {
+            "source": str(checkpoint),
+            "sha256": meta.get("sha256", ""),
+            "config": (meta.get("config") or {}).get("name", ""),
+            "steps": int(meta.get("steps", 0)),
+            "synthetic_datasets_seen": int(meta.get("synthetic_datasets_seen", 0)),
+            "train_wall_seconds": float(meta.get("train_wall_seconds", 0.0)),
+            "hardware": meta.get("hardware", ""),
+        }
+    )
+    trainer.lineage = earlier
+
+
+def override_train(config, batch_size: int | None, total_steps: int | None):
+    """The named config with ``--batch-size`` / ``--total-steps`` applied (fresh runs only; the
+    result is what config.json records, so a resumed run keeps it)."""
+    import dataclasses
+
+    changes = {}
+    if batch_size is not None:
+        changes["batch_size"] = batch_size
+    if total_steps is not None:
+        changes["total_steps"] = total_steps
+    if not changes:
+        return config
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, **changes))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="small", help="named configuration (small, tiny, gpu)")
+    parser.add_argument(
+        "--config", default="small", help="named configuration (small, small-gpu, tiny, gpu)"
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="override (fresh runs only)")
+    parser.add_argument(
+        "--total-steps", type=int, default=None, help="cosine schedule length override (fresh runs)"
+    )
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     parser.add_argument("--resume", default=None, help="checkpoint file or run directory to resume")
@@ -114,12 +149,20 @@ def main(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # fp32 parts (loss, child) on tensor cores
+        torch.backends.cudnn.allow_tf32 = True
     out = Path(args.out)
+    if args.resume and (args.batch_size or args.total_steps):
+        raise SystemExit(
+            "--batch-size/--total-steps apply to fresh runs; a resume keeps its config"
+        )
     if args.resume:
         trainer = Trainer.resume(args.resume, device)
         print(f"resumed at step {trainer.step} ({trainer.tasks_seen} tasks seen)", flush=True)
     else:
-        trainer = Trainer(get_config(args.config), device=device, prior_seed=args.seed)
+        config = override_train(get_config(args.config), args.batch_size, args.total_steps)
+        trainer = Trainer(config, device=device, prior_seed=args.seed)
         if args.init_from:
             init_weights(trainer, args.init_from)
             print(f"initialised from {args.init_from}", flush=True)

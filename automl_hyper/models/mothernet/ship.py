@@ -49,6 +49,7 @@ def ship(
     weights = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()}
     manifest_path = out_dir / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    lineage = json.loads(state.get("lineage", "[]"))
     entry = {
         "file": f"{name}.pt",
         "dtype": "float16",
@@ -56,9 +57,17 @@ def ship(
         "steps": int(state["step"]),
         "synthetic_datasets_seen": int(state["tasks_seen"]),
         "train_wall_seconds": round(float(state["train_seconds"]), 1),
-        "hardware": f"{platform.machine()} CPU x{os.cpu_count()} shared with other jobs "
+        # Checkpoints written before the trainer recorded its hardware came from the CPU run.
+        "hardware": state.get("hardware")
+        or f"{platform.machine()} CPU x{os.cpu_count()} shared with other jobs "
         f"(torch threads 1, nice 15), torch {torch.__version__}",
         "prior_seed": int(state["prior_seed"]),
+        # Earlier runs these weights were initialised from (--init-from), oldest first, and the
+        # totals over the whole history.
+        "lineage": lineage,
+        "total_steps_all_runs": int(state["step"]) + sum(int(e["steps"]) for e in lineage),
+        "total_synthetic_datasets_seen": int(state["tasks_seen"])
+        + sum(int(e["synthetic_datasets_seen"]) for e in lineage),
         "source": str(source),
         "shipped_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
