@@ -1,7 +1,8 @@
 """MLflow tracking for ``automl-hyper compare``: the Tracker that automl_hyper.compare calls.
 
 One parent run per comparison; inside it one nested run per family and split with its params,
-metrics, timings and the fitted model (a pyfunc, see :func:`log_family_model`). A fit that raises
+metrics, timings and the fitted model (a pyfunc, see :func:`log_family_model`); for a hypernetwork
+family with a generated child (MotherNet) also the child's weights and size. A fit that raises
 ends its run FAILED with the message and traceback, and the comparison carries on. At the end the
 leaderboard is logged (markdown, table and an AUC-vs-fit-time plot) and the champion family's model
 is registered under ``<dataset>`` with the alias ``champion``.
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import tempfile
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -30,6 +33,32 @@ from automl_hyper.integrations.mlflow import configure_tracking, log_family_mode
 def registered_name(dataset: str) -> str:
     """A registry-safe model name for a dataset (letters, digits, '-', '_', '.')."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset).strip("-") or "dataset"
+
+
+def log_generated_child(child: Any) -> None:
+    """A hypernetwork family's generated child in the active run: its weights as an ``.npz``
+    artifact (``child/weights.npz``), its size as metrics, one line per member as a table."""
+    mlflow.log_metrics(child.summary())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "weights.npz"
+        child.save_weights(path)
+        mlflow.log_artifact(str(path), artifact_path="child")
+        mlflow.log_metric("child_npz_bytes", float(path.stat().st_size))
+    members = pd.DataFrame(
+        [
+            {
+                "member": i,
+                "mode": m.mode,
+                "transform": type(m.transform).__name__ if m.transform is not None else "none",
+                "n_features": int(m.W1.shape[0]),
+                "hidden": int(m.W1.shape[1]),
+                "n_outputs": int(m.W2.shape[1]),
+                "classes": " ".join(map(str, m.targets)),
+            }
+            for i, m in enumerate(child.members)
+        ]
+    )
+    mlflow.log_table(members, artifact_file="child/members.json")
 
 
 class MLflowTracker:
@@ -86,6 +115,8 @@ class MLflowTracker:
         self, run: Any, record: RunRecord, estimator: Any, X_sample: pd.DataFrame
     ) -> None:
         mlflow.log_metrics(record.metrics)
+        if hasattr(estimator, "export_child"):
+            log_generated_child(estimator.export_child())
         if self.log_models:
             info = log_family_model(
                 estimator, name="model", input_example=X_sample, family=record.family

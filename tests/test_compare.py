@@ -105,3 +105,29 @@ def test_invalid_parameters_are_refused_before_any_fit(shared_datasets_dir):
         run_comparison(
             ds, ["logreg", "inn"], n_splits=1, overrides={"inn": {"batch_size": 0}}, progress=False
         )
+
+
+def test_mothernet_runs_log_the_generated_child(tracking, shared_datasets_dir):
+    """Every MotherNet fit logs its child: weights (.npz) that reproduce its predictions, size."""
+    import numpy as np
+
+    from automl_hyper.integrations.tracking import MLflowTracker
+
+    ds = load_dataset(shared_datasets_dir / "diabetes.csv")
+    with MLflowTracker("diabetes", log_models=False, register=False) as tracker:
+        run_comparison(ds, ["mothernet"], n_splits=2, tracker=tracker)
+    runs = mlflow.search_runs(
+        experiment_names=["compare-diabetes"],
+        filter_string="tags.`automl_hyper.family` = 'mothernet'",
+    )
+    assert len(runs) == 2
+    assert set(runs["status"]) == {"FINISHED"}
+    run = runs.iloc[0]
+    # default ensemble: 4 members of an 8 -> 512 -> 2 MLP each
+    assert run["metrics.child_members"] == 4
+    assert run["metrics.child_parameters"] == 4 * (8 * 512 + 512 + 512 * 2 + 2)
+    assert run["metrics.child_npz_bytes"] > 0
+    path = mlflow.artifacts.download_artifacts(run_id=run["run_id"], artifact_path="child")
+    weights = np.load(f"{path}/weights.npz")
+    assert weights["member0.W1"].shape == (8, 512) and weights["member3.W2"].shape == (512, 2)
+    assert np.isfinite(weights["member1.W1"]).all()

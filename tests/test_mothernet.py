@@ -214,3 +214,56 @@ def test_pretraining_can_start_from_the_shipped_weights():
     init_weights(trainer, "mothernet-small")
     for name, value in shipped.state_dict().items():
         torch.testing.assert_close(trainer.model.state_dict()[name], value)
+    # provenance: the earlier runs travel with the weights into the new run's checkpoint
+    assert trainer.lineage[-1]["steps"] == meta["steps"]
+    assert trainer.lineage[-1]["sha256"] == meta["sha256"]
+    assert len(trainer.lineage) == len(meta.get("lineage", [])) + 1
+
+
+def test_shipping_records_the_whole_training_history(tmp_path):
+    from automl_hyper.models.mothernet.pretrain_cli import init_weights, override_train
+
+    config = override_train(get_config("tiny"), batch_size=2, total_steps=50)
+    assert (config.train.batch_size, config.train.total_steps) == (2, 50)
+    assert override_train(config, None, None) is config
+    trainer = Trainer(config, prior_seed=1)
+    trainer.train_step()
+    trainer.save(tmp_path / "first")
+    ship(tmp_path / "first" / "checkpoint.pt", tmp_path / "ship1", "first")
+    second = Trainer(config, prior_seed=2)
+    init_weights(second, tmp_path / "ship1" / "first.pt")
+    second.train_step()
+    second.train_step()
+    second.save(tmp_path / "second")
+    entry = ship(tmp_path / "second" / "checkpoint.pt", tmp_path / "ship2", "second")
+    assert entry["steps"] == 2 and entry["total_steps_all_runs"] == 3
+    assert entry["total_synthetic_datasets_seen"] == 3 * 2
+    assert (
+        entry["hardware"].startswith(("x86_64", "aarch64", "arm64")) and "CPU" in entry["hardware"]
+    )
+    assert [e["steps"] for e in entry["lineage"]] == [1]
+
+
+def test_child_weights_file_reproduces_the_exported_child(tiny_run, tmp_path):
+    from automl_hyper.models.mothernet.child import combine, softmax
+
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0).fit(X[:200], y[:200])
+    child = clf.export_child()
+    child.save_weights(tmp_path / "w.npz")
+    w = np.load(tmp_path / "w.npz")
+    Xt = clf.preprocessor_.transform(X[200:])
+    probas = []
+    for i, m in enumerate(child.members):
+        Z = m.inputs(Xt, child.clip)
+        assert (w[f"member{i}.features"] == m.features).all()
+        hidden = np.maximum(Z @ w[f"member{i}.W1"] + w[f"member{i}.b1"], 0)
+        probas.append(softmax((hidden @ w[f"member{i}.W2"] + w[f"member{i}.b2"]).astype(float)))
+    np.testing.assert_allclose(
+        combine(probas, child.members, 2), clf.predict_proba(X[200:]), atol=1e-6
+    )
+    summary = child.summary()
+    assert summary["child_members"] == 4
+    assert summary["child_parameters"] == sum(
+        w[f"member{i}.{k}"].size for i in range(4) for k in ("W1", "b1", "W2", "b2")
+    )

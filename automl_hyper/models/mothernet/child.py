@@ -88,6 +88,29 @@ class NumpyChild:
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
+    # -- inspection and logging ---------------------------------------------------------------
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        """Every member's generated weights and input mapping, keyed ``member<i>.<name>``."""
+        out: dict[str, np.ndarray] = {"classes": np.asarray(self.classes_)}
+        for i, m in enumerate(self.members):
+            for name in ("W1", "b1", "W2", "b2", "features", "targets", "mean", "std"):
+                out[f"member{i}.{name}"] = np.asarray(getattr(m, name))
+        return out
+
+    def summary(self) -> dict[str, float]:
+        """Size of the child ensemble: members, MLP parameters, and bytes of those weights."""
+        layers = [(m.W1, m.b1, m.W2, m.b2) for m in self.members]
+        return {
+            "child_members": float(len(self.members)),
+            "child_parameters": float(sum(a.size for layer in layers for a in layer)),
+            "child_weight_bytes": float(sum(a.nbytes for layer in layers for a in layer)),
+            "child_hidden_units": float(self.members[0].W1.shape[1]),
+        }
+
+    def save_weights(self, path) -> None:
+        """The weights as a compressed ``.npz`` (numpy only to read back)."""
+        np.savez_compressed(path, **self.weight_arrays())
+
 
 class GridPowerTransformer:
     """Yeo-Johnson power transform with lambda picked per column from a grid by likelihood.
