@@ -267,3 +267,15 @@ def test_child_weights_file_reproduces_the_exported_child(tiny_run, tmp_path):
     assert summary["child_parameters"] == sum(
         w[f"member{i}.{k}"].size for i in range(4) for k in ("W1", "b1", "W2", "b2")
     )
+
+
+def test_ensemble_members_see_rotated_feature_orders(tiny_run):
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = MotherNetClassifier(checkpoint=tiny_run[1], n_estimators=3, random_state=0)
+    clf.fit(X[:200], y[:200])
+    orders = [m.features for m in clf.members_]
+    for i, order in enumerate(orders):
+        np.testing.assert_array_equal(order, np.roll(np.arange(30), -10 * i))
+    # class shifts and transforms vary along the same members
+    assert [type(m.transform).__name__ for m in clf.members_][0] == "NoneType"
+    assert len({tuple(m.targets) for m in clf.members_}) == 2

@@ -2,7 +2,7 @@
 
 The shared preprocessing z-scores numeric columns (NaN imputed, then clipped) and one-hot encodes
 categories, which is what the synthetic prior produces. Each ensemble member then sees the data
-under another class shift, feature order and (for ``input_transform="mixed"``) a quantile or power
+under another class shift, feature rotation and (for ``input_transform="mixed"``) a quantile or power
 transform; one batched forward pass writes every member's child MLP; predictions average them.
 
 Beyond the pretrained model's limits, with a ``UserWarning`` saying what happened:
@@ -63,7 +63,7 @@ class MotherNetClassifier(TabularClassifierBase):
     Parameters
     ----------
     checkpoint: None for the shipped checkpoint, or a path (see ``registry`` for the hash rules).
-    n_estimators: ensemble members (class shift, feature order, transform variant each).
+    n_estimators: ensemble members (class shift, feature rotation, transform variant each).
     input_transform: "none", "quantile", "power", or "mixed" (members cycle none/quantile/power);
         not called ``transform``, which scikit-learn would take for a transformer's method.
     temperature: softmax temperature of the children.
@@ -72,7 +72,7 @@ class MotherNetClassifier(TabularClassifierBase):
         generated from all rows.
     finetune_lr: learning rate of that fine-tuning.
     max_train_rows: rows per generation; larger training sets are split into chunks.
-    random_state: seeds feature orders, subsets and chunks.
+    random_state: seeds feature subsets (over 100 features) and row chunks.
     """
 
     _numeric_transform = "standard"
@@ -151,7 +151,7 @@ class MotherNetClassifier(TabularClassifierBase):
         specs = []
         for i in range(n_members):
             rows = chunks[i % len(chunks)]
-            features = self._member_features(i, F, cfg.max_features, ranked, rng)
+            features = self._member_features(i, n_members, F, cfg.max_features, ranked, rng)
             kind = self._member_transform(i)
             if n_classes <= cfg.max_classes:
                 shift = i % n_classes
@@ -193,13 +193,17 @@ class MotherNetClassifier(TabularClassifierBase):
         return np.argsort(-np.nan_to_num(scores, nan=-1.0), kind="stable")
 
     @staticmethod
-    def _member_features(i, F, max_features, ranked, rng) -> np.ndarray:
+    def _member_features(i, n_members, F, max_features, ranked, rng) -> np.ndarray:
+        """Member i's columns, in order: the feature order rotated by i/n_members of a turn
+        (TabPFN's feature-shift ensembling), so every column takes several input positions of the
+        hypernetwork. Over 100 features: the top half by F-score plus a random share, rotated."""
         if ranked is None:
-            return np.arange(F) if i == 0 else rng.permutation(F)
-        top = ranked[: max_features // 2]
-        rest = rng.choice(ranked[max_features // 2 :], max_features - len(top), replace=False)
-        chosen = np.concatenate([top, rest])
-        return np.sort(chosen) if i == 0 else rng.permutation(chosen)
+            columns = np.arange(F)
+        else:
+            top = ranked[: max_features // 2]
+            rest = rng.choice(ranked[max_features // 2 :], max_features - len(top), replace=False)
+            columns = np.sort(np.concatenate([top, rest]))
+        return np.roll(columns, -((i * len(columns)) // n_members))
 
     def _member_transform(self, i: int) -> str:
         if self.input_transform == "mixed":
