@@ -1,7 +1,8 @@
 """Pretraining curves from ``automl-hyper pretrain`` logs, runs chained by ``--init-from``.
 
     python benchmarks/pretrain_curve.py benchmarks/results/pretrain_small_cpu.log \
-        benchmarks/results/pretrain_small_gpu_h100.log --png benchmarks/results/pretrain_curve.png
+        benchmarks/results/pretrain_small_gpu_h100.log --png benchmarks/results/pretrain_curve.png \
+        [--mlflow-uri sqlite:///mlflow.db]
 
 Prints the evaluation table (synthetic datasets seen over all runs, held-out synthetic loss relative
 to the class-prior loss, generation-only AUC on 5 real datasets) and plots the training loss and
@@ -37,12 +38,39 @@ def parse(path: str, run: str, offset: int) -> tuple[pd.DataFrame, pd.DataFrame]
     return pd.DataFrame(train), pd.DataFrame(evals)
 
 
+def log_to_mlflow(uri: str, logs: list[str], train: pd.DataFrame, ev: pd.DataFrame) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("mothernet-pretrain")
+    for path in logs:
+        run = Path(path).stem
+        with mlflow.start_run(run_name=f"{run} (imported log)"):
+            mlflow.set_tags({"imported_from_log": path})
+            for row in train[train.run == run].itertuples():
+                mlflow.log_metrics(
+                    {"train_loss": row.loss, "lr": row.lr, "datasets_per_s": row.datasets_per_s},
+                    step=row.step,
+                )
+            metric_cols = [c for c in ev.columns if c not in ("run", "step", "seen")]
+            for row in ev[ev.run == run].to_dict("records"):
+                values = {k: row[k] for k in metric_cols if pd.notna(row[k])}
+                mlflow.log_metrics({**values, "datasets_seen": row["seen"]}, step=row["step"])
+        print(f"logged {run} to {uri}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "logs", nargs="+", help="logs in training order (each run continues the last)"
     )
     parser.add_argument("--png", default=None)
+    parser.add_argument(
+        "--mlflow-uri",
+        default=None,
+        help="also log each run's curves to this MLflow store (experiment mothernet-pretrain), "
+        "for runs made where MLflow was not installed (the lent GPU machine)",
+    )
     args = parser.parse_args(argv)
     trains, evals, offset = [], [], 0
     for i, path in enumerate(args.logs):
@@ -68,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     print(ev[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print("\nthroughput (median datasets/s per run):")
     print(train.groupby("run")["datasets_per_s"].median().to_string())
+    if args.mlflow_uri:
+        log_to_mlflow(args.mlflow_uri, args.logs, train, ev)
     if args.png:
         import matplotlib
 
