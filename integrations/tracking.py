@@ -44,21 +44,7 @@ def log_generated_child(child: Any) -> None:
         child.save_weights(path)
         mlflow.log_artifact(str(path), artifact_path="child")
         mlflow.log_metric("child_npz_bytes", float(path.stat().st_size))
-    members = pd.DataFrame(
-        [
-            {
-                "member": i,
-                "mode": m.mode,
-                "transform": type(m.transform).__name__ if m.transform is not None else "none",
-                "n_features": int(m.W1.shape[0]),
-                "hidden": int(m.W1.shape[1]),
-                "n_outputs": int(m.W2.shape[1]),
-                "classes": " ".join(map(str, m.targets)),
-            }
-            for i, m in enumerate(child.members)
-        ]
-    )
-    mlflow.log_table(members, artifact_file="child/members.json")
+    mlflow.log_table(pd.DataFrame(child.member_table()), artifact_file="child/members.json")
 
 
 class MLflowTracker:

@@ -107,6 +107,21 @@ class NumpyChild:
             "child_hidden_units": float(self.members[0].W1.shape[1]),
         }
 
+    def member_table(self) -> list[dict]:
+        """One row per member: how it was generated and what it sees and predicts."""
+        return [
+            {
+                "member": i,
+                "mode": m.mode,
+                "transform": type(m.transform).__name__ if m.transform is not None else "none",
+                "n_features": int(m.W1.shape[0]),
+                "hidden": int(m.W1.shape[1]),
+                "n_outputs": int(m.W2.shape[1]),
+                "classes": " ".join(map(str, m.targets)),
+            }
+            for i, m in enumerate(self.members)
+        ]
+
     def save_weights(self, path) -> None:
         """The weights as a compressed ``.npz`` (numpy only to read back)."""
         np.savez_compressed(path, **self.weight_arrays())
