@@ -38,7 +38,7 @@ def test_resume_on_cuda_is_exact(tmp_path):
 
 
 def test_pretrain_cli_on_cuda_checkpoints_and_records_hardware(tmp_path):
-    from automl_hyper.models.mothernet import pretrain_cli
+    from automl_hyper.cli import pretrain as pretrain_cli
 
     parser = argparse.ArgumentParser()
     pretrain_cli.add_arguments(parser)

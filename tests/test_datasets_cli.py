@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from automl_hyper.data import datasets_cli
+from automl_hyper.cli import datasets as datasets_cli
 from automl_hyper.data.loading import load_dataset
 
 

@@ -64,7 +64,7 @@ def test_resume_is_exact(tmp_path):
 def test_pretrain_cli_runs_and_logs_to_mlflow(tmp_path):
     import mlflow
 
-    from automl_hyper.models.mothernet import pretrain_cli
+    from automl_hyper.cli import pretrain as pretrain_cli
 
     parser = argparse.ArgumentParser()
     pretrain_cli.add_arguments(parser)
@@ -204,9 +204,9 @@ def test_exported_child_unpickles_without_torch(tiny_run, tmp_path):
 def test_pretraining_can_start_from_the_shipped_weights():
     import torch
 
+    from automl_hyper.cli.pretrain import init_weights
     from automl_hyper.models.mothernet.configs import get_config
     from automl_hyper.models.mothernet.pretrain import Trainer
-    from automl_hyper.models.mothernet.pretrain_cli import init_weights
     from automl_hyper.models.mothernet.registry import load_model
 
     shipped, meta = load_model(None)
@@ -221,7 +221,7 @@ def test_pretraining_can_start_from_the_shipped_weights():
 
 
 def test_shipping_records_the_whole_training_history(tmp_path):
-    from automl_hyper.models.mothernet.pretrain_cli import init_weights, override_train
+    from automl_hyper.cli.pretrain import init_weights, override_train
 
     config = override_train(get_config("tiny"), batch_size=2, total_steps=50)
     assert (config.train.batch_size, config.train.total_steps) == (2, 50)

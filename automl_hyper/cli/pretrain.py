@@ -230,10 +230,3 @@ def main(args: argparse.Namespace) -> int:
         evaluate()
     tracker.close()
     return 0
-
-
-if __name__ == "__main__":
-    # Also runnable as ``python -m automl_hyper.models.mothernet.pretrain_cli`` (same arguments).
-    _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(_parser)
-    sys.exit(main(_parser.parse_args()))
