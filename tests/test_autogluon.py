@@ -151,7 +151,7 @@ def test_fit_time_limit_refit_full_and_load_in_new_process(tmp_path):
 
     # A family registered at runtime (a SMASH winner) is unknown to a fresh process's zoo:
     # its pickled declaration must bring it back when the predictor loads.
-    from automl_hyper.models.smash.space import ArchSpec
+    from automl_hyper.models.smash.architecture import ArchSpec
     from automl_hyper.models.smash.zoo_entry import register_spec_family
 
     family = register_spec_family(ArchSpec.plain((8,)), "smash-ag-runtime")

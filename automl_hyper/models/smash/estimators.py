@@ -15,9 +15,9 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
+from automl_hyper.models.smash.architecture import ArchSpec, SearchSpace, as_spec
 from automl_hyper.models.smash.network import ArchNet
 from automl_hyper.models.smash.search import Candidate, SearchConfig, run_search, train_candidate
-from automl_hyper.models.smash.space import ArchSpec, SearchSpace, as_spec
 from automl_hyper.models.smash.training import holdout_split, outputs_to_proba
 from automl_hyper.models.torch_utils import seed_from, seeded
 

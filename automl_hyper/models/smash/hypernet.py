@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from automl_hyper.models.smash.architecture import ArchSpec, SearchSpace
 from automl_hyper.models.smash.network import Params, forward, source_gains
-from automl_hyper.models.smash.space import ArchSpec, SearchSpace
 
 HEAD_SCALE = 0.5  # same calm head as fan_in_init, so generated and fresh weights start alike
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from automl_hyper.models.smash.space import ArchSpec
+from automl_hyper.models.smash.architecture import ArchSpec
 
 _ACT = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu, "tanh": torch.tanh}
 # Second-moment gain of a source after its activation (Kaiming-style): the input is already

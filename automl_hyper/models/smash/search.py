@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from automl_hyper.models.smash.architecture import ArchSpec, LayerSpec, SearchSpace
 from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward
-from automl_hyper.models.smash.space import ArchSpec, LayerSpec, SearchSpace
 from automl_hyper.models.smash.training import score_outputs, train_network
 
 SAMPLERS = ("random", "optuna")

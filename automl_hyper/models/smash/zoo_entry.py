@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from automl_hyper.models.smash.space import ArchSpec, as_spec
+from automl_hyper.models.smash.architecture import ArchSpec, as_spec
 from automl_hyper.space import Dimension, Float
 from automl_hyper.zoo import Family, register
 

@@ -1,4 +1,7 @@
-"""The SMASH architecture space for tabular MLPs.
+"""SMASH architectures for tabular MLPs: one architecture (:class:`ArchSpec`) and the space searched.
+
+Not to be confused with :mod:`automl_hyper.space`, the library-neutral *hyperparameter* search space
+that the zoo hands to Optuna and AutoGluon: this module describes network topologies.
 
 An architecture is a stack of 1..``max_depth`` hidden layers and an output head. Source 0 is the
 (preprocessed) input; source ``k`` is the output of hidden layer ``k``. Every layer reads a set of
