@@ -6,8 +6,9 @@ writes ``automl_hyper/weights/<name>.pt`` and its entry in ``automl_hyper/weight
 (``--out DIR`` writes elsewhere; the entry is then also written beside the file as
 ``<name>.pt.json`` so ``MotherNetClassifier(checkpoint=DIR/<name>.pt)`` verifies it).
 With ``--eval-data DIR --if-better`` it writes only when the estimator's mean AUC (default
-ensemble, generation only, 15 CC18 datasets x 2 paper splits) beats the shipped checkpoint's
-(exit status 1 otherwise).
+ensemble, generation only, on the selection set ``automl_hyper.data.benchmark_sets.SELECTION_SET``
+x ``SELECTION_SPLITS`` paper splits; never on the 30 reported CC18 datasets) beats the shipped
+checkpoint's (exit status 1 otherwise).
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def ship(
 
 
 def _evaluate(entry, candidate, shipped, out_dir, eval_data, only_if_better) -> None:
+    from automl_hyper.data.benchmark_sets import SELECTION_SET, SELECTION_SPLITS
     from automl_hyper.models.mothernet.evaluate import estimator_eval, real_eval
     from automl_hyper.models.mothernet.model import ModelConfig, MotherNet
 
@@ -104,13 +106,13 @@ def _evaluate(entry, candidate, shipped, out_dir, eval_data, only_if_better) -> 
     model.load_state_dict({k: v.float() for k, v in weights.items()})
     scores = real_eval(model, eval_data, splits=3)
     entry["eval_auc_generation_only"] = {k: round(v, 4) for k, v in scores.items()}
-    wide = estimator_eval(candidate, eval_data)
+    wide = estimator_eval(candidate, eval_data, SELECTION_SET, SELECTION_SPLITS)
     entry["eval_auc_estimator_default"] = {k: round(v, 4) for k, v in wide.items()}
     if not only_if_better or shipped is None:
         return
     # Re-measured rather than read from the manifest: the estimator may have changed since the
     # shipped checkpoint's numbers were recorded, and only the same code on both is a fair test.
-    previous = estimator_eval(out_dir / shipped["file"], eval_data)
+    previous = estimator_eval(out_dir / shipped["file"], eval_data, SELECTION_SET, SELECTION_SPLITS)
     if wide.get("auc_mean", 0) <= previous.get("auc_mean", 0):
         raise NotBetter(
             f"mean AUC {wide.get('auc_mean', 0):.4f} over {len(wide) - 1} real datasets does not "
