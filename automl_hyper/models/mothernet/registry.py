@@ -11,47 +11,25 @@ giving the hash computed now, so that it can be pinned.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
-from importlib import resources
 from pathlib import Path
 
 import torch
 
+# The hashing and manifest rules are shared with every shipped model (see automl_hyper/checkpoints.py).
+from automl_hyper.checkpoints import (  # noqa: F401 -- re-exported: ChecksumError, sha256_of, ...
+    MANIFEST,
+    ChecksumError,
+    read_manifest,
+    sha256_of,
+    verify,
+    weights_dir,
+)
+from automl_hyper.checkpoints import entry_for as _entry_for
 from automl_hyper.models.mothernet.model import ModelConfig, MotherNet
 
 DEFAULT_NAME = "mothernet-small"
-MANIFEST = "MANIFEST.json"
-
-
-class ChecksumError(RuntimeError):
-    """A checkpoint's bytes do not match the sha256 recorded for it."""
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def weights_dir() -> Path:
-    return Path(str(resources.files("automl_hyper.weights")))
-
-
-def read_manifest(directory: Path | None = None) -> dict:
-    path = (directory or weights_dir()) / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _entry_for(path: Path) -> dict | None:
-    """The recorded metadata of a checkpoint file: sidecar JSON, else its directory's manifest."""
-    sidecar = path.with_name(path.name + ".json")
-    if sidecar.exists():
-        return json.loads(sidecar.read_text())
-    return read_manifest(path.parent).get(path.stem)
 
 
 def resolve(checkpoint: str | Path | None) -> Path:
@@ -72,28 +50,6 @@ def resolve(checkpoint: str | Path | None) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     return path
-
-
-_VERIFIED: dict[tuple[str, int, int], str] = {}
-
-
-def _cached_sha256(path: Path) -> str:
-    """sha256 of a file, recomputed whenever its size or modification time changes."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _VERIFIED:
-        _VERIFIED[key] = sha256_of(path)
-    return _VERIFIED[key]
-
-
-def verify(path: Path, expected: str) -> str:
-    actual = _cached_sha256(path)
-    if actual != expected:
-        raise ChecksumError(
-            f"checkpoint {path} has sha256 {actual} but {expected} is recorded for it: the file was "
-            "modified or corrupted; refusing to load it"
-        )
-    return actual
 
 
 _CACHE: dict[tuple[str, str], tuple[MotherNet, dict]] = {}

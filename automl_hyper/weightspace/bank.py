@@ -1,0 +1,368 @@
+"""A child bank: generated children on synthetic prior tasks, each with its held-out score.
+
+(The literature calls this a "model zoo"; it is named a bank here so that it is not confused with
+``automl_hyper/zoo.py``, the registry of model families.)
+
+Layout of a bank directory::
+
+    collection.json        family, prior, generation settings and seed (checked on resume)
+    tasks/t00007.safetensors   the weights of every child of task 7, keys "<child>/<tensor>"
+    tasks/t00007.json      one row per child (written last: its presence marks the task done)
+    children.csv           all rows, rebuilt after every task
+
+Every row carries the child's weight space as JSON (tensor names, shapes, symbols), so reading
+the bank needs no model family. Scores are ROC AUC on the task's test rows (never seen by the
+generator, the fine-tuning or the training of the child).
+
+Families:
+
+* ``mothernet``: children written by the shipped checkpoint under several ensemble variants
+  (transform, member count, with and without fine-tuning); one row per ensemble *member* (its own
+  MLP and its own held-out AUC), plus the AUC of the ensemble it belongs to.
+* ``smash``: a SMASH hypernetwork trained per task; many sampled architectures, each with its
+  generated weights (what the predictor reads), the score of those generated weights (SMASH's
+  proxy, on validation rows), and its *real* score after ordinary training on the task.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from automl_hyper.weightspace.spec import TensorSpec, WeightSpace
+
+FAMILIES = ("mothernet", "smash")
+TABLE = "children.csv"
+
+
+@dataclass
+class BankConfig:
+    family: str = "mothernet"
+    seed: int = 0
+    # prior: small tasks so that a bank builds in minutes on a shared CPU
+    max_features: int = 20
+    max_classes: int = 4
+    min_rows: int = 300
+    max_rows: int = 600
+    # mothernet: (name, n_estimators, input_transform, finetune_steps)
+    variants: list = field(
+        default_factory=lambda: [
+            ["single", 1, "none", 0],
+            ["mixed4", 4, "mixed", 0],
+            ["mixed4-ft", 4, "mixed", 30],
+            ["quantile2", 2, "quantile", 0],
+        ]
+    )
+    # smash
+    n_archs: int = 12
+    max_depth: int = 3
+    widths: list = field(default_factory=lambda: [8, 16, 32, 64])
+    hyper_seconds: float = 4.0
+    hyper_epochs: int = 40
+    real_epochs: int = 40
+    real_patience: int = 8
+
+    def check(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
+
+
+# -- io ---------------------------------------------------------------------------------------------
+def space_to_json(space: WeightSpace) -> str:
+    return json.dumps(
+        {
+            "tensors": [[t.name, list(t.shape), list(t.symbols)] for t in space.tensors],
+            "fixed": sorted(space.fixed),
+        }
+    )
+
+
+def space_from_json(text: str) -> WeightSpace:
+    data = json.loads(text)
+    tensors = tuple(TensorSpec(n, tuple(s), tuple(sym)) for n, s, sym in data["tensors"])
+    return WeightSpace(tensors, frozenset(data["fixed"]))
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _held_out_auc(proba: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC over the classes present in ``y`` (binary, or one-vs-one macro)."""
+    from sklearn.metrics import roc_auc_score
+
+    present = np.unique(y)
+    if len(present) < 2:
+        return float("nan")
+    p = proba[:, present]
+    p = p / np.clip(p.sum(1, keepdims=True), 1e-12, None)
+    if len(present) == 2:
+        return float(roc_auc_score(y == present[1], p[:, 1]))
+    return float(roc_auc_score(y, p, multi_class="ovo", labels=present))
+
+
+def _task(config: BankConfig, index: int):
+    """Task ``index`` of the bank: (X_train, y_train, X_test, y_test) as numpy, labels 0..C-1."""
+    from automl_hyper.priors import PriorConfig, sample_batch
+
+    prior = PriorConfig(
+        max_features=config.max_features,
+        max_classes=config.max_classes,
+        min_rows=config.min_rows,
+        max_rows=config.max_rows,
+        mlp_width=max(64, config.max_features + 1),
+    )
+    batch = sample_batch(prior, 1, seed=config.seed * 1_000_003 + index)
+    nf = int(batch.n_features[0])
+    X = batch.X[0, :, :nf].numpy().astype(np.float64)
+    y = batch.y[0].numpy()
+    # relabel to the classes that occur, so every class has rows
+    _, y = np.unique(y, return_inverse=True)
+    s = batch.split
+    return X[:s], y[:s], X[s:], y[s:]
+
+
+# -- mothernet ----------------------------------------------------------------------------------------
+def _mothernet_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
+    from automl_hyper.models.mothernet import MotherNetClassifier
+    from automl_hyper.models.mothernet.child import combine, softmax
+    from automl_hyper.weightspace.specs import member_arrays, member_space
+
+    rows, arrays = [], {}
+    for v, (name, n_est, transform, ft) in enumerate(config.variants):
+        clf = MotherNetClassifier(
+            n_estimators=int(n_est),
+            input_transform=str(transform),
+            finetune_steps=int(ft),
+            random_state=config.seed * 7919 + index * 31 + v,
+        ).fit(Xtr, ytr)
+        child = clf.export_child()
+        Xp = child.preprocessor.transform(Xte)
+        n_classes = len(child.classes_)
+        labels = np.searchsorted(child.classes_, yte)
+        ensemble = _held_out_auc(child.predict_proba_arrays(Xp), labels)
+        for i, m in enumerate(child.members):
+            logits = m.logits(m.inputs(Xp, child.clip)).astype(np.float64)
+            proba = combine([softmax(logits / child.temperature)], [m], n_classes)
+            cid = f"t{index:05d}_v{v}_m{i}"
+            space = member_space(m, permute_io=True)
+            for k, a in member_arrays(m).items():
+                arrays[f"{cid}/{k}"] = a.float()
+            rows.append(
+                {
+                    "child": cid,
+                    "variant": name,
+                    "member": i,
+                    "transform": type(m.transform).__name__ if m.transform is not None else "none",
+                    "finetune_steps": int(ft),
+                    "score": _held_out_auc(proba, labels),
+                    "ensemble_score": ensemble,
+                    "space": space_to_json(space),
+                }
+            )
+    return rows, arrays
+
+
+# -- smash --------------------------------------------------------------------------------------------
+def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
+    from automl_hyper.models.smash import SearchSpace
+    from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
+    from automl_hyper.models.smash.network import ArchNet, forward
+    from automl_hyper.models.smash.training import holdout_split, train_network
+    from automl_hyper.weightspace.specs import arch_arrays, arch_space
+
+    task = "classification"
+    rng = np.random.default_rng(config.seed * 7919 + index)
+    torch.manual_seed(config.seed * 7919 + index)
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    nf = Xtr.shape[1]
+    fit, val = holdout_split(ytr, task, 0.2, seed=index)
+    Xf, yf = torch.from_numpy(Xtr[fit]).float(), torch.from_numpy(ytr[fit]).long()
+    Xv, yv = torch.from_numpy(Xtr[val]).float(), torch.from_numpy(ytr[val]).long()
+    Xt = torch.from_numpy(Xte).float()
+    space = SearchSpace(max_depth=config.max_depth, widths=tuple(config.widths))
+    gen = WeightGenerator(space, nf, n_classes, hidden=64, rank=4)
+    train_hypernet(
+        gen,
+        Xf,
+        yf,
+        task,
+        rng=rng,
+        time_budget=config.hyper_seconds,
+        max_epochs=config.hyper_epochs,
+        batch_size=64,
+    )
+    specs = []
+    for _ in range(50 * config.n_archs):
+        spec = space.sample(rng)
+        if spec not in specs:
+            specs.append(spec)
+        if len(specs) == config.n_archs:
+            break
+
+    def auc_of(out: torch.Tensor, y: np.ndarray) -> float:
+        return _held_out_auc(torch.softmax(out.double(), dim=1).numpy(), y)
+
+    rows, arrays = [], {}
+    for j, spec in enumerate(specs):
+        with torch.no_grad():
+            params = gen(spec)
+            proxy = auc_of(forward(spec, params, Xv), ytr[val])
+            generated = auc_of(forward(spec, params, Xt), yte)
+        net = ArchNet(spec, nf, n_classes)
+        train_network(
+            net,
+            Xf,
+            yf,
+            Xv,
+            yv,
+            task,
+            rng=rng,
+            max_epochs=config.real_epochs,
+            patience=config.real_patience,
+            batch_size=64,
+        )
+        with torch.no_grad():
+            real = auc_of(net(Xt), yte)
+        cid = f"t{index:05d}_a{j:03d}"
+        for k, a in arch_arrays(spec, params, nf).items():
+            arrays[f"{cid}/{k}"] = a.float()
+        rows.append(
+            {
+                "child": cid,
+                "arch": spec.to_json(),
+                "summary": spec.describe(),
+                "depth": spec.depth,
+                "n_params": spec.n_params(nf, n_classes),
+                "proxy_score": proxy,
+                "generated_score": generated,
+                "score": real,
+                "space": space_to_json(arch_space(spec, nf, n_classes, permute_io=True)),
+            }
+        )
+    return rows, arrays
+
+
+# -- building ---------------------------------------------------------------------------------------
+def build(
+    out: str | Path,
+    config: BankConfig,
+    n_tasks: int,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Build (or resume building) a bank of ``n_tasks`` tasks in ``out``; returns the table."""
+    from safetensors.torch import save_file
+    from tqdm.auto import tqdm
+
+    from automl_hyper.models.torch_utils import torch_threads
+
+    config.check()
+    out = Path(out)
+    (out / "tasks").mkdir(parents=True, exist_ok=True)
+    meta_path = out / "collection.json"
+    settings = asdict(config)
+    if meta_path.exists():
+        recorded = json.loads(meta_path.read_text())["config"]
+        if recorded != json.loads(json.dumps(settings)):
+            raise ValueError(
+                f"{out} holds a bank built with other settings ({recorded}); use another --out "
+                "or the same settings to resume"
+            )
+    else:
+        _atomic_write(meta_path, lambda p: p.write_text(json.dumps({"config": settings}, indent=1)))
+    make = _mothernet_children if config.family == "mothernet" else _smash_children
+    todo = [t for t in range(n_tasks) if not (out / "tasks" / f"t{t:05d}.json").exists()]
+    if log is not None and len(todo) < n_tasks:
+        log(f"resuming: {n_tasks - len(todo)} of {n_tasks} tasks already built in {out}")
+    bar = tqdm(todo, desc=f"{config.family} bank", unit="task", disable=not progress)
+    with torch_threads(1):
+        for t in bar:
+            start = time.perf_counter()
+            Xtr, ytr, Xte, yte = _task(config, t)
+            rows, arrays = make(config, t, Xtr, ytr, Xte, yte)
+            seconds = time.perf_counter() - start
+            for r in rows:
+                r.update(
+                    task=t,
+                    family=config.family,
+                    n_train=len(ytr),
+                    n_test=len(yte),
+                    n_features=Xtr.shape[1],
+                    n_classes=int(max(ytr.max(), yte.max())) + 1,
+                    task_seconds=seconds,
+                )
+            stem = out / "tasks" / f"t{t:05d}"
+            _atomic_write(
+                stem.with_suffix(".safetensors"),
+                lambda p, a=arrays: save_file({k: v.contiguous() for k, v in a.items()}, str(p)),
+            )
+            _atomic_write(stem.with_suffix(".json"), lambda p, r=rows: p.write_text(json.dumps(r)))
+            table = _write_table(out)
+            bar.set_postfix(children=len(table))
+    return _write_table(out)
+
+
+def _write_table(out: Path) -> pd.DataFrame:
+    rows = []
+    for path in sorted((out / "tasks").glob("t*.json")):
+        rows.extend(json.loads(path.read_text()))
+    table = pd.DataFrame(rows)
+    _atomic_write(out / TABLE, lambda p: table.to_csv(p, index=False))
+    return table
+
+
+# -- reading ----------------------------------------------------------------------------------------
+@dataclass
+class Child:
+    """One child of a bank: its weight space, weights (float64, natural shapes) and table row."""
+
+    space: WeightSpace
+    arrays: dict[str, torch.Tensor]
+    row: dict
+
+
+class ChildCollection:
+    """A built bank, read back: ``len``, indexing, the table, and the children of each task."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        path = self.directory / TABLE
+        if not path.exists():
+            raise FileNotFoundError(f"no {TABLE} in {self.directory}: build it with `unf build`")
+        self.table = pd.read_csv(path)
+        self.config = json.loads((self.directory / "collection.json").read_text())["config"]
+        self._files: dict[int, dict] = {}
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def _weights(self, task: int) -> dict:
+        from safetensors.torch import load_file
+
+        if task not in self._files:
+            self._files = {
+                task: load_file(str(self.directory / "tasks" / f"t{task:05d}.safetensors"))
+            }
+        return self._files[task]
+
+    def __getitem__(self, i: int) -> Child:
+        row = self.table.iloc[int(i)].to_dict()
+        space = space_from_json(row["space"])
+        weights = self._weights(int(row["task"]))
+        arrays = {n: weights[f"{row['child']}/{n}"].double() for n in space.names}
+        return Child(space, arrays, row)
+
+    def children(self) -> list[Child]:
+        order = self.table.sort_values(["task"]).index
+        return [self[i] for i in order]
