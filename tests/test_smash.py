@@ -20,9 +20,10 @@ from automl_hyper.models.smash import (
     SmashRegressor,
     register_spec_family,
 )
+from automl_hyper.models.smash.context import SearchConfig, SearchContext
 from automl_hyper.models.smash.hypernet import WeightGenerator, task_loss, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward, weight_shapes
-from automl_hyper.models.smash.search import Candidate, SearchConfig, run_search, train_candidate
+from automl_hyper.models.smash.search import Candidate, run_search, train_candidate
 
 # A small space and budgets that keep each fit to about a second on a loaded 2-core machine.
 SMALL_WIDTHS = (8, 16, 32)
@@ -167,7 +168,8 @@ def test_optuna_drives_the_sampling():
     config = SearchConfig(
         n_candidates=40, n_mutations=0, top_k=1, sampler="optuna", hyper_max_epochs=3, max_epochs=3
     )
-    out = run_search(X[:150], y[:150], X[150:], y[150:], "classification", 2, space, config, seed=0)
+    ctx = SearchContext(X[:150], y[:150], X[150:], y[150:], "classification", 2, config, seed=0)
+    out = run_search(ctx, space)
     sampled = [c for c in out.candidates if c.stage == "sampled"]
     assert 10 < len(sampled) <= 40  # duplicates proposed by TPE are scored once
     assert all(space.contains(c.spec) for c in sampled)
@@ -221,7 +223,7 @@ def test_bad_fixed_spec_is_refused():
     X, y = make_classification(50, 4, random_state=0)
     with pytest.raises(ValueError, match="not valid JSON"):
         FixedArchitectureClassifier(spec="{not json").fit(X, y)
-    with pytest.raises(TypeError, match="spec must be"):
+    with pytest.raises(TypeError, match="'spec' parameter"):
         FixedArchitectureClassifier(spec=42).fit(X, y)
 
 
@@ -254,8 +256,7 @@ def test_finalists_can_start_from_generated_weights():
     cand = Candidate(spec, "sampled", 0.0, spec.n_params(5, 2))
     # A vanishing learning rate: after training, the weights are still the generated ones.
     config = SearchConfig(init_from_hypernet=True, learning_rate=1e-12, max_epochs=1)
-    rng = np.random.default_rng(0)
-    train_candidate(cand, gen, X, y, X, y.numpy(), "classification", 2, config, rng, None)
+    train_candidate(SearchContext(X, y, X, y, "classification", 2, config, seed=0), cand, gen)
     with torch.no_grad():
         for (w, b), (w_net, b_net) in zip(gen(spec), cand.net.params()):
             assert torch.allclose(w, w_net, atol=1e-6) and torch.allclose(b, b_net, atol=1e-6)

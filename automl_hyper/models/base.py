@@ -7,7 +7,10 @@ only the science, on float32 matrices that have already been validated and prepr
   ``_predict_proba_arrays(X) -> (n, C)``;
 * regressors: ``_fit_arrays(X, y)`` and ``_predict_arrays(X) -> (n,)``.
 
-Every check happens before any compute, with a message that names the problem.
+Every check happens before any compute, with a message that names the problem. Hyperparameters are
+validated in one style for every family, scikit-learn's: a ``_parameter_constraints`` table
+(plus the :meth:`_TabularBase._check_param_values` hook for what a table cannot express), checked
+once per ``fit`` by :meth:`_TabularBase._check_fit_input`. Families do not override ``fit`` to check.
 """
 
 from __future__ import annotations
@@ -34,9 +37,19 @@ class _TabularBase(BaseEstimator):
 
     # -- validation ---------------------------------------------------------------------------
     def _check_params(self) -> None:
-        """Hyperparameters against ``_parameter_constraints`` (sklearn's own validator)."""
+        """Hyperparameters, checked once per fit before any data work.
+
+        Types and ranges are declared in ``_parameter_constraints`` and checked by scikit-learn's
+        own validator; what that language cannot say (a spec that must parse, relations between
+        parameters) goes in :meth:`_check_param_values`, which runs right after.
+        """
         if hasattr(self, "_parameter_constraints"):
             self._validate_params()
+        self._check_param_values()
+
+    def _check_param_values(self) -> None:
+        """Hook: checks beyond ``_parameter_constraints``. It may keep what it parsed as fitted
+        attributes (e.g. an architecture spec), so that fit does not parse or check it again."""
 
     def _check_X(self, X, *, reset: bool):
         """Validate X, record or compare its shape and feature names, return a frame or array."""

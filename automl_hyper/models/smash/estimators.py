@@ -8,38 +8,71 @@ matrices. Learning rate, dropout and weight decay apply to the real training of 
 from __future__ import annotations
 
 import time
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
 from automl_hyper.models.smash.architecture import ArchSpec, SearchSpace, as_spec
+from automl_hyper.models.smash.context import CONFIG_CONSTRAINTS, SearchConfig, SearchContext
 from automl_hyper.models.smash.network import ArchNet
-from automl_hyper.models.smash.search import Candidate, SearchConfig, run_search, train_candidate
+from automl_hyper.models.smash.search import Candidate, run_search, train_candidate
 from automl_hyper.models.smash.training import holdout_split, outputs_to_proba
 from automl_hyper.models.torch_utils import seed_from, seeded
 
 DEFAULT_WIDTHS = (16, 32, 64, 128, 256, 512)
 DEFAULT_SPEC = ArchSpec.plain((128, 128))
 
+# Estimator parameters that are SearchConfig fields under the same name.
+_TRAINING_PARAMS = (
+    "learning_rate",
+    "dropout",
+    "weight_decay",
+    "max_epochs",
+    "batch_size",
+    "patience",
+)
+_SEARCH_PARAMS = (
+    "n_candidates",
+    "top_k",
+    "n_mutations",
+    "hyper_time_budget",
+    "hyper_max_epochs",
+    "max_params",
+    "sampler",
+    "init_from_hypernet",
+    *_TRAINING_PARAMS,
+)
+# Parameters both kinds of estimator have beyond the SearchConfig fields.
+_COMMON_CONSTRAINTS = {
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "random_state": ["random_state"],
+    "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+}
 
-def _check_common(est) -> None:
-    if not 0.0 <= est.validation_fraction < 1.0:
-        raise ValueError(f"validation_fraction must lie in [0, 1), got {est.validation_fraction}")
-    if est.time_limit is not None and est.time_limit <= 0:
-        raise ValueError(f"time_limit must be > 0 seconds or None, got {est.time_limit}")
 
-
-def _prepare(est, X, y, task):
-    """Seed, deadline, split and tensors shared by both kinds of estimator."""
+def _context(est, X: np.ndarray, y: np.ndarray, n_outputs: int, config: SearchConfig):
+    """Seed, deadline, holdout split and tensors: what one fit's search or training runs in."""
     seed = seed_from(est.random_state)
     deadline = None if est.time_limit is None else time.perf_counter() + float(est.time_limit)
-    fit_idx, val_idx = holdout_split(y, task, est.validation_fraction, seed)
-    y_t = torch.as_tensor(y, dtype=torch.int64 if task == "classification" else torch.float32)
+    fit_idx, val_idx = holdout_split(y, est._task, est.validation_fraction, seed)
+    y_t = torch.as_tensor(y, dtype=torch.int64 if est._task == "classification" else torch.float32)
     X_t = torch.as_tensor(X, dtype=torch.float32)
-    return seed, deadline, X_t[fit_idx], y_t[fit_idx], X_t[val_idx], y_t[val_idx]
+    return SearchContext(
+        X_fit=X_t[fit_idx],
+        y_fit=y_t[fit_idx],
+        X_val=X_t[val_idx],
+        y_val=y_t[val_idx],
+        task=est._task,
+        n_outputs=n_outputs,
+        config=config,
+        seed=seed,
+        deadline=deadline,
+    )
 
 
 def _standardise(est, y: np.ndarray) -> np.ndarray:
@@ -112,43 +145,28 @@ class _SmashMixin:
         self.random_state = random_state
         self.time_limit = time_limit
 
+    _parameter_constraints = {
+        **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
+        "max_depth": [Interval(Integral, 1, None, closed="left")],
+        "widths": ["array-like"],
+        **_COMMON_CONSTRAINTS,
+    }
+
+    def _check_param_values(self) -> None:
+        # The space refuses widths below 1 (what the constraint table cannot say); kept for fit.
+        self.search_space_ = SearchSpace(max_depth=self.max_depth, widths=tuple(self.widths))
+
     def _config(self) -> SearchConfig:
         return SearchConfig(
-            n_candidates=int(self.n_candidates),
-            n_mutations=int(self.n_mutations),
-            top_k=int(self.top_k),
-            sampler=self.sampler,
+            **{name: getattr(self, name) for name in _SEARCH_PARAMS},
             proxy_metric=self._proxy_metric,
             real_metric=self._real_metric,
-            max_params=self.max_params,
-            hyper_time_budget=self.hyper_time_budget,
-            hyper_max_epochs=int(self.hyper_max_epochs),
-            learning_rate=float(self.learning_rate),
-            weight_decay=float(self.weight_decay),
-            dropout=float(self.dropout),
-            max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
-            patience=int(self.patience),
-            init_from_hypernet=bool(self.init_from_hypernet),
         )
 
-    def _check_params(self) -> tuple[SearchConfig, SearchSpace]:
-        _check_common(self)
-        config = self._config()
-        config.check()
-        return config, SearchSpace(max_depth=int(self.max_depth), widths=tuple(self.widths))
-
-    def fit(self, X, y):
-        self._check_params()  # bad settings fail before any data work
-        return super().fit(X, y)
-
     def _search(self, X: np.ndarray, y: np.ndarray, n_outputs: int) -> None:
-        config, space = self._check_params()
-        seed, deadline, X_fit, y_fit, X_val, y_val = _prepare(self, X, y, self._task)
-        with seeded(seed):
-            outcome = run_search(
-                X_fit, y_fit, X_val, y_val, self._task, n_outputs, space, config, seed, deadline
-            )
+        ctx = _context(self, X, y, n_outputs, self._config())
+        with seeded(ctx.seed):
+            outcome = run_search(ctx, self.search_space_)
         self.net_ = _for_prediction(outcome.best.net)
         self.best_spec_ = outcome.best.spec
         self.search_results_ = outcome.table()
@@ -229,44 +247,26 @@ class _FixedMixin:
         self.random_state = random_state
         self.time_limit = time_limit
 
-    def _check_params(self) -> tuple[ArchSpec, SearchConfig]:
-        _check_common(self)
-        spec = as_spec(self.spec, DEFAULT_SPEC)
-        config = SearchConfig(
-            learning_rate=float(self.learning_rate),
-            weight_decay=float(self.weight_decay),
-            dropout=float(self.dropout),
-            max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
-            patience=int(self.patience),
-            real_metric=self._real_metric,
-        )
-        config.check()
-        return spec, config
+    _parameter_constraints = {
+        "spec": [ArchSpec, str, dict, None],
+        **{name: CONFIG_CONSTRAINTS[name] for name in _TRAINING_PARAMS},
+        **_COMMON_CONSTRAINTS,
+    }
 
-    def fit(self, X, y):
-        self._check_params()
-        return super().fit(X, y)
+    def _check_param_values(self) -> None:
+        # A JSON or dict spec must describe a valid architecture; parsed once, kept for fit.
+        self.spec_ = as_spec(self.spec, DEFAULT_SPEC)
 
     def _train(self, X: np.ndarray, y: np.ndarray, n_outputs: int) -> None:
-        spec, config = self._check_params()
-        seed, deadline, X_fit, y_fit, X_val, y_val = _prepare(self, X, y, self._task)
+        config = SearchConfig(
+            **{name: getattr(self, name) for name in _TRAINING_PARAMS},
+            real_metric=self._real_metric,
+        )
+        ctx = _context(self, X, y, n_outputs, config)
+        spec = self.spec_
         cand = Candidate(spec, "fixed", float("nan"), spec.n_params(X.shape[1], n_outputs))
-        with seeded(seed):
-            train_candidate(
-                cand,
-                None,
-                X_fit,
-                y_fit,
-                X_val,
-                y_val.numpy(),
-                self._task,
-                n_outputs,
-                config,
-                np.random.default_rng(seed),
-                deadline,
-            )
-        self.spec_ = spec
+        with seeded(ctx.seed):
+            train_candidate(ctx, cand)
         self.net_ = _for_prediction(cand.net)
         self.n_params_ = cand.n_params
         self.n_epochs_ = cand.epochs

@@ -17,66 +17,14 @@ import pandas as pd
 import torch
 
 from automl_hyper.models.smash.architecture import ArchSpec, LayerSpec, SearchSpace
+from automl_hyper.models.smash.context import SearchContext
 from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward
 from automl_hyper.models.smash.training import score_outputs, train_network
 
-SAMPLERS = ("random", "optuna")
 
-
-@dataclass
-class SearchConfig:
-    n_candidates: int = 500
-    n_mutations: int = 100
-    n_parents: int = 5
-    top_k: int = 3
-    sampler: str = "random"
-    proxy_metric: str = "neg_log_loss"
-    real_metric: str = "auc"
-    max_params: int | None = None
-    # hypernetwork
-    hyper_time_budget: float | None = 60.0
-    hyper_max_epochs: int = 60  # the best-measured setting (benchmarks/smash_correlation.py)
-    hyper_hidden: int = 128
-    hyper_rank: int = 4
-    # Higher than a plain MLP's: the base blocks are scaled by 1/sqrt(fan_in) on their way to
-    # the weights, so the same step moves the generated weights about ten times less.
-    hyper_learning_rate: float = 1e-2
-    hyper_archs_per_step: int = 1
-    # real training of the finalists (not searched: tuned afterwards with Optuna)
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-5
-    dropout: float = 0.0
-    max_epochs: int = 100
-    batch_size: int = 128
-    patience: int = 10
-    init_from_hypernet: bool = False
-
-    def check(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
-        for name in (
-            "n_candidates",
-            "n_parents",
-            "top_k",
-            "hyper_max_epochs",
-            "hyper_archs_per_step",
-            "max_epochs",
-            "batch_size",
-        ):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("n_mutations", "patience"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
-        if self.learning_rate <= 0 or self.hyper_learning_rate <= 0:
-            raise ValueError("learning rates must be > 0")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if self.hyper_time_budget is not None and self.hyper_time_budget <= 0:
-            raise ValueError(f"hyper_time_budget must be > 0 or None, got {self.hyper_time_budget}")
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
 
 
 @dataclass
@@ -168,54 +116,64 @@ def suggest_spec(trial, space: SearchSpace) -> ArchSpec:
 class _Scorer:
     """Scores specs once each (duplicates reuse the first score) and records them."""
 
-    def __init__(self, gen, X_val, y_val, task, metric, n_features, n_outputs):
-        self.gen, self.X_val, self.y_val = gen, X_val, y_val
-        self.task, self.metric = task, metric
-        self.n_features, self.n_outputs = n_features, n_outputs
+    def __init__(self, gen: WeightGenerator, ctx: SearchContext) -> None:
+        self.gen, self.ctx = gen, ctx
         self.seen: dict[ArchSpec, Candidate] = {}
 
     def __call__(self, specs: list[ArchSpec], stage: str) -> list[float]:
+        ctx = self.ctx
         new = list(dict.fromkeys(s for s in specs if s not in self.seen))
-        for spec, score in zip(
-            new, proxy_scores(self.gen, new, self.X_val, self.y_val, self.task, self.metric)
-        ):
+        scores = proxy_scores(
+            self.gen, new, ctx.X_val, ctx.y_val_np, ctx.task, ctx.config.proxy_metric
+        )
+        for spec, score in zip(new, scores):
             self.seen[spec] = Candidate(
-                spec, stage, score, spec.n_params(self.n_features, self.n_outputs)
+                spec, stage, score, spec.n_params(ctx.n_features, ctx.n_outputs)
             )
         return [self.seen[s].proxy for s in specs]
 
 
-def _sample_random(scorer, space, config, rng, deadline, n_features, n_outputs) -> None:
+def _within_budget(ctx: SearchContext, spec: ArchSpec) -> bool:
+    limit = ctx.config.max_params
+    return limit is None or spec.n_params(ctx.n_features, ctx.n_outputs) <= limit
+
+
+def _sample_random(
+    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: float | None
+) -> None:
+    n_candidates = ctx.config.n_candidates
     attempts, chunk = 0, 64
-    while len(scorer.seen) < config.n_candidates and attempts < 20 * config.n_candidates:
-        want = min(chunk, config.n_candidates - len(scorer.seen))
+    while len(scorer.seen) < n_candidates and attempts < 20 * n_candidates:
+        want = min(chunk, n_candidates - len(scorer.seen))
         specs = []
         for _ in range(want):
-            spec = space.sample_within(rng, n_features, n_outputs, config.max_params)
+            spec = space.sample_within(
+                ctx.rng, ctx.n_features, ctx.n_outputs, ctx.config.max_params
+            )
             attempts += 1
             if spec not in scorer.seen and spec not in specs:
                 specs.append(spec)
         scorer(specs, "sampled")
-        if deadline is not None and time.perf_counter() > deadline:
+        if _past(deadline):
             break
 
 
-def _sample_optuna(scorer, space, config, seed, deadline, n_features, n_outputs) -> None:
+def _sample_optuna(
+    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: float | None
+) -> None:
     import optuna
 
+    n_candidates = ctx.config.n_candidates
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=max(10, min(100, config.n_candidates // 5))
+        seed=ctx.seed, n_startup_trials=max(10, min(100, n_candidates // 5))
     )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     done, batch = 0, 32
-    while done < config.n_candidates:
-        trials = [study.ask() for _ in range(min(batch, config.n_candidates - done))]
+    while done < n_candidates:
+        trials = [study.ask() for _ in range(min(batch, n_candidates - done))]
         specs = [suggest_spec(t, space) for t in trials]
-        too_big = [
-            config.max_params is not None and s.n_params(n_features, n_outputs) > config.max_params
-            for s in specs
-        ]
+        too_big = [not _within_budget(ctx, s) for s in specs]
         scores = scorer([s for s, big in zip(specs, too_big) if not big], "sampled")
         it = iter(scores)
         for trial, big in zip(trials, too_big):
@@ -224,58 +182,46 @@ def _sample_optuna(scorer, space, config, seed, deadline, n_features, n_outputs)
             else:
                 study.tell(trial, next(it))
         done += len(trials)
-        if deadline is not None and time.perf_counter() > deadline:
+        if _past(deadline):
             break
 
 
-def _local_search(scorer, space, config, rng, deadline, n_features, n_outputs) -> None:
+def _local_search(
+    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: float | None
+) -> None:
     """Two rounds of mutations around the current best few (the second round sees the first)."""
-    per_round = [config.n_mutations // 2, config.n_mutations - config.n_mutations // 2]
+    n_mutations = ctx.config.n_mutations
+    per_round = [n_mutations // 2, n_mutations - n_mutations // 2]
     for n_children in per_round:
-        if n_children == 0 or (deadline is not None and time.perf_counter() > deadline):
+        if n_children == 0 or _past(deadline):
             continue
-        ranked = sorted(scorer.seen.values(), key=lambda c: -c.proxy)[: config.n_parents]
+        ranked = sorted(scorer.seen.values(), key=lambda c: -c.proxy)[: ctx.config.n_parents]
         children = []
         for i in range(n_children):
-            child = space.mutate(ranked[i % len(ranked)].spec, rng)
-            fits = (
-                config.max_params is None
-                or child.n_params(n_features, n_outputs) <= config.max_params
-            )
-            if fits and child not in scorer.seen and child not in children:
+            child = space.mutate(ranked[i % len(ranked)].spec, ctx.rng)
+            if _within_budget(ctx, child) and child not in scorer.seen and child not in children:
                 children.append(child)
         scorer(children, "mutated")
 
 
-def run_search(
-    X: torch.Tensor,
-    y: torch.Tensor,
-    X_val: torch.Tensor,
-    y_val: torch.Tensor,
-    task: str,
-    n_outputs: int,
-    space: SearchSpace,
-    config: SearchConfig,
-    seed: int,
-    deadline: float | None = None,
-) -> SearchOutcome:
+def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
     """The whole SMASH procedure on prepared tensors (fit rows and validation rows)."""
-    config.check()
-    rng = np.random.default_rng(seed)
-    n_features = X.shape[1]
+    config = ctx.config
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    gen = WeightGenerator(space, n_features, n_outputs, config.hyper_hidden, config.hyper_rank)
+    gen = WeightGenerator(
+        space, ctx.n_features, ctx.n_outputs, config.hyper_hidden, config.hyper_rank
+    )
     budget = config.hyper_time_budget
-    if deadline is not None:  # the hypernetwork may use at most half of what is left
-        half = max(0.05, 0.5 * (deadline - t0))
+    if ctx.deadline is not None:  # the hypernetwork may use at most half of what is left
+        half = max(0.05, 0.5 * (ctx.deadline - t0))
         budget = half if budget is None else min(budget, half)
     losses = train_hypernet(
         gen,
-        X,
-        y,
-        task,
-        rng=rng,
+        ctx.X_fit,
+        ctx.y_fit,
+        ctx.task,
+        rng=ctx.rng,
         time_budget=budget,
         max_epochs=config.hyper_max_epochs,
         batch_size=config.batch_size,
@@ -287,26 +233,23 @@ def run_search(
     timings["hypernet_s"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    y_val_np = y_val.numpy()
-    scorer = _Scorer(gen, X_val, y_val_np, task, config.proxy_metric, n_features, n_outputs)
+    scorer = _Scorer(gen, ctx)
     # Sampling and local search may use half of what is left; the finalists get the rest.
-    search_deadline = None if deadline is None else t1 + 0.5 * max(0.0, deadline - t1)
-    if config.sampler == "optuna":
-        _sample_optuna(scorer, space, config, seed, search_deadline, n_features, n_outputs)
-    else:
-        _sample_random(scorer, space, config, rng, search_deadline, n_features, n_outputs)
+    search_deadline = None if ctx.deadline is None else t1 + 0.5 * max(0.0, ctx.deadline - t1)
+    sample = _sample_optuna if config.sampler == "optuna" else _sample_random
+    sample(ctx, space, scorer, search_deadline)
     timings["sampling_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    _local_search(scorer, space, config, rng, search_deadline, n_features, n_outputs)
+    _local_search(ctx, space, scorer, search_deadline)
     timings["local_search_s"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
     candidates = list(scorer.seen.values())
     finalists = sorted(candidates, key=lambda c: -c.proxy)[: config.top_k]
     for i, cand in enumerate(finalists):
-        if i > 0 and deadline is not None and time.perf_counter() > deadline:
+        if i > 0 and _past(ctx.deadline):
             break  # the best proxy candidate is always trained; the others only in time
-        train_candidate(cand, gen, X, y, X_val, y_val_np, task, n_outputs, config, rng, deadline)
+        train_candidate(ctx, cand, gen)
     timings["finalists_s"] = time.perf_counter() - t3
     timings["total_s"] = time.perf_counter() - t0
     trained = [c for c in candidates if c.real is not None]
@@ -315,39 +258,30 @@ def run_search(
 
 
 def train_candidate(
-    cand: Candidate,
-    gen: WeightGenerator | None,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    X_val: torch.Tensor,
-    y_val: np.ndarray,
-    task: str,
-    n_outputs: int,
-    config: SearchConfig,
-    rng: np.random.Generator,
-    deadline: float | None,
+    ctx: SearchContext, cand: Candidate, gen: WeightGenerator | None = None
 ) -> None:
     """Train one candidate for real (from scratch, or from its generated weights) and score it."""
+    config = ctx.config
     init = None
     if config.init_from_hypernet and gen is not None:
         with torch.no_grad():
             init = gen(cand.spec)
-    net = ArchNet(cand.spec, X.shape[1], n_outputs, dropout=config.dropout, init=init)
+    net = ArchNet(cand.spec, ctx.n_features, ctx.n_outputs, dropout=config.dropout, init=init)
     result = train_network(
         net,
-        X,
-        y,
-        X_val,
-        torch.as_tensor(y_val),
-        task,
-        rng=rng,
+        ctx.X_fit,
+        ctx.y_fit,
+        ctx.X_val,
+        ctx.y_val,
+        ctx.task,
+        rng=ctx.rng,
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
         max_epochs=config.max_epochs,
         batch_size=config.batch_size,
         patience=config.patience,
-        deadline=deadline,
+        deadline=ctx.deadline,
     )
     with torch.no_grad():
-        cand.real = score_outputs(net(X_val), y_val, task, config.real_metric)
+        cand.real = score_outputs(net(ctx.X_val), ctx.y_val_np, ctx.task, config.real_metric)
     cand.net, cand.epochs = net, result.epochs

@@ -16,6 +16,10 @@ from sklearn.model_selection import train_test_split
 from automl_hyper.models.smash.hypernet import task_loss
 
 MIN_ROWS_FOR_SPLIT = 20
+# What score_outputs can compute (higher is better for each).
+CLASSIFICATION_METRICS = ("auc", "neg_log_loss", "accuracy")
+REGRESSION_METRICS = ("neg_mse", "r2")
+METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
 
 
 def holdout_split(

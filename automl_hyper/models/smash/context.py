@@ -1,0 +1,113 @@
+"""The settings of a SMASH search and the context that one fit's search runs in.
+
+:class:`SearchConfig` is a plain record of settings; :data:`CONFIG_CONSTRAINTS` states their valid
+values in scikit-learn's constraint language, and the SMASH estimators declare their
+``_parameter_constraints`` from it, so each setting has one rule, checked once per fit.
+:class:`SearchContext` bundles what every step of the search reads (data, task, settings,
+randomness, deadline), so that the steps take one argument instead of a dozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+
+from automl_hyper.models.smash.training import METRICS
+
+SAMPLERS = ("random", "optuna")
+
+_AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
+_NON_NEGATIVE_INT = Interval(Integral, 0, None, closed="left")
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+
+# The valid values of every SearchConfig field, in scikit-learn's constraint language: the SMASH
+# estimators declare their ``_parameter_constraints`` from this table, so a setting has one rule.
+CONFIG_CONSTRAINTS: dict[str, list] = {
+    "n_candidates": [_AT_LEAST_ONE],
+    "n_mutations": [_NON_NEGATIVE_INT],
+    "n_parents": [_AT_LEAST_ONE],
+    "top_k": [_AT_LEAST_ONE],
+    "sampler": [StrOptions(set(SAMPLERS))],
+    "proxy_metric": [StrOptions(set(METRICS))],
+    "real_metric": [StrOptions(set(METRICS))],
+    "max_params": [_AT_LEAST_ONE, None],
+    "hyper_time_budget": [_POSITIVE, None],
+    "hyper_max_epochs": [_AT_LEAST_ONE],
+    "hyper_hidden": [_AT_LEAST_ONE],
+    "hyper_rank": [_AT_LEAST_ONE],
+    "hyper_learning_rate": [_POSITIVE],
+    "hyper_archs_per_step": [_AT_LEAST_ONE],
+    "learning_rate": [_POSITIVE],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "max_epochs": [_AT_LEAST_ONE],
+    "batch_size": [_AT_LEAST_ONE],
+    "patience": [_NON_NEGATIVE_INT],
+    "init_from_hypernet": ["boolean"],
+}
+
+
+@dataclass
+class SearchConfig:
+    """Settings of one search. A plain record: the estimators build it from parameters that
+    ``CONFIG_CONSTRAINTS`` has already checked; a hand-built config can call :meth:`check`."""
+
+    n_candidates: int = 500
+    n_mutations: int = 100
+    n_parents: int = 5
+    top_k: int = 3
+    sampler: str = "random"
+    proxy_metric: str = "neg_log_loss"
+    real_metric: str = "auc"
+    max_params: int | None = None
+    # hypernetwork
+    hyper_time_budget: float | None = 60.0
+    hyper_max_epochs: int = 60  # the best-measured setting (benchmarks/smash_correlation.py)
+    hyper_hidden: int = 128
+    hyper_rank: int = 4
+    # Higher than a plain MLP's: the base blocks are scaled by 1/sqrt(fan_in) on their way to
+    # the weights, so the same step moves the generated weights about ten times less.
+    hyper_learning_rate: float = 1e-2
+    hyper_archs_per_step: int = 1
+    # real training of the finalists (not searched: tuned afterwards with Optuna)
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    dropout: float = 0.0
+    max_epochs: int = 100
+    batch_size: int = 128
+    patience: int = 10
+    init_from_hypernet: bool = False
+
+    def check(self) -> None:
+        """Raise ``InvalidParameterError`` (a ValueError) naming the first field out of range."""
+        validate_parameter_constraints(CONFIG_CONSTRAINTS, asdict(self), caller_name="SearchConfig")
+
+
+@dataclass
+class SearchContext:
+    """What one search, or one finalist's training, works on: the data, the task, the settings,
+    the randomness and the clock. Built once per fit; every step of the search reads it."""
+
+    X_fit: torch.Tensor
+    y_fit: torch.Tensor
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+    task: str  # "classification" or "regression"
+    n_outputs: int
+    config: SearchConfig
+    seed: int
+    deadline: float | None = None  # time.perf_counter() value after which work winds down
+    rng: np.random.Generator = field(init=False, repr=False)
+    y_val_np: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = np.random.default_rng(self.seed)
+        self.y_val_np = self.y_val.numpy()
+
+    @property
+    def n_features(self) -> int:
+        return self.X_fit.shape[1]
