@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from automl_hyper.data.splits import paper_splits
     from automl_hyper.metrics import auc_score
-    from automl_hyper.models.inn import INNClassifier, TabResNetClassifier
+    from automl_hyper.models.baselines import TabResNetClassifier
+    from automl_hyper.models.inn import INNClassifier
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")

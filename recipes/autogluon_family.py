@@ -53,8 +53,8 @@ def main() -> None:
 
     # INN explains every prediction: the fitted estimator is inside AutoGluon's model object.
     inn = predictor._trainer.load_model("INN").model
-    top = pd.Series(inn.feature_importances_, index=inn.feature_names_out_).nlargest(5)
-    print("INN's most important (preprocessed) features:\n" + top.to_string())
+    top = pd.Series(inn.feature_importances_, index=inn.feature_names_in_).nlargest(5)
+    print("INN's most important features (one-hot levels summed):\n" + top.to_string())
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ def test_inn_accuracy_and_explanations_sum_exactly():
     expl = clf.explain(X[400:420])
     assert list(expl.index) == list(X.index[400:420])
     assert expl.shape[1] == len(clf.feature_names_out_) + 1
+    assert list(expl.columns[:2]) == ["mean radius", "mean texture"]  # the user's names
     np.testing.assert_allclose(expl.sum(axis=1), clf.decision_function(X[400:420]), atol=1e-4)
     assert clf.feature_importances_.shape == (X.shape[1],)
     assert np.isclose(clf.feature_importances_.sum(), 1.0)
@@ -101,3 +102,20 @@ def test_columns_that_differ_at_predict_time():
         clf.predict(df.rename(columns={"b": "c"}))
     with pytest.raises(ValueError, match="features"):
         clf.predict(np.ones((2, 3)))
+
+
+def test_explain_and_importances_speak_in_the_users_features():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {"mean radius": rng.normal(size=200), "colour": rng.choice(["red", "green", "blue"], 200)}
+    )
+    y = (df["mean radius"] + (df["colour"] == "red")) > 0.5
+    clf = INNClassifier(**FAST).fit(df, y)
+    levels = ["colour=blue", "colour=green", "colour=red"]
+    assert list(clf.explain(df.head(3)).columns) == ["mean radius", *levels, "bias"]
+    assert list(clf.feature_names_out_) == ["mean radius", *levels]
+    # One importance per input column (sklearn's convention); the levels' detail sums to it.
+    assert clf.feature_importances_.shape == (clf.n_features_in_,) == (2,)
+    by_level = clf.feature_importances_by_level_
+    np.testing.assert_allclose(clf.feature_importances_, [by_level[0], by_level[1:].sum()])
+    assert np.isclose(clf.feature_importances_.sum(), 1.0)

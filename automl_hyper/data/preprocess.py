@@ -28,6 +28,8 @@ from sklearn.utils.validation import check_is_fitted
 
 NumericTransform = Literal["quantile", "power", "standard", "none"]
 CategoricalEncoding = Literal["onehot", "ordinal"]
+# The one-hot level that collects a column's categories beyond ``max_categories``.
+INFREQUENT_LEVEL = "(infrequent)"
 
 
 def categorical_columns(X: pd.DataFrame) -> list:
@@ -74,6 +76,17 @@ def _as_text(X) -> np.ndarray:
     out = frame.astype(str).to_numpy(dtype=object)
     out[missing] = np.nan
     return out
+
+
+def _onehot_levels(encoder: OneHotEncoder, i: int) -> list[str]:
+    """The levels one-hot column ``i`` writes, in output order: its frequent categories in
+    ``categories_`` order, then one pooled level for the infrequent ones (as OneHotEncoder does)."""
+    categories = [str(c) for c in encoder.categories_[i]]
+    infrequent = getattr(encoder, "infrequent_categories_", [None] * len(encoder.categories_))[i]
+    if infrequent is None:
+        return categories
+    rare = {str(c) for c in infrequent}
+    return [c for c in categories if c not in rare] + [INFREQUENT_LEVEL]
 
 
 class TabularPreprocessor(TransformerMixin, BaseEstimator):
@@ -177,6 +190,38 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "column_transformer_")
         return self.column_transformer_.get_feature_names_out()
+
+    def feature_sources(self) -> np.ndarray:
+        """For each output column, the position in ``columns_`` of the input column it comes from.
+
+        The one-hot levels of a categorical column share its position, so
+        ``np.bincount(feature_sources(), weights=v)`` sums a per-output quantity back per input.
+        """
+        return np.array([source for source, _ in self._output_columns()], dtype=np.intp)
+
+    def feature_labels(self) -> np.ndarray:
+        """Output column names in the user's terms: ``mean radius`` for a numeric or ordinal column,
+        ``colour=red`` for a one-hot level (``colour=(infrequent)`` for the rare ones pooled)."""
+        return np.array([label for _, label in self._output_columns()], dtype=object)
+
+    def _output_columns(self) -> list[tuple[int, str]]:
+        """(input position, label) per output column, in output order."""
+        check_is_fitted(self, "column_transformer_")
+        position = {column: i for i, column in enumerate(self.columns_)}
+        out: list[tuple[int, str]] = []
+        for name, pipeline, columns in self.column_transformer_.transformers_:
+            if name == "cat" and self.categorical_encoding == "onehot":
+                encoder = pipeline.named_steps["encode"]
+                for i, column in enumerate(columns):
+                    levels = _onehot_levels(encoder, i)
+                    out += [(position[column], f"{column}={level}") for level in levels]
+            elif name in ("num", "cat"):
+                out += [(position[column], str(column)) for column in columns]
+        if len(out) != self.n_features_out_:  # guards against a change in OneHotEncoder's layout
+            raise RuntimeError(
+                f"mapped {len(out)} output columns but the transform writes {self.n_features_out_}"
+            )
+        return out
 
     @staticmethod
     def _frame(X) -> pd.DataFrame:

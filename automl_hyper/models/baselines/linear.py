@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import Interval
 
 from automl_hyper.models.base import TabularClassifierBase
 
 
 class LogisticBaseline(TabularClassifierBase):
     """L2 logistic regression (lbfgs) on quantile-transformed, one-hot encoded features."""
+
+    _parameter_constraints = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, C: float = 1.0, max_iter: int = 1000, random_state=None):
         self.C = C

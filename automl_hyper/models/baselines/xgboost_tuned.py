@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import optuna
 from sklearn.model_selection import StratifiedKFold
+from sklearn.utils._param_validation import Interval
 from xgboost import XGBClassifier
 
 from automl_hyper.metrics import auc_score
@@ -49,6 +51,7 @@ class DefaultXGBClassifier(TabularClassifierBase):
     """XGBoost with library defaults on the shared preprocessing (reference)."""
 
     _numeric_transform = "none"  # trees need no scaling; NaN is imputed like every family
+    _parameter_constraints = {"n_jobs": [Integral, None], "random_state": ["random_state"]}
 
     def __init__(self, n_jobs: int = 1, random_state=None):
         self.n_jobs = n_jobs
@@ -74,6 +77,21 @@ class TunedXGBClassifier(TabularClassifierBase):
     """
 
     _numeric_transform = "none"
+    _parameter_constraints = {
+        "n_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "time_budget": [Interval(Real, 0, None, closed="neither"), None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "max_estimators": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def _check_param_values(self) -> None:
+        if self.n_trials is None and self.time_budget is None:
+            raise ValueError(
+                "set n_trials or time_budget (or both): with neither, tuning never ends"
+            )
 
     def __init__(
         self,

@@ -205,13 +205,17 @@ class _INNMixin:
         return w[..., :-1] * X[:, None, :], w[..., -1]
 
     def _importances(self, X: np.ndarray) -> None:
+        """Mean |w * x| per preprocessed column, normalised to sum to 1, then summed per input
+        feature (scikit-learn's convention: one entry per column the user passed)."""
         contrib, _ = self._explain_arrays(X)
-        self.feature_importances_ = np.abs(contrib).mean(axis=(0, 1))
-        total = self.feature_importances_.sum()
+        by_level = np.abs(contrib).mean(axis=(0, 1))
+        total = by_level.sum()
         if total > 0:
-            self.feature_importances_ = self.feature_importances_ / total
-        self.feature_names_out_ = np.asarray(
-            self.preprocessor_.get_feature_names_out(), dtype=object
+            by_level = by_level / total
+        self.feature_importances_by_level_ = by_level
+        self.feature_names_out_ = self.preprocessor_.feature_labels()
+        self.feature_importances_ = np.bincount(
+            self.preprocessor_.feature_sources(), weights=by_level, minlength=self.n_features_in_
         )
 
     def _explanation_frame(self, contrib: np.ndarray, bias: np.ndarray, index) -> pd.DataFrame:
@@ -223,7 +227,7 @@ class _INNMixin:
 _COMMON_DOC = """
     Parameters
     ----------
-    hidden_width, n_blocks, dropout : TabResNet trunk (DESIGN: 128, 2 blocks, BatchNorm, GELU).
+    hidden_width, n_blocks, dropout : TabResNet trunk (paper: 128, 2 blocks, BatchNorm, GELU).
     learning_rate, weight_decay : AdamW settings (paper: 1e-2, 1e-2).
     weight_penalty : lambda of the L1 penalty on the generated weights. The paper uses 0.1; 1.0
         gave higher AUC here with train sets of a few hundred rows, where per-row weights
@@ -241,6 +245,15 @@ _COMMON_DOC = """
         near-normal ones (diabetes, credit-g); power was best on average over both kinds.
     device : "cpu", "cuda" or "auto".
     random_state : seed for initialisation, splits, batches and dropout.
+
+    Attributes
+    ----------
+    feature_importances_ : array of shape (n_features_in_,), mean |w * x| over the training rows
+        per input feature (a categorical feature's one-hot levels summed), normalised to sum to 1.
+    feature_importances_by_level_ : the same per preprocessed column, aligned with
+        ``feature_names_out_``; summed per feature it gives ``feature_importances_``.
+    feature_names_out_ : preprocessed columns in the user's terms (``mean radius``,
+        ``colour=red``): the columns of :meth:`explain`.
 """
 
 
@@ -388,9 +401,10 @@ class INNClassifier(_INNMixin, TabularClassifierBase):
     def explain(self, X) -> pd.DataFrame | dict:
         """Per-row, per-feature contributions w * x plus a ``bias`` column.
 
-        Binary tasks: one DataFrame (rows x transformed features + bias) for the positive class,
-        whose rows sum exactly to :meth:`decision_function`. Multiclass: a dict class -> DataFrame.
-        Features are those of the shared preprocessing (e.g. one column per one-hot category).
+        Binary tasks: one DataFrame (rows x features + bias) for the positive class, whose rows
+        sum exactly to :meth:`decision_function`. Multiclass: a dict class -> DataFrame.
+        Columns are ``feature_names_out_``: the user's column names, with one column per one-hot
+        level of a categorical feature (``colour=red``); a feature's levels add up to its share.
         """
         check_is_fitted(self, "ensemble_")
         index = X.index if isinstance(X, pd.DataFrame) else None
@@ -457,12 +471,3 @@ class INNRegressor(_INNMixin, TabularRegressorBase):
         return self._explanation_frame(
             contrib[:, 0] * self.y_scale_, bias[:, 0] * self.y_scale_ + self.y_mean_, index
         )
-
-
-class TabResNetClassifier(INNClassifier):
-    """The same TabResNet and training loop with an ordinary output head (INN's overhead reference)."""
-
-    _mesomorphic = False
-
-    def explain(self, X):
-        raise AttributeError("TabResNetClassifier has no per-row linear models to explain")
