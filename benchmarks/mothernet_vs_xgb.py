@@ -1,6 +1,6 @@
 """MotherNet (generation only and + fine-tuning) against tuned XGBoost and logistic regression.
 
-Protocol of the MotherNet paper (DESIGN §4): the 30 datasets of TABPFN_CC18_30.txt, 5 splits of
+Protocol of the MotherNet paper (docs/benchmark_protocol.md): the 30 datasets of TABPFN_CC18_30.txt, 5 splits of
 train = min(1000, n/2) rows and a test set of the same size, stratified; ROC AUC (one-vs-one
 macro for multiclass); fit and predict wall time in the same process. Prints per-dataset AUC next
 to the paper's published AUCs and each model's fit+predict time relative to tuned XGBoost.

@@ -1,6 +1,6 @@
 """SMASH on real tabular data: does the hypernetwork proxy rank architectures like real training?
 
-Per dataset (protocol of DESIGN.md §4: train = min(1000, n/2) rows, test = the same size,
+Per dataset (benchmark protocol, docs/benchmark_protocol.md: train = min(1000, n/2) rows, test = the same size,
 stratified), with the training rows split 80/20 into fit/validation rows:
 
 1. Train one ordinary MLP (plain 128-128 ReLU, early stopping): the time reference (the mean

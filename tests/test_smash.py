@@ -279,3 +279,11 @@ def test_optuna_tunes_training_settings_over_a_registered_winner():
         assert 0.5 < study.best_value <= 1.0
     finally:
         zoo.FAMILIES.pop("smash-test-tuned", None)
+
+
+def test_hand_built_search_config_is_checked_by_the_estimators_rules():
+    SearchConfig().check()
+    with pytest.raises(ValueError, match="'top_k' parameter of SearchConfig"):
+        SearchConfig(top_k=0).check()
+    with pytest.raises(ValueError, match="'top_k' parameter of SmashClassifier"):
+        SmashClassifier(top_k=0).fit(*make_classification(30, 4, random_state=0))

@@ -1,4 +1,5 @@
-"""Named dataset sets of the benchmark protocol (DESIGN §4): what decides, and what is reported.
+"""Named dataset sets of the benchmark protocol (docs/benchmark_protocol.md): what decides and
+what is reported.
 
 Only names live here; the data directory is always an argument (``../shared/datasets`` in this
 project, laid out as ``<name>.csv`` with a ``target`` column), so the package never depends on it.

@@ -1,4 +1,4 @@
-"""Benchmark splits of the MotherNet/TabPFN protocol (DESIGN §4).
+"""Benchmark splits of the MotherNet/TabPFN protocol (docs/benchmark_protocol.md).
 
 Each split draws train = min(1000, n/2) rows and a disjoint test set of the same size, stratified
 by class, with every class present on both sides. Allocation per class is proportional (largest

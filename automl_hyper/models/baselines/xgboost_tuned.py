@@ -1,9 +1,9 @@
 """XGBoost references: library defaults, and tuned by Optuna TPE as in the benchmark protocol.
 
-Tuning follows DESIGN §4: TPE over the usual space, 5-fold stratified CV ROC AUC inside the training
-set (one-vs-one macro for multiclass), ``n_estimators`` chosen by early stopping inside each fold,
-a trial budget and a time budget, one thread per model. Tuning, refit and predict times are kept
-apart (``tuning_time_``, ``refit_time_``; the caller times predict).
+Tuning follows docs/benchmark_protocol.md: TPE over the usual space, 5-fold stratified CV ROC AUC
+inside the training set (one-vs-one macro for multiclass), ``n_estimators`` chosen by early
+stopping inside each fold, a trial budget and a time budget, one thread per model. Tuning, refit
+and predict times are kept apart (``tuning_time_``, ``refit_time_``; the caller times predict).
 """
 
 from __future__ import annotations
