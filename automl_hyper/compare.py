@@ -7,7 +7,7 @@ A family that fails is recorded as failed with its message; the others carry on.
 
 Tracking is pluggable: ``run_comparison(..., tracker=...)`` calls ``tracker.family_run(...)``
 (a context manager around each fit, which ends FAILED if the fit raises) and ``tracker.finish(...)``.
-The MLflow tracker lives in ``automl_hyper.integrations.tracking``; this module does not import it.
+The MLflow tracker lives in ``automl_hyper.integrations.mlflow``; this module does not import it.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@
 * :func:`make_objective` cross-validates a family. Iterative families (``partial_fit``, one epoch
   per call) report the mean CV score after every epoch, so a pruner can stop bad trials early;
   the others report once.
-* :class:`MLflowCallback` logs a study to MLflow: one parent run per study, one nested run per
-  trial (``optuna_integration.MLflowCallback`` is deprecated in Optuna 5).
+* ``MLflowCallback`` logs a study to MLflow: one parent run per study, one nested run per
+  trial. It lives with every other MLflow call in :mod:`automl_hyper.integrations.mlflow` and is
+  re-exported here, loaded on first use so that this module does not import MLflow.
 * :func:`create_storage` / :func:`create_study`: SQLite by default; an RDB URL (PostgreSQL, MySQL)
   for many machines; a journal file for several local worker processes.
 """
@@ -37,7 +38,6 @@ from automl_hyper.data.loading import infer_task
 from automl_hyper.space import Categorical, Float, Int
 
 __all__ = [
-    "MLflowCallback",
     "create_storage",
     "create_study",
     "make_objective",
@@ -203,139 +203,16 @@ def _iterative_cv(trial, template, folds, scorer, max_epochs, classes) -> float:
     return value
 
 
-# --- MLflow ----------------------------------------------------------------------------------
-
-
-class MLflowCallback:
-    """Log a study to MLflow: a parent run per study and a nested run per finished trial.
-
-    Pass it to ``study.optimize(..., callbacks=[MLflowCallback()])``. Every trial's run gets its
-    parameters, its value (``metric_name``), its state as tag ``optuna.state`` (COMPLETE, PRUNED,
-    FAIL) and its intermediate values as metric ``intermediate_value`` with ``step=epoch``. The
-    parent run id is kept in the study's user attributes so that several worker processes
-    sharing a storage log under one parent; call :meth:`parent_run_id` once before starting
-    them to create it up front.
-    """
-
-    _PARENT_ATTR = "mlflow_parent_run_id"
-
-    def __init__(
-        self,
-        tracking_uri: str | None = None,
-        experiment_name: str = "optuna",
-        metric_name: str = "value",
-    ) -> None:
-        self.tracking_uri = tracking_uri
-        self.experiment_name = experiment_name
-        self.metric_name = metric_name
-        self._client = None
-        self._experiment_id: str | None = None
-
-    def _setup(self):
-        if self._client is None:
-            import mlflow
-            from mlflow.tracking import MlflowClient
-
-            self._client = MlflowClient(tracking_uri=self.tracking_uri or mlflow.get_tracking_uri())
-            experiment = self._client.get_experiment_by_name(self.experiment_name)
-            if experiment is None:
-                try:
-                    self._experiment_id = self._client.create_experiment(self.experiment_name)
-                except Exception:  # another worker created it between the two calls
-                    experiment = self._client.get_experiment_by_name(self.experiment_name)
-                    self._experiment_id = experiment.experiment_id
-            else:
-                self._experiment_id = experiment.experiment_id
-        return self._client
-
-    def parent_run_id(self, study: optuna.Study) -> str:
-        """The study's parent run (created on first use, then shared through the storage)."""
-        client = self._setup()
-        run_id = study.user_attrs.get(self._PARENT_ATTR)
-        if run_id is None:
-            run = client.create_run(
-                self._experiment_id,
-                run_name=study.study_name,
-                tags={"optuna.study_name": study.study_name},
-            )
-            study.set_user_attr(self._PARENT_ATTR, run.info.run_id)
-            # Two workers may both get here first; the last write wins and the loser's parent
-            # run is removed. (Calling this once before starting workers avoids the race.)
-            run_id = study.user_attrs[self._PARENT_ATTR]
-            if run_id != run.info.run_id:
-                client.delete_run(run.info.run_id)
-        return run_id
-
-    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        from mlflow.entities import Metric, Param, RunTag
-
-        client = self._setup()
-        parent = self.parent_run_id(study)
-        state = trial.state.name
-        run = client.create_run(
-            self._experiment_id,
-            run_name=f"trial-{trial.number}",
-            tags={
-                "mlflow.parentRunId": parent,
-                "optuna.study_name": study.study_name,
-                "optuna.trial_number": str(trial.number),
-                "optuna.state": state,
-            },
-        )
-        now = int(1000 * (trial.datetime_complete or trial.datetime_start).timestamp())
-        metrics = [
-            Metric("intermediate_value", float(v), now, int(step))
-            for step, v in sorted(trial.intermediate_values.items())
-        ]
-        if trial.value is not None:
-            metrics.append(Metric(self.metric_name, float(trial.value), now, 0))
-        params = [Param(k, str(v)) for k, v in trial.params.items()]
-        tags = [RunTag(f"optuna.user_attr.{k}", str(v)) for k, v in trial.user_attrs.items()]
-        client.log_batch(run.info.run_id, metrics=metrics, params=params, tags=tags)
-        status = {"COMPLETE": "FINISHED", "PRUNED": "KILLED"}.get(state, "FAILED")
-        client.set_terminated(run.info.run_id, status=status)
-        self._update_parent(study, client, parent, trial.number, now)
-
-    def _update_parent(self, study, client, parent: str, step: int, now: int) -> None:
-        from mlflow.entities import Metric
-
-        try:
-            best = study.best_trial
-        except ValueError:  # no completed trial yet
-            return
-        client.log_batch(
-            parent, metrics=[Metric(f"best_{self.metric_name}", best.value, now, step)]
-        )
-        tags = {"optuna.best_trial": str(best.number), "optuna.best_params": repr(best.params)}
-        for key, value in tags.items():
-            _set_tag_racing(client, parent, key, value)
-
-
-def _set_tag_racing(client, run_id: str, key: str, value: str, attempts: int = 5) -> None:
-    """Set a parent-run tag that other worker processes may be setting at the same moment.
-
-    MLflow's SQL store inserts a new tag row after checking for an old one, so two workers
-    updating the same parent tag can collide on the unique key (seen with two workers on SQLite).
-    The loser retries: its value is the newer one.
-    """
-    import time as _time
-
-    from mlflow.exceptions import MlflowException
-
-    for attempt in range(attempts):
-        try:
-            client.set_tag(run_id, key, value)
-            return
-        except MlflowException:
-            if attempt == attempts - 1:
-                raise
-            _time.sleep(0.05 * (attempt + 1))
-
-
 # --- storage and studies -------------------------------------------------------------------
 
 
-def create_storage(url: str | None = None) -> optuna.storages.BaseStorage:
+def create_storage(
+    url: str | None = None,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    max_retry: int | None = 0,
+) -> optuna.storages.BaseStorage:
     """A study storage.
 
     * ``None``: ``sqlite:///optuna.db`` (one file; fine for a few local worker processes).
@@ -343,8 +220,17 @@ def create_storage(url: str | None = None) -> optuna.storages.BaseStorage:
       an RDB storage; a database server is the way to share a study across machines.
     * ``journal:<path>`` or a path ending in ``.log``/``.journal``: an append-only journal file
       with file locking, robust for several local processes and on network file systems.
+
+    Worker processes that die (killed, preempted, out of memory) leave their trial RUNNING. With
+    ``heartbeat_interval`` (seconds; database URLs only) every running trial records a heartbeat;
+    a trial silent for ``grace_period`` seconds (default twice the interval) is marked FAIL by the
+    next worker that starts a trial, and re-queued with the same parameters up to ``max_retry``
+    times (``None``: without limit; 0: not re-run). The re-run records the original trial number
+    in its system attribute ``failed_trial``.
     """
     url = DEFAULT_STORAGE if url is None else str(url)
+    if heartbeat_interval is None and (grace_period is not None or max_retry != 0):
+        raise ValueError("grace_period and max_retry need heartbeat_interval (seconds)")
     if url.startswith("journal:") or url.endswith((".log", ".journal")):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
@@ -352,6 +238,8 @@ def create_storage(url: str | None = None) -> optuna.storages.BaseStorage:
         path = url.removeprefix("journal:")
         if not path:
             raise ValueError("journal storage needs a file path, e.g. 'journal:optuna.log'")
+        if heartbeat_interval is not None:
+            raise ValueError("heartbeats need a database storage URL, not a journal file")
         return JournalStorage(JournalFileBackend(path))
     if "://" not in url:
         raise ValueError(
@@ -362,7 +250,34 @@ def create_storage(url: str | None = None) -> optuna.storages.BaseStorage:
     if url.startswith("sqlite"):
         # Several processes write the same file: wait for the lock instead of failing at once.
         engine_kwargs = {"connect_args": {"timeout": 60}}
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    import warnings
+
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            **_heartbeat_kwargs(heartbeat_interval, grace_period, max_retry),
+        )
+
+
+def _heartbeat_kwargs(
+    interval: int | None, grace_period: int | None, max_retry: int | None
+) -> dict[str, Any]:
+    if interval is None:
+        return {}
+    try:
+        from optuna.storages import RetryHeartbeatStaleTrialCallback as Retry
+
+        callback_key = "heartbeat_stale_trial_callback"
+    except ImportError:  # Optuna < 4.9
+        from optuna.storages import RetryFailedTrialCallback as Retry
+
+        callback_key = "failed_trial_callback"
+    kwargs: dict[str, Any] = {"heartbeat_interval": interval, "grace_period": grace_period}
+    if max_retry != 0:
+        kwargs[callback_key] = Retry(max_retry=max_retry)
+    return kwargs
 
 
 def create_study(
@@ -374,14 +289,25 @@ def create_study(
     pruner: optuna.pruners.BasePruner | None = None,
     seed: int | None = None,
     load_if_exists: bool = True,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    max_retry: int | None = 0,
 ) -> optuna.Study:
     """A study on persistent storage (SQLite by default), joined by name when it already exists.
 
     Defaults: TPE (seeded by ``seed``) and a median pruner that compares trials from the third
-    epoch on, once three trials have finished.
+    epoch on, once three trials have finished. ``heartbeat_interval``, ``grace_period`` and
+    ``max_retry`` (see :func:`create_storage`) make trials of dead workers fail and re-run.
     """
     if not isinstance(storage, optuna.storages.BaseStorage):
-        storage = create_storage(storage)
+        storage = create_storage(
+            storage,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            max_retry=max_retry,
+        )
+    elif heartbeat_interval is not None or grace_period is not None or max_retry != 0:
+        raise ValueError("heartbeat options apply to a storage URL, not to a storage object")
     return optuna.create_study(
         study_name=study_name,
         storage=storage,
@@ -390,3 +316,13 @@ def create_study(
         pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
         load_if_exists=load_if_exists,
     )
+
+
+def __getattr__(name: str):
+    # ``from automl_hyper.integrations.optuna import MLflowCallback`` keeps working without making
+    # every Optuna user pay MLflow's import (about a second).
+    if name == "MLflowCallback":
+        from automl_hyper.integrations.mlflow.optuna_callback import MLflowCallback
+
+        return MLflowCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

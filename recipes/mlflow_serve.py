@@ -3,48 +3,26 @@
     python recipes/mlflow_serve.py [--family inn] [--quick]
 
 Tracking goes to ./mlflow.db. The server is `mlflow models serve --env-manager local` (the default
-environment manager would build a virtualenv from the network); this script stops it at the end.
+environment manager would build a virtualenv from the network), started and stopped by
+`automl_hyper.integrations.mlflow.serve_model`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
 from automl_hyper import zoo
-from automl_hyper.integrations.mlflow import configure_tracking, log_family_model
+from automl_hyper.integrations.mlflow import (
+    configure_tracking,
+    invoke,
+    log_family_model,
+    serve_model,
+)
 
 MODEL_NAME = "breast-cancer"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_ping(url: str, server: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the model server exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"no answer from {url}/ping after {timeout} s")
 
 
 def main() -> None:
@@ -70,31 +48,12 @@ def main() -> None:
     )
     print(f"registered {MODEL_NAME} version {info.registered_model_version} as @champion")
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL_NAME}@champion",
-         "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri},
-        start_new_session=True,  # its own process group: the server and its workers stop together
-    )  # fmt: skip
-    try:
-        wait_for_ping(url, server)
-        rows = X_test.head(3)
-        body = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
-        request = urllib.request.Request(
-            f"{url}/invocations",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            predictions = json.loads(answer.read())["predictions"]
-        print(f"POST {url}/invocations ->")
-        for row in predictions:
-            print(" ", row)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    # `mlflow models serve --env-manager local` on a free port, stopped when the block ends.
+    with serve_model(f"models:/{MODEL_NAME}@champion", tracking_uri=tracking_uri) as url:
+        predictions = invoke(url, X_test.head(3))
+    print(f"POST {url}/invocations ->")
+    for row in predictions.to_dict("records"):
+        print(" ", row)
 
 
 if __name__ == "__main__":

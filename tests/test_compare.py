@@ -60,7 +60,7 @@ def test_main_job_logs_registers_and_prints_leaderboard(tracking, shared_dataset
 
 
 def test_a_failing_family_ends_failed_and_the_others_are_kept(tracking, shared_datasets_dir):
-    from automl_hyper.integrations.tracking import MLflowTracker
+    from automl_hyper.integrations.mlflow import MLflowTracker
 
     # A real estimator whose settings pass validation but fail inside fit: a device that does
     # not exist on this machine (torch raises when the network is moved there).
@@ -111,7 +111,7 @@ def test_mothernet_runs_log_the_generated_child(tracking, shared_datasets_dir):
     """Every MotherNet fit logs its child: weights (.npz) that reproduce its predictions, size."""
     import numpy as np
 
-    from automl_hyper.integrations.tracking import MLflowTracker
+    from automl_hyper.integrations.mlflow import MLflowTracker
 
     ds = load_dataset(shared_datasets_dir / "diabetes.csv")
     with MLflowTracker("diabetes", log_models=False, register=False) as tracker:

@@ -53,7 +53,7 @@ def test_predict_frame_has_label_and_one_proba_column_per_class(inn, data):
 def test_requirements_are_pinned_from_what_the_model_references(inn):
     import cloudpickle
 
-    modules = ml._referenced_modules(cloudpickle.dumps(inn))
+    modules = ml.referenced_modules(cloudpickle.dumps(inn))
     assert {"torch", "sklearn", "numpy"} <= modules
     reqs = ml.pinned_requirements(modules)
     names = {r.split("==")[0] for r in reqs}

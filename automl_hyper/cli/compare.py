@@ -69,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.target, cache_dir=args.cache_dir)
     print(f"{dataset!r}")
 
-    from automl_hyper.integrations.tracking import MLflowTracker
+    from automl_hyper.integrations.mlflow import MLflowTracker
 
     tracker = MLflowTracker(
         dataset.name,

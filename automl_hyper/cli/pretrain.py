@@ -89,52 +89,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-every", type=int, default=50, help="steps between log lines")
 
 
-class _Tracker:
-    """MLflow logging that never stops training: a failing tracking server only warns."""
-
-    def __init__(self, uri: str | None, trainer, args) -> None:
-        self.mlflow = None
-        if uri is None:
-            return
-        try:
-            import mlflow
-
-            mlflow.set_tracking_uri(uri)
-            mlflow.set_experiment("mothernet-pretrain")
-            run = mlflow.start_run(
-                run_id=trainer.mlflow_run_id, run_name=f"pretrain-{trainer.config.name}"
-            )
-            trainer.mlflow_run_id = run.info.run_id
-            if trainer.step == 0:
-                flat = _flatten(trainer.config.to_dict())
-                mlflow.log_params(
-                    {**flat, "prior_seed": trainer.prior_seed, "device": str(trainer.device)}
-                )
-            self.mlflow = mlflow
-        except Exception as err:  # noqa: BLE001 - logging must not kill a long run
-            print(f"warning: MLflow disabled: {err}", file=sys.stderr)
-
+class _NoTracking:
     def log(self, metrics: dict, step: int) -> None:
-        if self.mlflow is None:
-            return
-        try:
-            self.mlflow.log_metrics(metrics, step=step)
-        except Exception as err:  # noqa: BLE001
-            print(f"warning: MLflow logging failed: {err}", file=sys.stderr)
+        pass
 
     def close(self) -> None:
-        if self.mlflow is not None:
-            self.mlflow.end_run()
+        pass
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
+def open_tracker(uri: str | None, trainer):
+    """The MLflow pretraining tracker, or one that logs nothing (``--no-mlflow``, or MLflow not
+    installed, as on a lent GPU machine: the log file still has every number)."""
+    if uri is None:
+        return _NoTracking()
+    try:
+        from automl_hyper.integrations.mlflow import PretrainingTracker
+    except ImportError as err:
+        print(f"warning: MLflow disabled: {err}", file=sys.stderr)
+        return _NoTracking()
+    return PretrainingTracker(uri, trainer)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -168,7 +141,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"initialised from {args.init_from}", flush=True)
     n_params = sum(p.numel() for p in trainer.model.parameters())
     print(f"config {trainer.config.name}: {n_params / 1e6:.2f}M parameters on {device}", flush=True)
-    tracker = _Tracker(None if args.no_mlflow else args.tracking_uri, trainer, args)
+    tracker = open_tracker(None if args.no_mlflow else args.tracking_uri, trainer)
 
     def evaluate() -> dict:
         metrics = synthetic_eval(trainer.model, trainer.config.prior, device=device)

@@ -1,0 +1,103 @@
+"""Serve a logged model with ``mlflow models serve --env-manager local`` and query it over HTTP.
+
+``--env-manager local`` because the default builds a virtualenv from the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import mlflow
+import pandas as pd
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_model(
+    model_uri: str,
+    *,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    tracking_uri: str | None = None,
+    timeout: float = 120.0,
+) -> Iterator[str]:
+    """Run ``mlflow models serve --env-manager local`` and yield its base URL once /ping answers.
+
+    The server runs in its own process group, stopped (SIGTERM, then SIGKILL) on exit.
+    """
+    port = port or free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri or mlflow.get_tracking_uri()}
+    cmd = [
+        sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+        "--env-manager", "local", "-h", host, "-p", str(port),
+    ]  # fmt: skip
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://{host}:{port}"
+    try:
+        _wait_for_ping(url, proc, log, timeout)
+        yield url
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _wait_for_ping(url: str, proc: subprocess.Popen, log, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(
+                f"mlflow models serve exited with {proc.returncode}:\n{log.read().decode()[-3000:]}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"model server did not answer {url}/ping within {timeout} s")
+        time.sleep(0.5)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)  # the server's own group: it and its workers
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def invoke(url: str, X: pd.DataFrame, timeout: float = 30.0) -> pd.DataFrame:
+    """POST rows to a served model's /invocations (``dataframe_split``) and return its answer."""
+    body = json.dumps({"dataframe_split": json.loads(X.to_json(orient="split", index=False))})
+    req = urllib.request.Request(
+        f"{url}/invocations", data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        answer = json.loads(r.read())
+    return pd.DataFrame(answer["predictions"])
