@@ -12,7 +12,6 @@ to the paper's published AUCs and each model's fit+predict time relative to tune
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
@@ -20,19 +19,11 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+from common import load_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets"
 ANCHORS = ROOT.parent / "shared" / "anchors" / "mothernet_paper_auc_by_dataset.csv"
-
-
-def load(data_dir: Path, name: str) -> tuple[pd.DataFrame, pd.Series]:
-    frame = pd.read_csv(data_dir / f"{name}.csv")
-    y = frame.pop("target")
-    cats = json.loads((data_dir / "CATEGORICAL.json").read_text()).get(name, [])
-    for col in cats:
-        frame[col] = frame[col].astype(str).astype("category")
-    return frame, y
 
 
 def models(args) -> dict[str, tuple[str, dict]]:
@@ -87,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows = []
     for name in names:
-        X, y = load(args.data_dir, name)
+        data = load_shared(name, args.data_dir)  # the package's loader, categoricals typed
+        X, y = data.X, data.y
         for split, (tr, te) in enumerate(paper_splits(y, n_splits=args.splits, seed=0)):
             for label, (family, params) in models(args).items():
                 if params == "budget":

@@ -7,6 +7,7 @@ import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.datasets import load_breast_cancer, load_digits
@@ -15,7 +16,13 @@ from sklearn.model_selection import train_test_split
 
 from automl_hyper.models.mothernet import MotherNetClassifier
 from automl_hyper.models.mothernet.configs import get_config
-from automl_hyper.models.mothernet.model import ModelConfig, MotherNet, child_logits, task_loss
+from automl_hyper.models.mothernet.model import (
+    ChildWeights,
+    ModelConfig,
+    MotherNet,
+    child_logits,
+    task_loss,
+)
 from automl_hyper.models.mothernet.pretrain import Trainer
 from automl_hyper.models.mothernet.registry import ChecksumError, load_model, read_manifest
 from automl_hyper.models.mothernet.ship import ship
@@ -118,15 +125,16 @@ def test_raw_training_checkpoint_loads_with_warning(tiny_run):
         load_model(run_dir / "checkpoint.pt")
 
 
-def test_exported_child_equals_torch_child(tiny_run):
+def test_estimator_predicts_with_its_exported_child(tiny_run):
     X, y = load_breast_cancer(return_X_y=True)
     for params in ({}, {"finetune_steps": 5}, {"input_transform": "quantile", "n_estimators": 2}):
         clf = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0, **params).fit(
             X[:200], y[:200]
         )
         child = clf.export_child()
+        # The estimator predicts through the exported child: the same numbers, not merely close.
         np.testing.assert_allclose(
-            child.predict_proba(X[200:]), clf.predict_proba(X[200:]), atol=1e-6
+            child.predict_proba(X[200:]), clf.predict_proba(X[200:]), rtol=0, atol=1e-15
         )
         assert "torch" not in type(child).__module__
         assert (child.predict(X[200:]) == clf.predict(X[200:])).all()
@@ -158,17 +166,67 @@ def test_limits_take_documented_paths(tiny_run):
     "params, match",
     [
         ({"n_estimators": 0}, "n_estimators"),
+        ({"n_estimators": 2.0}, "n_estimators"),
         ({"input_transform": "log"}, "input_transform"),
         ({"temperature": 0}, "temperature"),
         ({"finetune_steps": -1}, "finetune_steps"),
+        ({"finetune_lr": 0.0}, "finetune_lr"),
         ({"max_train_rows": 4}, "max_train_rows"),
+        ({"checkpoint": 3}, "checkpoint"),
     ],
 )
 def test_bad_parameters_rejected(params, match):
-    with pytest.raises(ValueError, match=match):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=match):
         MotherNetClassifier(**params).fit(
             np.random.default_rng(0).random((10, 2)), np.arange(10) % 2
         )
+
+
+def test_parameters_checked_once_per_fit_in_sklearn_style(tiny_run):
+    """scikit-learn's own check of ``_parameter_constraints``, validated once per fit (by the base)."""
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    check_param_validation("MotherNetClassifier", MotherNetClassifier())
+    calls = []
+
+    class Counting(MotherNetClassifier):
+        def _validate_params(self):
+            calls.append(1)
+            super()._validate_params()
+
+    Counting(checkpoint=tiny_run[1], finetune_steps=2).fit(
+        np.random.default_rng(0).random((40, 3)), np.arange(40) % 2
+    )
+    assert len(calls) == 1
+
+
+def test_torch_child_equals_numpy_child(tiny_run):
+    """``model.child_logits`` (gradients: pretraining, fine-tuning) is the twin of
+    ``Member.logits`` (every prediction)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = MotherNetClassifier(checkpoint=tiny_run[1], n_estimators=2, random_state=0)
+    clf.fit(X[:200], y[:200])
+    Xt = clf.preprocessor_.transform(X[200:260])
+    for m in clf.members_:
+        Z = m.inputs(Xt, clf._clip)
+        w = ChildWeights(*(torch.from_numpy(a).double()[None] for a in (m.W1, m.b1, m.W2, m.b2)))
+        torch_logits = child_logits(w, torch.from_numpy(Z).double()[None])[0].numpy()
+        np.testing.assert_allclose(torch_logits, m.logits(Z), rtol=0, atol=1e-12)
+
+
+def test_checkpoint_can_be_a_model_in_memory(tiny_run):
+    from sklearn.base import clone
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model, meta = load_model(tiny_run[1])
+    by_path = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0).fit(X[:150], y[:150])
+    in_memory = MotherNetClassifier(checkpoint=model, random_state=0).fit(X[:150], y[:150])
+    np.testing.assert_array_equal(in_memory.predict_proba(X[150:]), by_path.predict_proba(X[150:]))
+    assert by_path.checkpoint_sha256_ == meta["sha256"] and in_memory.checkpoint_sha256_ is None
+    cloned = clone(in_memory).fit(X[:150], y[:150])
+    np.testing.assert_array_equal(cloned.predict_proba(X[150:]), by_path.predict_proba(X[150:]))
 
 
 def test_shipped_checkpoint_beats_constant_on_real_data(shared_dataset):
@@ -279,3 +337,129 @@ def test_ensemble_members_see_rotated_feature_orders(tiny_run):
     # class shifts and transforms vary along the same members
     assert [type(m.transform).__name__ for m in clf.members_][0] == "NoneType"
     assert len({tuple(m.targets) for m in clf.members_}) == 2
+
+
+@pytest.fixture(scope="module")
+def credit_frame():
+    """A small mixed table: numeric and categorical columns, string labels."""
+    rng = np.random.default_rng(0)
+    n = 160
+    X = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "amount": rng.lognormal(7, 1, n),
+            "colour": pd.Categorical(rng.choice(["red", "green", "blue"], n)),
+        }
+    )
+    y = np.where(X["age"] + 20 * (X["colour"] == "red") + rng.normal(0, 5, n) > 45, "bad", "good")
+    return X, pd.Series(y, dtype=object)
+
+
+def test_numpy_child_repr_names_members_units_classes_features(tiny_run, credit_frame):
+    X, y = credit_frame
+    clf = MotherNetClassifier(checkpoint=tiny_run[1], n_estimators=3, random_state=0).fit(X, y)
+    text = repr(clf.export_child())
+    assert text.startswith("NumpyChild(members=3, hidden_units=")
+    hidden = clf.members_[0].W1.shape[1]
+    assert f"hidden_units={hidden}" in text
+    assert "classes=['bad', 'good']" in text
+    assert "features=3 ['age', 'amount', 'colour']" in text
+    assert f"mlp={clf.preprocessor_.n_features_out_} -> {hidden} -> 2" in text
+    assert "\n" not in text
+
+
+def test_numpy_child_accepts_an_array_with_the_fitted_columns(tiny_run, credit_frame):
+    X, y = credit_frame
+    child = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0).fit(X, y).export_child()
+    expected = child.predict_proba(X)
+    np.testing.assert_array_equal(child.predict_proba(X.to_numpy()), expected)
+    assert (child.predict(X.to_numpy()) == child.predict(X)).all()
+    with pytest.raises(ValueError, match=r"fitted on 3 columns: \['age', 'amount', 'colour'\]"):
+        child.predict_proba(X.to_numpy()[:, :2])
+
+
+def test_numpy_child_load_reads_back_save_weights(tiny_run, credit_frame, tmp_path):
+    import subprocess
+    import sys
+
+    from automl_hyper.models.mothernet.child import NumpyChild
+
+    X, y = credit_frame
+    clf = MotherNetClassifier(checkpoint=tiny_run[1], random_state=0, temperature=0.8).fit(X, y)
+    child = clf.export_child()
+    path = tmp_path / "child.npz"
+    child.save_weights(path)
+    loaded = NumpyChild.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert list(loaded.classes_) == ["bad", "good"] and loaded.temperature == 0.8
+    assert repr(loaded) == repr(child)
+    assert [m.mode for m in loaded.members] == [m.mode for m in child.members]
+    # The weights are plain arrays: numpy reads them without unpickling anything.
+    with np.load(path, allow_pickle=False) as f:
+        np.testing.assert_array_equal(f["member0.W1"], child.members[0].W1)
+    # Loading and predicting needs no torch.
+    code = (
+        "import sys, pandas as pd; from automl_hyper.models.mothernet.child import NumpyChild; "
+        "c = NumpyChild.load(sys.argv[1]); X = pd.read_pickle(sys.argv[2]); "
+        "print(c.predict_proba(X)[:, 1].round(6).tolist(), 'torch' in sys.modules)"
+    )
+    X.head(5).to_pickle(tmp_path / "X.pkl")
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(tmp_path / "X.pkl")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = clf.predict_proba(X.head(5))[:, 1].round(6).tolist()
+    assert out.stdout.strip() == f"{expected} False"
+
+
+@pytest.fixture(scope="module")
+def eval_dir(tmp_path_factory):
+    """A data folder in the ../shared/datasets layout: a table saved as breast-w.csv (a pretraining
+    eval dataset) and under the first selection-set name (ship's criterion), CATEGORICAL.json."""
+    from automl_hyper.data.benchmark_sets import SELECTION_SET
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    frame = X.iloc[:, :8].copy()
+    frame["size"] = np.where(X["mean area"] > 700, "large", "small")
+    frame["target"] = np.where(y == 1, "benign", "malignant")
+    folder = tmp_path_factory.mktemp("eval_data")
+    for name in ("breast-w", SELECTION_SET[0]):
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    categorical = {"breast-w": ["size"], SELECTION_SET[0]: ["size"]}
+    (folder / "CATEGORICAL.json").write_text(json.dumps(categorical))
+    return folder
+
+
+def test_pretraining_eval_goes_through_the_estimator(tiny_run, eval_dir):
+    from automl_hyper.data.splits import paper_splits
+    from automl_hyper.metrics import auc_score
+    from automl_hyper.models.mothernet.evaluate import load_eval_dataset, real_eval
+
+    model = MotherNet(load_model(tiny_run[1])[0].config)
+    model.load_state_dict(load_model(tiny_run[1])[0].state_dict())
+    model.train()
+    scores = real_eval(model, eval_dir, splits=2)
+    assert model.training  # the trainer's mode is left as it was
+    assert set(scores) == {"auc_breast-w", "auc_real_mean"}
+    # The same number by hand: the estimator (one member, no transform) on the loader's table.
+    data = load_eval_dataset(eval_dir, "breast-w")
+    assert str(data.X["size"].dtype) == "category"
+    by_hand = []
+    for tr, te in paper_splits(data.y, n_splits=2, seed=0, max_train=500):
+        clf = MotherNetClassifier(
+            checkpoint=tiny_run[1], n_estimators=1, input_transform="none", random_state=0
+        ).fit(data.X.iloc[tr], data.y.iloc[tr])
+        proba = clf.predict_proba(data.X.iloc[te])
+        by_hand.append(auc_score(np.searchsorted(clf.classes_, data.y.iloc[te]), proba))
+    assert scores["auc_breast-w"] == pytest.approx(np.mean(by_hand), abs=1e-12)
+
+
+def test_ship_records_the_estimator_auc(tiny_run, eval_dir, tmp_path):
+    run_dir, _ = tiny_run
+    entry = ship(run_dir / "checkpoint.pt", tmp_path, "evaluated", str(eval_dir))
+    assert set(entry["eval_auc_generation_only"]) == {"auc_breast-w", "auc_real_mean"}
+    from automl_hyper.data.benchmark_sets import SELECTION_SET
+
+    assert set(entry["eval_auc_estimator_default"]) == {f"auc_{SELECTION_SET[0]}", "auc_mean"}

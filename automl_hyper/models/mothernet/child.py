@@ -1,16 +1,25 @@
-"""The exported child: a torch-free ensemble of small MLPs that predicts from raw tables.
+"""The one child: a torch-free ensemble of small MLPs that predicts from raw tables.
 
 ``NumpyChild`` holds, for every ensemble member, the feature subset/order, the fitted transform,
 the z-score statistics, the class mapping and the child weights as numpy arrays. Only numpy and
 scikit-learn (for the shared preprocessing and quantile/power transforms) are needed to predict,
-so it pickles small and serves without torch.
+so it pickles small and serves without torch. ``MotherNetClassifier.predict_proba`` predicts
+with it, so the estimator, its exported child and a served model compute the same thing.
+
+The child's forward pass is :meth:`Member.logits`. Its only other copy is the torch twin
+``model.child_logits``, used where gradients are needed (the pretraining loss and fine-tuning);
+a test holds the two equal.
 """
 
 from __future__ import annotations
 
+import functools
+import pickle
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass
@@ -35,8 +44,12 @@ class Member:
         return np.clip(np.nan_to_num(Z), -clip, clip).astype(np.float32)
 
     def logits(self, Z: np.ndarray) -> np.ndarray:
-        hidden = np.maximum(Z @ self.W1 + self.b1, 0.0)
-        return hidden @ self.W2 + self.b2
+        """relu(Z W1 + b1) W2 + b2, in float64: float32 matmuls round differently with the
+        batch size, so a row's probability would depend on which other rows came with it."""
+        hidden = np.asarray(Z, dtype=np.float64) @ self.W1.astype(np.float64)
+        hidden += self.b1  # in place: a fresh (rows x 512) array per step cost more than the matmul
+        np.maximum(hidden, 0.0, out=hidden)
+        return hidden @ self.W2.astype(np.float64) + self.b2
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -59,7 +72,11 @@ def combine(member_probas: list[np.ndarray], members: list[Member], n_classes: i
 
 
 class NumpyChild:
-    """Predicts like the fitted MotherNetClassifier, with numpy only."""
+    """Predicts like the fitted MotherNetClassifier, with numpy only.
+
+    ``predict_proba``/``predict`` take the table the estimator was fitted on: a DataFrame with
+    the same columns, or a plain array with the same number of columns in the same order.
+    """
 
     def __init__(
         self,
@@ -75,25 +92,68 @@ class NumpyChild:
         self.temperature = temperature
         self.clip = clip
 
+    @property
+    def feature_names_in_(self) -> list:
+        """The columns of the table the child was fitted on."""
+        return list(self.preprocessor.columns_)
+
+    @property
+    def n_features_in_(self) -> int:
+        return len(self.preprocessor.columns_)
+
     def predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
-        probas = [
-            softmax(m.logits(m.inputs(X, self.clip)).astype(np.float64) / self.temperature)
-            for m in self.members
-        ]
+        """Probabilities from the preprocessed matrix (the output of ``preprocessor.transform``)."""
+        # One BLAS thread: the child's matmuls are small, and on a busy 2-core machine two
+        # threads made them 3-10x slower (as torch_threads says for the torch families).
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            probas = [
+                softmax(m.logits(m.inputs(X, self.clip)) / self.temperature) for m in self.members
+            ]
         return combine(probas, self.members, len(self.classes_))
 
     def predict_proba(self, X) -> np.ndarray:
-        return self.predict_proba_arrays(self.preprocessor.transform(X))
+        return self.predict_proba_arrays(self.preprocessor.transform(self._as_frame(X)))
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
+    def _as_frame(self, X) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            return X
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has shape {X.shape}, but this child was fitted on {self.n_features_in_} "
+                f"columns: {_shorten(self.feature_names_in_)}"
+            )
+        return pd.DataFrame(X, columns=self.feature_names_in_)
+
+    def __repr__(self) -> str:
+        def sizes(values) -> str:  # members over 100 columns or 10 classes differ in shape
+            return "/".join(map(str, sorted(set(values))))
+
+        mlp = " -> ".join(
+            sizes(int(getattr(m, w).shape[axis]) for m in self.members)
+            for w, axis in (("W1", 0), ("W1", 1), ("W2", 1))
+        )
+        return (
+            f"NumpyChild(members={len(self.members)}, "
+            f"hidden_units={sizes(int(m.W1.shape[1]) for m in self.members)}, "
+            f"classes={_shorten(list(self.classes_))}, "
+            f"features={self.n_features_in_} {_shorten(self.feature_names_in_)}, mlp={mlp})"
+        )
+
     # -- inspection and logging ---------------------------------------------------------------
     def weight_arrays(self) -> dict[str, np.ndarray]:
         """Every member's generated weights and input mapping, keyed ``member<i>.<name>``."""
-        out: dict[str, np.ndarray] = {"classes": np.asarray(self.classes_)}
+        classes = np.asarray(self.classes_)
+        # Object arrays would need pickle to read back; the exact labels travel in save_weights'
+        # "preprocessing" entry.
+        out: dict[str, np.ndarray] = {
+            "classes": classes.astype(str) if classes.dtype == object else classes
+        }
         for i, m in enumerate(self.members):
-            for name in ("W1", "b1", "W2", "b2", "features", "targets", "mean", "std"):
+            for name in _MEMBER_ARRAYS:
                 out[f"member{i}.{name}"] = np.asarray(getattr(m, name))
         return out
 
@@ -122,9 +182,66 @@ class NumpyChild:
             for i, m in enumerate(self.members)
         ]
 
-    def save_weights(self, path) -> None:
-        """The weights as a compressed ``.npz`` (numpy only to read back)."""
-        np.savez_compressed(path, **self.weight_arrays())
+    def save_weights(self, path: str | Path) -> None:
+        """The child as a compressed ``.npz``; :meth:`load` reads it back.
+
+        The weights, input mappings and settings are plain arrays (``np.load`` reads them with
+        numpy only); the fitted scikit-learn preprocessing (the shared preprocessor, each
+        member's quantile/power transform) and the exact class labels are pickled into the
+        ``preprocessing`` entry, as bytes.
+        """
+        fitted = {
+            "preprocessor": self.preprocessor,
+            "transforms": [m.transform for m in self.members],
+            "classes": self.classes_,
+        }
+        np.savez_compressed(
+            path,
+            **self.weight_arrays(),
+            **{f"member{i}.mode": np.asarray(m.mode) for i, m in enumerate(self.members)},
+            temperature=np.asarray(self.temperature),
+            clip=np.asarray(self.clip),
+            preprocessing=np.frombuffer(pickle.dumps(fitted), dtype=np.uint8),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> NumpyChild:
+        """The child written by :meth:`save_weights`. Unpickles the fitted preprocessing: load
+        only files you trust, as with any pickle."""
+        with np.load(path, allow_pickle=False) as f:
+            fitted = pickle.loads(f["preprocessing"].tobytes())
+            members = []
+            for i, transform in enumerate(fitted["transforms"]):
+                arrays = {name: f[f"member{i}.{name}"] for name in _MEMBER_ARRAYS}
+                members.append(
+                    Member(transform=transform, mode=str(f[f"member{i}.mode"]), **arrays)
+                )
+            return cls(
+                fitted["preprocessor"],
+                members,
+                fitted["classes"],
+                float(f["temperature"]),
+                float(f["clip"]),
+            )
+
+
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, built once (~0.5 ms); a limit on it
+    then costs microseconds."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+_MEMBER_ARRAYS = ("W1", "b1", "W2", "b2", "features", "targets", "mean", "std")
+
+
+def _shorten(items: list, limit: int = 6) -> str:
+    """A list for a one-line message: the first few items, then how many more."""
+    shown = ", ".join(repr(x.item() if isinstance(x, np.generic) else x) for x in items[:limit])
+    more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+    return f"[{shown}{more}]"
 
 
 class GridPowerTransformer:

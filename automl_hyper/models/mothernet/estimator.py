@@ -18,17 +18,20 @@ Beyond the pretrained model's limits, with a ``UserWarning`` saying what happene
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.feature_selection import f_classif
 from sklearn.preprocessing import QuantileTransformer
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from automl_hyper.models.base import TabularClassifierBase
-from automl_hyper.models.mothernet.child import GridPowerTransformer, Member, NumpyChild, combine
-from automl_hyper.models.mothernet.model import ChildWeights, child_logits
+from automl_hyper.models.mothernet.child import GridPowerTransformer, Member, NumpyChild
+from automl_hyper.models.mothernet.model import ChildWeights, MotherNet, child_logits
 from automl_hyper.models.mothernet.registry import load_model
 from automl_hyper.models.torch_utils import seed_from, torch_threads
 
@@ -62,7 +65,8 @@ class MotherNetClassifier(TabularClassifierBase):
 
     Parameters
     ----------
-    checkpoint: None for the shipped checkpoint, or a path (see ``registry`` for the hash rules).
+    checkpoint: None for the shipped checkpoint, a shipped name or a path (see ``registry`` for
+        the hash rules), or a ``MotherNet`` in memory (the evaluation during pretraining).
     n_estimators: ensemble members (class shift, feature rotation, transform variant each).
     input_transform: "none", "quantile", "power", or "mixed" (members cycle none/quantile/power);
         not called ``transform``, which scikit-learn would take for a transformer's method.
@@ -77,6 +81,16 @@ class MotherNetClassifier(TabularClassifierBase):
 
     _numeric_transform = "standard"
     _clip = 5.0
+    _parameter_constraints = {
+        "checkpoint": [None, str, os.PathLike, MotherNet],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "input_transform": [StrOptions(set(TRANSFORMS))],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "finetune_steps": [Interval(Integral, 0, None, closed="left")],
+        "finetune_lr": [Interval(Real, 0, None, closed="neither")],
+        "max_train_rows": [Interval(Integral, 16, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -98,27 +112,6 @@ class MotherNetClassifier(TabularClassifierBase):
         self.max_train_rows = max_train_rows
         self.random_state = random_state
 
-    # -- validation of hyperparameters, before any compute ---------------------------------------
-    def _check_params(self) -> None:
-        if not (isinstance(self.n_estimators, int | np.integer) and self.n_estimators >= 1):
-            raise ValueError(f"n_estimators must be an int >= 1, got {self.n_estimators!r}")
-        if self.input_transform not in TRANSFORMS:
-            raise ValueError(
-                f"input_transform must be one of {TRANSFORMS}, got {self.input_transform!r}"
-            )
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
-        if not (isinstance(self.finetune_steps, int | np.integer) and self.finetune_steps >= 0):
-            raise ValueError(f"finetune_steps must be an int >= 0, got {self.finetune_steps!r}")
-        if not self.finetune_lr > 0:
-            raise ValueError(f"finetune_lr must be > 0, got {self.finetune_lr!r}")
-        if not (isinstance(self.max_train_rows, int | np.integer) and self.max_train_rows >= 16):
-            raise ValueError(f"max_train_rows must be an int >= 16, got {self.max_train_rows!r}")
-
-    def fit(self, X, y):
-        self._check_params()
-        return super().fit(X, y)
-
     # -- fit --------------------------------------------------------------------------------------
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
         # One intra-op thread: with the default two, a loaded 2-core machine made fine-tuning
@@ -127,8 +120,11 @@ class MotherNetClassifier(TabularClassifierBase):
             self._fit_members(X, y, n_classes)
 
     def _fit_members(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
-        model, meta = load_model(self.checkpoint)
-        self.checkpoint_sha256_ = meta["sha256"]
+        if isinstance(self.checkpoint, MotherNet):
+            model, self.checkpoint_sha256_ = self.checkpoint, None
+        else:
+            model, meta = load_model(self.checkpoint)
+            self.checkpoint_sha256_ = meta["sha256"]
         cfg = model.config
         rng = np.random.RandomState(seed_from(self.random_state))
         n, F = X.shape
@@ -249,8 +245,11 @@ class MotherNetClassifier(TabularClassifierBase):
 
     @torch.no_grad()
     def _generate(self, model, sets: list[tuple[np.ndarray, np.ndarray]]) -> list[ChildWeights]:
-        """Children for training sets of equal size, a few per batched forward pass."""
+        """Children for training sets of equal size, a few per batched forward pass: the one
+        generation path from arrays (the pretraining loss calls ``model.generate`` on batches
+        of padded tensors directly). Generated on the model's device, returned on the CPU."""
         Fm = model.config.max_features
+        device = next(model.parameters()).device
         out = []
         for start in range(0, len(sets), _GENERATE_CHUNK):
             part = sets[start : start + _GENERATE_CHUNK]
@@ -263,7 +262,8 @@ class MotherNetClassifier(TabularClassifierBase):
                 Xb[j, :, : Z.shape[1]] = torch.from_numpy(Z)
             yb = torch.from_numpy(np.stack([yl for _, yl in part]).astype(np.int64))
             nf = torch.tensor([Z.shape[1] for Z, _ in part])
-            w = model.generate(Xb, yb, nf)
+            w = model.generate(Xb.to(device), yb.to(device), nf.to(device))
+            w = ChildWeights(*(t.cpu() for t in (w.W1, w.b1, w.W2, w.b2)))
             out.extend(w.select(j) for j in range(len(part)))
         return out
 
@@ -312,23 +312,8 @@ class MotherNetClassifier(TabularClassifierBase):
         return tuned, (best_step if Xva is not None else steps)
 
     # -- predict ----------------------------------------------------------------------------------
-    @torch.no_grad()
     def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
-        with torch_threads(1):
-            return self._child_proba(X)
-
-    def _child_proba(self, X: np.ndarray) -> np.ndarray:
-        probas = []
-        for m in self.members_:
-            # float64: float32 matmuls round differently with the batch size, so a row's
-            # probability would depend on which other rows are predicted with it.
-            Z = torch.from_numpy(m.inputs(X, self._clip)).double()
-            hidden = torch.relu(
-                Z @ torch.from_numpy(m.W1).double() + torch.from_numpy(m.b1).double()
-            )
-            logits = hidden @ torch.from_numpy(m.W2).double() + torch.from_numpy(m.b2).double()
-            probas.append(torch.softmax(logits.double() / self.temperature, dim=1).numpy())
-        return combine(probas, self.members_, len(self.classes_))
+        return self.export_child().predict_proba_arrays(X)
 
     # -- export -----------------------------------------------------------------------------------
     def export_child(self) -> NumpyChild:

@@ -99,12 +99,8 @@ def ship(
 def _evaluate(entry, candidate, shipped, out_dir, eval_data, only_if_better) -> None:
     from automl_hyper.data.benchmark_sets import SELECTION_SET, SELECTION_SPLITS
     from automl_hyper.models.mothernet.evaluate import estimator_eval, real_eval
-    from automl_hyper.models.mothernet.model import ModelConfig, MotherNet
 
-    model = MotherNet(ModelConfig(**entry["config"]["model"]))
-    weights = torch.load(candidate, weights_only=True)
-    model.load_state_dict({k: v.float() for k, v in weights.items()})
-    scores = real_eval(model, eval_data, splits=3)
+    scores = real_eval(candidate, eval_data, splits=3)
     entry["eval_auc_generation_only"] = {k: round(v, 4) for k, v in scores.items()}
     wide = estimator_eval(candidate, eval_data, SELECTION_SET, SELECTION_SPLITS)
     entry["eval_auc_estimator_default"] = {k: round(v, 4) for k, v in wide.items()}
