@@ -1,7 +1,8 @@
 """scikit-learn estimators: the SMASH search, and one fixed (e.g. discovered) architecture.
 
-Validation and preprocessing happen in :mod:`automl_hyper.models.base`; these classes see float32
-matrices. Learning rate, dropout and weight decay apply to the real training of the finalists
+Each class declares its ``_parameter_constraints`` (the search and training settings from
+:data:`~automl_hyper.models.smash.context.CONFIG_CONSTRAINTS`); :mod:`automl_hyper.models.base`
+checks them once per fit, before the shared preprocessing, so these classes see float32 matrices. Learning rate, dropout and weight decay apply to the real training of the finalists
 (and of a fixed architecture); they are not searched, so that Optuna can tune them afterwards.
 """
 
@@ -55,7 +56,9 @@ _COMMON_CONSTRAINTS = {
 }
 
 
-def _context(est, X: np.ndarray, y: np.ndarray, n_outputs: int, config: SearchConfig):
+def _context(
+    est, X: np.ndarray, y: np.ndarray, n_outputs: int, config: SearchConfig
+) -> SearchContext:
     """Seed, deadline, holdout split and tensors: what one fit's search or training runs in."""
     seed = seed_from(est.random_state)
     deadline = None if est.time_limit is None else time.perf_counter() + float(est.time_limit)
@@ -102,6 +105,12 @@ class _SmashMixin:
     _task = "classification"
     _proxy_metric = "neg_log_loss"
     _real_metric = "auc"
+    _parameter_constraints = {
+        **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
+        "max_depth": [Interval(Integral, 1, None, closed="left")],
+        "widths": ["array-like"],
+        **_COMMON_CONSTRAINTS,
+    }
 
     def __init__(
         self,
@@ -145,13 +154,6 @@ class _SmashMixin:
         self.random_state = random_state
         self.time_limit = time_limit
 
-    _parameter_constraints = {
-        **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
-        "max_depth": [Interval(Integral, 1, None, closed="left")],
-        "widths": ["array-like"],
-        **_COMMON_CONSTRAINTS,
-    }
-
     def _check_param_values(self) -> None:
         # The space refuses widths below 1 (what the constraint table cannot say); kept for fit.
         self.search_space_ = SearchSpace(max_depth=self.max_depth, widths=tuple(self.widths))
@@ -191,7 +193,8 @@ class SmashClassifier(_SmashMixin, TabularClassifierBase):
 
     Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
     ``search_results_`` (DataFrame: spec JSON, n_params, proxy and real scores),
-    ``proxy_kendall_tau_`` over the finalists, ``hypernet_losses_`` and ``search_timings_``.
+    ``proxy_kendall_tau_`` over the finalists, ``hypernet_losses_``, ``search_timings_`` and
+    ``search_space_`` (the SearchSpace built from ``max_depth`` and ``widths``).
     """
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
@@ -222,6 +225,11 @@ class SmashRegressor(_SmashMixin, TabularRegressorBase):
 class _FixedMixin:
     _task = "classification"
     _real_metric = "auc"
+    _parameter_constraints = {
+        "spec": [ArchSpec, str, dict, None],
+        **{name: CONFIG_CONSTRAINTS[name] for name in _TRAINING_PARAMS},
+        **_COMMON_CONSTRAINTS,
+    }
 
     def __init__(
         self,
@@ -246,12 +254,6 @@ class _FixedMixin:
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.time_limit = time_limit
-
-    _parameter_constraints = {
-        "spec": [ArchSpec, str, dict, None],
-        **{name: CONFIG_CONSTRAINTS[name] for name in _TRAINING_PARAMS},
-        **_COMMON_CONSTRAINTS,
-    }
 
     def _check_param_values(self) -> None:
         # A JSON or dict spec must describe a valid architecture; parsed once, kept for fit.
