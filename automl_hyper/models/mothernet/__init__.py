@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["MotherNetClassifier"]
+from automl_hyper.models.mothernet.child import NumpyChild
+
+__all__ = ["MotherNetClassifier", "NumpyChild"]
 
 
 def __getattr__(name: str):
