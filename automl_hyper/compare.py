@@ -16,7 +16,7 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 import pandas as pd
@@ -210,11 +210,13 @@ def run_comparison(
     seed: int = 0,
     overrides: dict[str, dict[str, Any]] | None = None,
     tracker: Tracker | None = None,
-    progress: bool = True,
+    progress: bool | TextIO = True,
 ) -> Comparison:
     """Run the protocol for ``families`` on ``dataset`` and return every record.
 
     ``overrides`` maps a family to parameters that replace its defaults and budget settings.
+    ``progress``: a progress bar on stderr, or on the stream given (the CLI passes the terminal
+    while the libraries' chatter goes to a log file), or none.
     Every family's parameters are validated (by building its estimator) before any fit starts.
     """
     if dataset.task != "classification":
@@ -253,12 +255,13 @@ def run_comparison(
     return comparison
 
 
-def _progress(jobs: list, enabled: bool, desc: str):
-    if not enabled:
+def _progress(jobs: list, progress: bool | TextIO, desc: str):
+    if not progress:
         return jobs
     from tqdm.auto import tqdm
 
-    return tqdm(jobs, desc=f"compare {desc}", unit="fit")
+    stream = None if progress is True else progress  # None: tqdm's default, stderr
+    return tqdm(jobs, desc=f"compare {desc}", unit="fit", file=stream)
 
 
 def leaderboard_markdown(board: pd.DataFrame) -> str:

@@ -131,3 +131,29 @@ def test_mothernet_runs_log_the_generated_child(tracking, shared_datasets_dir):
     weights = np.load(f"{path}/weights.npz")
     assert weights["member0.W1"].shape == (8, 512) and weights["member3.W2"].shape == (512, 2)
     assert np.isfinite(weights["member1.W1"]).all()
+
+
+@pytest.mark.slow
+def test_the_main_job_shows_one_progress_bar_and_keeps_library_messages_in_a_log(tmp_path):
+    """What a user sees: the bar on stderr, the leaderboard on stdout; MLflow's INFO lines, its
+    registration messages and warnings only in the log file whose path is printed."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    log = tmp_path / "compare.log"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "automl_hyper.cli", "compare", "--dataset", "wdbc"]
+        + ["--families", "logreg", "--splits", "1", "--log-file", str(log)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    bar_updates = [part for part in re.split(r"[\r\n]+", done.stderr) if part.strip()]
+    assert bar_updates and all(part.startswith("compare wdbc") for part in bar_updates)
+    assert "logreg" in done.stdout and f"library messages (MLflow, Optuna, warnings): {log}" in (
+        done.stdout
+    )
+    kept = log.read_text()
+    assert "INFO mlflow" in kept and "Successfully registered model 'wdbc'" in kept

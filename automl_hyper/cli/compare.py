@@ -9,7 +9,9 @@ application layer, so it (not the core protocol in automl_hyper.compare) wires i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from pathlib import Path
 
 DEFAULT_FAMILIES = "inn,xgboost-tuned"
 
@@ -46,10 +48,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-models", action="store_true", help="log metrics only, no model artifacts"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--log-file",
+        default=None,
+        metavar="PATH",
+        help="where the libraries' messages (MLflow, Optuna, warnings) go during the run "
+        "(default: a new file under the temporary folder; its path is printed at the end)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the libraries' messages on the terminal instead of a log file",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     from automl_hyper import zoo
+    from automl_hyper.cli.chatter import default_log_path, stderr_to_file
     from automl_hyper.compare import leaderboard_text, run_comparison
     from automl_hyper.data.loading import load_dataset
 
@@ -66,25 +81,30 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
-    dataset = load_dataset(args.dataset, args.target, cache_dir=args.cache_dir)
-    print(f"{dataset!r}")
+    log_path = None if args.verbose else Path(args.log_file or default_log_path("compare"))
+    with contextlib.ExitStack() as stack:
+        # Everything the libraries write to stderr goes to the log; the bar to the terminal.
+        terminal = sys.stderr if log_path is None else stack.enter_context(stderr_to_file(log_path))
+        dataset = load_dataset(args.dataset, args.target, cache_dir=args.cache_dir)
+        print(f"{dataset!r}", flush=True)
 
-    from automl_hyper.integrations.mlflow import MLflowTracker
+        from automl_hyper.integrations.mlflow import MLflowTracker
 
-    tracker = MLflowTracker(
-        dataset.name,
-        tracking_uri=args.tracking_uri,
-        experiment=args.experiment,
-        log_models=not args.no_models,
-        register=not args.no_register,
-        run_params={
-            "families": ",".join(families),
-            "splits": args.splits,
-            "budget": args.budget,
-            "seed": args.seed,
-        },
-    )
-    with tracker:
+        tracker = stack.enter_context(
+            MLflowTracker(
+                dataset.name,
+                tracking_uri=args.tracking_uri,
+                experiment=args.experiment,
+                log_models=not args.no_models,
+                register=not args.no_register,
+                run_params={
+                    "families": ",".join(families),
+                    "splits": args.splits,
+                    "budget": args.budget,
+                    "seed": args.seed,
+                },
+            )
+        )
         comparison = run_comparison(
             dataset,
             families,
@@ -93,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
             seed=args.seed,
             overrides=overrides,
             tracker=tracker,
-            progress=not args.quiet,
+            progress=False if args.quiet else terminal,
         )
     board = comparison.leaderboard()
     print()
@@ -109,6 +129,8 @@ def main(args: argparse.Namespace) -> int:
         print(
             f"serve it: mlflow models serve -m {tracker.champion_uri} --env-manager local -p 5001"
         )
+    if log_path is not None:
+        print(f"library messages (MLflow, Optuna, warnings): {log_path.resolve()}")
     ok = any(r.status == "ok" for r in comparison.records)
     return 0 if ok else 1
 

@@ -37,6 +37,7 @@ from automl_hyper.compare import (
 from automl_hyper.integrations.mlflow.models import log_family_model
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+_ARTIFACTS_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 
 def configure_tracking(uri: str | None = None, experiment: str | None = None) -> str:
@@ -89,8 +90,13 @@ class MLflowTracker:
         self.model_uris: dict[tuple[str, int], str] = {}
         self.champion_uri: str | None = None
         self.parent_run_id: str | None = None
+        self._progress_env: str | None = None
 
     def __enter__(self) -> MLflowTracker:
+        # Logging a model with an input example downloads it back to validate the signature,
+        # each time with a progress bar of its own: the comparison has one bar, keep it alone.
+        self._progress_env = os.environ.get(_ARTIFACTS_PROGRESS_BAR)
+        os.environ[_ARTIFACTS_PROGRESS_BAR] = "false"
         self.tracking_uri = configure_tracking(self.tracking_uri, self.experiment)
         run = mlflow.start_run(run_name=f"compare-{self.dataset}")
         self.parent_run_id = run.info.run_id
@@ -101,6 +107,10 @@ class MLflowTracker:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         mlflow.end_run(status="FAILED" if exc_type else "FINISHED")
+        if self._progress_env is None:
+            os.environ.pop(_ARTIFACTS_PROGRESS_BAR, None)
+        else:
+            os.environ[_ARTIFACTS_PROGRESS_BAR] = self._progress_env
 
     @contextlib.contextmanager
     def family_run(self, family: str, split: int, params: dict[str, Any]) -> Iterator[Any]:
