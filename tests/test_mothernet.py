@@ -463,3 +463,20 @@ def test_ship_records_the_estimator_auc(tiny_run, eval_dir, tmp_path):
     from automl_hyper.data.benchmark_sets import SELECTION_SET
 
     assert set(entry["eval_auc_estimator_default"]) == {f"auc_{SELECTION_SET[0]}", "auc_mean"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_model_on_the_gpu_generates_children_for_the_cpu(tiny_run):
+    """The pretraining evaluation hands the estimator the model being trained, on its device."""
+    X, y = load_breast_cancer(return_X_y=True)
+    cpu_model = load_model(tiny_run[1])[0]
+    gpu_model = MotherNet(cpu_model.config).cuda().eval()
+    gpu_model.load_state_dict(cpu_model.state_dict())
+    on_gpu = MotherNetClassifier(checkpoint=gpu_model, random_state=0).fit(X[:200], y[:200])
+    on_cpu = MotherNetClassifier(checkpoint=cpu_model, random_state=0).fit(X[:200], y[:200])
+    assert on_gpu.members_[0].W1.dtype == np.float32  # numpy on the CPU
+    np.testing.assert_allclose(
+        on_gpu.predict_proba(X[200:]),
+        on_cpu.predict_proba(X[200:]),
+        atol=1e-2,  # TF32 may be on
+    )
