@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "pretrain": ("pretrain", "pretrain the MotherNet hypernetwork"),
     "datasets": ("datasets", "list datasets or build a local OpenML cache"),
     "families": ("families", "list the registered model families"),
+    "unf": ("unf", "child banks and the child-quality predictor (UNF)"),
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import torch
 from torch import nn
@@ -84,6 +85,7 @@ class EquivariantLayer(nn.Module):
             # Variance 1/fan_in over all maps into the tensor: unit-scale outputs at init.
             self.weight[key] = nn.Parameter(torch.randn(shape) / math.sqrt(fan_in[out]))
         self._plans: dict[tuple, dict] = {}
+        self._weight_cache: dict[int, tuple] = {}
 
     def plan(self, space: WeightSpace) -> dict[str, tuple[_Group, ...]]:
         sig = space.signature()
@@ -99,6 +101,21 @@ class EquivariantLayer(nn.Module):
             self._plans[sig] = plan
         return self._plans[sig]
 
+    def _group_weight(self, g: _Group) -> torch.Tensor:
+        """The group's weights side by side. Without gradients (inference) the concatenation is
+        cached and rebuilt only when a parameter changed (its version counter moved)."""
+        params = [self.weight[key] for _, _, key in g.members]
+        if len(params) == 1:
+            return params[0]
+        if torch.is_grad_enabled():
+            return torch.cat(params, dim=1)
+        versions = tuple(p._version for p in params)
+        cached = self._weight_cache.get(id(g))
+        if cached is None or cached[0] != versions:
+            cached = (versions, torch.cat(params, dim=1))
+            self._weight_cache[id(g)] = cached
+        return cached[1]
+
     def forward(self, space: WeightSpace, xs: Arrays) -> dict[str, torch.Tensor]:
         """``xs``: internal layout (B, c_in * fold, *permuted axes) per tensor."""
         sizes = space.sizes
@@ -109,21 +126,29 @@ class EquivariantLayer(nn.Module):
             out_shape = tuple(x_out.shape[2:])
             acc = None
             for g in groups:
-                parts, weights = [], []
-                for inp, m, key in g.members:
-                    rkey = (inp, m.in_letters, m.kept)
+                parts = []
+                for inp, m, _ in g.members:
+                    rkey = (inp, *_canonical(m))
                     if rkey not in reduced:
                         reduced[rkey] = reduce_input(xs[inp], m, sizes)
                     parts.append(reduced[rkey])
-                    weights.append(self.weight[key])
                 r = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-                w = weights[0] if len(weights) == 1 else torch.cat(weights, dim=1)
-                y = torch.einsum("OC,BC...->BO...", w, r)
+                y = torch.einsum("OC,BC...->BO...", self._group_weight(g), r)
                 term = embed_output(y, g.example, out_shape, sizes)
                 acc = term if acc is None else acc + term
             bias = self.bias[name].reshape(1, -1, *([1] * len(out_shape)))
             out[name] = acc + bias
         return out
+
+
+@cache
+def _canonical(m: BasisMap) -> tuple[str, str]:
+    """The reduction a map applies, independent of how its blocks happen to be lettered (two
+    maps that take the same diagonals and means share one reduced tensor)."""
+    rename: dict[str, str] = {}
+    for ch in m.in_letters:
+        rename.setdefault(ch, chr(ord("a") + len(rename)))
+    return "".join(rename[c] for c in m.in_letters), "".join(rename[c] for c in m.kept)
 
 
 class InvariantPool(nn.Module):

@@ -1,0 +1,67 @@
+"""``automl-hyper unf``: child banks and the child-quality predictor (universal neural functionals).
+
+Examples::
+
+    automl-hyper unf build --family smash --tasks 30 --out banks/smash
+    automl-hyper unf train --from banks/smash --out predictor.pt --meta-features
+
+``build`` resumes where it stopped when run again with the same ``--out`` and settings. The logic
+lives in ``automl_hyper.weightspace``; this module only parses arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="unf_command", required=True)
+    b = sub.add_parser("build", help="generate a bank of children on synthetic prior tasks")
+    b.add_argument("--family", choices=("mothernet", "smash"), required=True)
+    b.add_argument("--tasks", type=int, required=True, help="number of prior tasks")
+    b.add_argument("--out", required=True, help="bank directory (resumed if it exists)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--archs", type=int, default=12, help="smash: architectures per task")
+    b.add_argument("--hyper-seconds", type=float, default=4.0, help="smash: hypernet budget/task")
+    b.add_argument("--real-epochs", type=int, default=40, help="smash: epochs of real training")
+    b.add_argument("--no-progress", action="store_true")
+
+    t = sub.add_parser("train", help="train a child-quality predictor on a bank")
+    t.add_argument("--from", dest="source", required=True, nargs="+", help="bank directories")
+    t.add_argument("--out", required=True, help="predictor file (.pt; a .pt.json sidecar is added)")
+    t.add_argument("--meta-features", action="store_true", help="also read rows/features/classes")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--channels", default="16,16", help="channels of the equivariant layers")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--holdout-tasks", type=float, default=0.2, help="share of tasks held out")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.unf_command == "build":
+        from automl_hyper.weightspace.bank import BankConfig, build
+
+        config = BankConfig(
+            family=args.family,
+            seed=args.seed,
+            n_archs=args.archs,
+            hyper_seconds=args.hyper_seconds,
+            real_epochs=args.real_epochs,
+        )
+        table = build(args.out, config, args.tasks, progress=not args.no_progress, log=print)
+        print(f"{len(table)} children on {table['task'].nunique()} tasks in {args.out}")
+        return 0
+    from automl_hyper.weightspace.predictor import train_from_banks
+
+    report = train_from_banks(
+        args.source,
+        args.out,
+        meta_features=args.meta_features,
+        epochs=args.epochs,
+        channels=tuple(int(c) for c in args.channels.split(",")),
+        seed=args.seed,
+        holdout_tasks=args.holdout_tasks,
+        log=print,
+    )
+    for key, value in report.items():
+        print(f"{key}: {value}")
+    return 0

@@ -1,0 +1,340 @@
+"""``ChildQualityPredictor``: a UNF that predicts a child's held-out score from its weights.
+
+Training reads one or more child banks (:mod:`.bank`). Each optimiser step sees all the children
+of one task, and the loss is the squared error on the standardised score plus a pairwise logistic
+ranking loss among that task's children: the product uses the predictor to *rank* candidates of
+one dataset (SMASH architectures, MotherNet members), which the regression term alone does not
+reward. Optional meta-features (log rows, log features, classes) let it learn how hard a task is.
+
+Inputs are divided by a per-tensor-name scale (the RMS of that tensor over the training
+children): one scalar per tensor, so equivariance is untouched, and the network sees unit-scale
+inputs whatever the family's initialisation.
+
+Saved as a ``state_dict`` (``torch.save``) with a ``<file>.json`` sidecar holding its sha256 and
+config, or shipped in ``automl_hyper/weights`` with a MANIFEST entry: the rules and code of
+:mod:`automl_hyper.checkpoints`, shared with the MotherNet checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from automl_hyper.weightspace.layers import UNF
+from automl_hyper.weightspace.spec import WeightSpace
+
+
+def meta_features(n_train: float, n_features: float, n_classes: float) -> list[float]:
+    return [math.log1p(n_train) / 7.0, math.log1p(n_features) / 5.0, n_classes / 10.0]
+
+
+@dataclass
+class PredictorConfig:
+    spaces: list[str]  # weight spaces (JSON) whose tensor names the network knows
+    scales: dict[str, float]  # per tensor name: RMS over the training children
+    channels: tuple[int, ...] = (16, 16)
+    head_hidden: int = 64
+    meta_features: bool = False
+    target_mean: float = 0.0
+    target_std: float = 1.0
+    rank_weight: float = 1.0
+    info: dict = field(default_factory=dict)
+
+
+class ChildQualityPredictor:
+    """Predicts held-out scores of children from their weights (higher = better)."""
+
+    def __init__(self, config: PredictorConfig) -> None:
+        from automl_hyper.weightspace.bank import space_from_json
+
+        self.config = config
+        spaces = [space_from_json(s) for s in config.spaces]
+        self.net = UNF(
+            spaces,
+            channels=tuple(config.channels),
+            head_hidden=config.head_hidden,
+            n_outputs=1,
+            extra_features=3 if config.meta_features else 0,
+        )
+        self.net.eval()
+
+    # -- inference ------------------------------------------------------------------------------
+    def _scaled(self, space: WeightSpace, arrays: dict) -> dict[str, torch.Tensor]:
+        return {n: arrays[n].float() / self.config.scales.get(n, 1.0) for n in space.names}
+
+    def _forward(self, space: WeightSpace, batch: list[dict], meta: list | None) -> torch.Tensor:
+        scaled = [self._scaled(space, a) for a in batch]
+        stacked = {n: torch.stack([a[n] for a in scaled]) for n in space.names}
+        extra = torch.tensor(meta, dtype=torch.float32) if self.config.meta_features else None
+        return self.net(space, stacked, extra).squeeze(1)
+
+    def _predict_group(self, items: Sequence[tuple], meta) -> torch.Tensor:
+        """Standardised predictions for (space, arrays) items, batched by identical shapes."""
+        out = torch.empty(len(items))
+        groups: dict[tuple, list[int]] = {}
+        for i, (space, _) in enumerate(items):
+            groups.setdefault(space.shape_key(), []).append(i)
+        parts = []
+        for idx in groups.values():
+            space = items[idx[0]][0]
+            m = [meta[i] for i in idx] if self.config.meta_features else None
+            parts.append((idx, self._forward(space, [items[i][1] for i in idx], m)))
+        index = torch.tensor([i for idx, _ in parts for i in idx])
+        out = torch.cat([p for _, p in parts])[torch.argsort(index)]
+        return out
+
+    @torch.no_grad()
+    def predict(
+        self,
+        children: Sequence[tuple[WeightSpace, dict]],
+        meta: Sequence[Sequence[float]] | None = None,
+    ) -> np.ndarray:
+        """Predicted scores of ``(space, {name: tensor})`` children; ``meta`` = one
+        (n_train, n_features, n_classes) per child when the predictor reads meta-features."""
+        if self.config.meta_features:
+            if meta is None:
+                raise ValueError(
+                    "this predictor reads meta-features: pass meta=(rows, features, classes)"
+                )
+            meta = [meta_features(*m) for m in meta]
+        self.net.eval()
+        z = self._predict_group(list(children), meta)
+        return (z.double() * self.config.target_std + self.config.target_mean).numpy()
+
+    # -- training ---------------------------------------------------------------------------------
+    def fit(
+        self,
+        tasks: Sequence[tuple[list[tuple[WeightSpace, dict]], np.ndarray, list | None]],
+        epochs: int = 30,
+        learning_rate: float = 1e-3,
+        seed: int = 0,
+        log: Callable[[str], None] | None = None,
+    ) -> list[float]:
+        """``tasks``: per task (children, scores, meta rows or None). Returns the loss per epoch."""
+        rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        opt = torch.optim.AdamW(self.net.parameters(), lr=learning_rate, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(tasks)))
+        losses = []
+        self.net.train()
+        for epoch in range(epochs):
+            total = 0.0
+            for t in rng.permutation(len(tasks)):
+                children, scores, meta = tasks[t]
+                meta = [meta_features(*m) for m in meta] if self.config.meta_features else None
+                target = torch.as_tensor(scores, dtype=torch.float32) - self.config.target_mean
+                target = target / self.config.target_std
+                pred = self._predict_group(children, meta)
+                loss = self.loss(pred, target)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += float(loss.detach())
+            losses.append(total / max(1, len(tasks)))
+            if log is not None and (epoch % 5 == 0 or epoch == epochs - 1):
+                log(f"epoch {epoch + 1}/{epochs}: loss {losses[-1]:.4f}")
+        self.net.eval()
+        return losses
+
+    @torch.no_grad()
+    def evaluate_loss(self, tasks: Sequence[tuple]) -> float:
+        """Mean training loss over ``tasks`` (same form as :meth:`fit`), without updating."""
+        self.net.eval()
+        total = 0.0
+        for children, scores, meta in tasks:
+            meta = [meta_features(*m) for m in meta] if self.config.meta_features else None
+            target = torch.as_tensor(scores, dtype=torch.float32) - self.config.target_mean
+            pred = self._predict_group(children, meta)
+            total += float(self.loss(pred, target / self.config.target_std))
+        return total / max(1, len(tasks))
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Squared error plus a pairwise logistic ranking loss among one task's children."""
+        mse = torch.mean((pred - target) ** 2)
+        if len(pred) < 2 or self.config.rank_weight == 0:
+            return mse
+        diff_t = target[:, None] - target[None, :]
+        diff_p = pred[:, None] - pred[None, :]
+        pairs = diff_t > 1e-6
+        if not pairs.any():
+            return mse
+        rank = torch.nn.functional.softplus(-diff_p[pairs]).mean()
+        return mse + self.config.rank_weight * rank
+
+    # -- persistence ------------------------------------------------------------------------------
+    def save(self, path: str | Path, provenance: dict | None = None) -> Path:
+        """Write ``path`` (float32 state_dict) and ``path.json`` (sha256, config, provenance)."""
+        from automl_hyper.checkpoints import sha256_of
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.detach().float().cpu() for k, v in self.net.state_dict().items()}, path)
+        entry = {
+            "file": path.name,
+            "sha256": sha256_of(path),
+            "kind": "unf-child-quality-predictor",
+            "config": asdict(self.config),
+            **(provenance or {}),
+        }
+        path.with_name(path.name + ".json").write_text(json.dumps(entry, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path_or_name: str | Path) -> ChildQualityPredictor:
+        """A verified predictor: a shipped name (``automl_hyper/weights/MANIFEST.json``) or a
+        file with its ``.json`` sidecar. A file whose bytes do not match is refused."""
+        from automl_hyper.checkpoints import entry_for, load_state, read_manifest, weights_dir
+
+        shipped = read_manifest().get(str(path_or_name))
+        if shipped is not None:
+            path, entry = weights_dir() / shipped["file"], shipped
+        else:
+            path = Path(path_or_name)
+            entry = entry_for(path) if path.exists() else None
+            if entry is None or "sha256" not in entry:
+                raise FileNotFoundError(
+                    f"{path} is not a shipped predictor name, or has no {path.name}.json sidecar "
+                    "with its sha256: refusing to load an unverified file"
+                )
+        state = load_state(path, entry["sha256"])
+        c = dict(entry["config"])
+        c["channels"] = tuple(c["channels"])
+        predictor = cls(PredictorConfig(**c))
+        predictor.net.load_state_dict(state)
+        predictor.net.eval()
+        predictor.entry = entry
+        return predictor
+
+
+# -- building from banks ------------------------------------------------------------------------------
+def _tasks_from(collections, task_ids) -> list:
+    out = []
+    for coll, task in task_ids:
+        rows = coll.table.index[coll.table["task"] == task]
+        children = [coll[i] for i in rows]
+        children = [c for c in children if np.isfinite(c.row["score"])]
+        if len(children) < 1:
+            continue
+        meta = [(c.row["n_train"], c.row["n_features"], c.row["n_classes"]) for c in children]
+        scores = np.array([c.row["score"] for c in children], dtype=np.float64)
+        out.append(([(c.space, c.arrays) for c in children], scores, meta))
+    return out
+
+
+def new_predictor(
+    train_tasks: list,
+    channels: tuple[int, ...] = (16, 16),
+    meta: bool = False,
+    extra_spaces: Sequence[WeightSpace] = (),
+    info: dict | None = None,
+) -> ChildQualityPredictor:
+    """A fresh predictor whose scales, target standardisation and known spaces come from the
+    training tasks (plus ``extra_spaces``)."""
+    from automl_hyper.weightspace.bank import space_to_json
+
+    spaces, sq, count = {}, {}, {}
+    for children, _, _ in train_tasks:
+        for space, arrays in children:
+            spaces.setdefault(space.signature(), space)
+            for n in space.names:
+                sq[n] = sq.get(n, 0.0) + float((arrays[n].double() ** 2).mean())
+                count[n] = count.get(n, 0) + 1
+    for space in extra_spaces:
+        spaces.setdefault(space.signature(), space)
+    scores = np.concatenate([s for _, s, _ in train_tasks])
+    config = PredictorConfig(
+        spaces=[space_to_json(s) for s in spaces.values()],
+        scales={n: max(math.sqrt(sq[n] / count[n]), 1e-6) for n in sq},
+        channels=tuple(channels),
+        meta_features=meta,
+        target_mean=float(scores.mean()),
+        target_std=float(max(scores.std(), 1e-6)),
+        info=info or {},
+    )
+    return ChildQualityPredictor(config)
+
+
+def kendall_taus(predicted: list[np.ndarray], real: list[np.ndarray]) -> dict[str, float]:
+    """Mean within-task Kendall tau (tasks with >= 3 children and distinct scores) and the tau
+    over all children pooled across tasks."""
+    from scipy.stats import kendalltau
+
+    within = [
+        kendalltau(p, r).statistic
+        for p, r in zip(predicted, real)
+        if len(r) >= 3 and np.ptp(r) > 0 and np.ptp(p) > 0
+    ]
+    pooled = kendalltau(np.concatenate(predicted), np.concatenate(real)).statistic
+    return {
+        "tau_within_task": float(np.mean(within)) if within else float("nan"),
+        "tau_across_tasks": float(pooled),
+        "n_tasks_ranked": len(within),
+    }
+
+
+def split_tasks(collections, holdout: float, seed: int) -> tuple[list, list]:
+    """(train, held-out) lists of (collection, task id), held-out tasks chosen at random."""
+    ids = [(c, int(t)) for c in collections for t in sorted(c.table["task"].unique())]
+    order = np.random.default_rng(seed).permutation(len(ids))
+    n_hold = int(round(holdout * len(ids))) if holdout > 0 else 0
+    held = [ids[i] for i in order[:n_hold]]
+    train = [ids[i] for i in order[n_hold:]]
+    return train, held
+
+
+def train_from_banks(
+    sources: Sequence[str | Path],
+    out: str | Path,
+    meta_features: bool = False,
+    epochs: int = 30,
+    channels: tuple[int, ...] = (16, 16),
+    seed: int = 0,
+    holdout_tasks: float = 0.2,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Train on the banks' tasks (some held out for the report), save, and report Kendall taus."""
+    from automl_hyper.models.torch_utils import torch_threads
+    from automl_hyper.weightspace.bank import ChildCollection
+    from automl_hyper.weightspace.specs import smash_universe
+
+    collections = [ChildCollection(s) for s in sources]
+    train_ids, held_ids = split_tasks(collections, holdout_tasks, seed)
+    families = sorted({c.config["family"] for c in collections})
+    extra = []
+    if "smash" in families:  # know every SMASH tensor name, not only those the bank drew
+        depth = max(int(c.config.get("max_depth", 4)) for c in collections)
+        extra = smash_universe(depth)
+    with torch_threads(1):
+        train = _tasks_from(collections, train_ids)
+        held = _tasks_from(collections, held_ids)
+        predictor = new_predictor(train, channels, meta_features, extra)
+        start = time.perf_counter()
+        losses = predictor.fit(train, epochs=epochs, seed=seed, log=log)
+        seconds = time.perf_counter() - start
+        report = {"train_children": sum(len(s) for _, s, _ in train), "train_tasks": len(train)}
+        report["loss_first_epoch"], report["loss_last_epoch"] = losses[0], losses[-1]
+        report["train_seconds"] = round(seconds, 1)
+        if held:
+            preds = [predictor.predict(ch, m) for ch, _, m in held]
+            taus = kendall_taus(preds, [s for _, s, _ in held])
+            report.update({f"heldout_{k}": v for k, v in taus.items()})
+            report["heldout_tasks"] = len(held)
+    predictor.config.info = {"families": families, **report}
+    provenance = {
+        "banks": [
+            {"family": c.config["family"], "config": c.config, "children": len(c)}
+            for c in collections
+        ],
+        "training": {"epochs": epochs, "seed": seed, "holdout_tasks": holdout_tasks, **report},
+    }
+    predictor.save(out, provenance)
+    report["saved"] = str(out)
+    return report

@@ -1,0 +1,119 @@
+"""UNF child banks and the child-quality predictor: build/resume, training, verified persistence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from automl_hyper.checkpoints import ChecksumError
+from automl_hyper.cli import main as cli_main
+from automl_hyper.weightspace.bank import BankConfig, ChildCollection, build
+from automl_hyper.weightspace.predictor import (
+    ChildQualityPredictor,
+    _tasks_from,
+    new_predictor,
+    split_tasks,
+)
+
+TINY = {
+    "min_rows": 80,
+    "max_rows": 120,
+    "max_features": 6,
+    "variants": [["single", 1, "none", 0], ["mixed2", 2, "mixed", 0]],
+}
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bank") / "mothernet"
+    build(out, BankConfig(family="mothernet", **TINY), n_tasks=3, progress=False)
+    return out
+
+
+def test_bank_rows_and_weights(bank):
+    coll = ChildCollection(bank)
+    assert len(coll) == 9 and sorted(coll.table["task"].unique()) == [0, 1, 2]
+    child = coll[0]
+    assert set(child.arrays) == {"W1", "b1", "W2", "b2"}
+    assert {n: tuple(a.shape) for n, a in child.arrays.items()} == {
+        t.name: t.shape for t in child.space.tensors
+    }
+    assert coll.table["score"].between(0, 1).all()
+
+
+def test_build_resumes_after_being_stopped(tmp_path):
+    config = BankConfig(family="mothernet", **TINY)
+    build(tmp_path, config, n_tasks=1, progress=False)
+    first = tmp_path / "tasks" / "t00000.safetensors"
+    stamp = first.stat().st_mtime_ns
+    # a run stopped inside task 1: its weights were written but not its rows (the done marker)
+    (tmp_path / "tasks" / "t00001.safetensors").write_bytes(b"partial")
+    messages = []
+    table = build(tmp_path, config, n_tasks=2, progress=False, log=messages.append)
+    assert first.stat().st_mtime_ns == stamp  # task 0 was not rebuilt
+    assert "1 of 2 tasks already built" in messages[0]
+    assert sorted(table["task"].unique()) == [0, 1]
+    assert len(ChildCollection(tmp_path)[len(table) - 1].arrays) == 4  # task 1 rebuilt whole
+    with pytest.raises(ValueError, match="other settings"):
+        build(tmp_path, BankConfig(family="mothernet", seed=1, **TINY), 2, progress=False)
+
+
+def test_training_lowers_the_loss(bank):
+    coll = ChildCollection(bank)
+    train, _ = split_tasks([coll], holdout=0.0, seed=0)
+    tasks = _tasks_from([coll], train)
+    torch.manual_seed(0)
+    predictor = new_predictor(tasks, channels=(4,), meta=True)
+    before = predictor.evaluate_loss(tasks)
+    predictor.fit(tasks, epochs=60, learning_rate=1e-2, seed=0)
+    assert predictor.evaluate_loss(tasks) < 0.8 * before
+
+
+def test_save_load_round_trip_and_tampering(bank, tmp_path):
+    coll = ChildCollection(bank)
+    tasks = _tasks_from([coll], split_tasks([coll], 0.0, 0)[0])
+    predictor = new_predictor(tasks, channels=(4,))
+    predictor.fit(tasks, epochs=1)
+    children = [(c.space, c.arrays) for c in coll.children()]
+    path = predictor.save(tmp_path / "p.pt", {"note": "test"})
+    loaded = ChildQualityPredictor.load(path)
+    np.testing.assert_allclose(loaded.predict(children), predictor.predict(children), atol=1e-6)
+    entry = json.loads((tmp_path / "p.pt.json").read_text())
+    assert entry["note"] == "test" and len(entry["sha256"]) == 64
+    # tampered bytes are refused ...
+    raw = bytearray(path.read_bytes())
+    raw[-20] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ChecksumError):
+        ChildQualityPredictor.load(path)
+    # ... and so is a file with no recorded hash
+    (tmp_path / "p.pt.json").unlink()
+    with pytest.raises(FileNotFoundError, match="unverified"):
+        ChildQualityPredictor.load(path)
+
+
+def test_cli_builds_smash_bank_and_trains(tmp_path, capsys):
+    out = tmp_path / "smash"
+    args = ["unf", "build", "--family", "smash", "--tasks", "2", "--out", str(out)]
+    args += ["--archs", "3", "--hyper-seconds", "0.3", "--real-epochs", "2", "--no-progress"]
+    assert cli_main(args) == 0
+    coll = ChildCollection(out)
+    assert len(coll) == 6 and {"proxy_score", "generated_score", "arch"} <= set(coll.table)
+    pred = tmp_path / "pred.pt"
+    args = ["unf", "train", "--from", str(out), "--out", str(pred), "--epochs", "1"]
+    assert cli_main(args + ["--channels", "4", "--holdout-tasks", "0.5"]) == 0
+    assert "heldout_tau_within_task" in capsys.readouterr().out
+    loaded = ChildQualityPredictor.load(pred)
+    # a SMASH predictor knows every tensor name of the space, not only those the bank drew
+    from types import SimpleNamespace
+
+    from automl_hyper.weightspace.specs import arch_space
+
+    layers = [SimpleNamespace(width=5, inputs=tuple(range(k))) for k in (1, 2, 3)]
+    arch = SimpleNamespace(layers=layers, head_inputs=(0, 1, 2, 3))
+    space = arch_space(arch, 4, 2, permute_io=True)
+    arrays = {t.name: torch.randn(*t.shape, dtype=torch.float64) for t in space.tensors}
+    assert np.isfinite(loaded.predict([(space, arrays)])).all()
