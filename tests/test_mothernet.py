@@ -68,7 +68,7 @@ def test_resume_is_exact(tmp_path):
     assert resumed.scheduler.get_last_lr() == uninterrupted.scheduler.get_last_lr()
 
 
-def test_pretrain_cli_runs_and_logs_to_mlflow(tmp_path):
+def test_pretrain_cli_runs_and_logs_to_mlflow(tmp_path, eval_dir):
     import mlflow
 
     from automl_hyper.cli import pretrain as pretrain_cli
@@ -88,6 +88,8 @@ def test_pretrain_cli_runs_and_logs_to_mlflow(tmp_path):
             str(tmp_path / "run"),
             "--tracking-uri",
             uri,
+            "--eval-data",
+            str(eval_dir),
         ]
     )
     assert pretrain_cli.main(args) == 0
@@ -97,6 +99,8 @@ def test_pretrain_cli_runs_and_logs_to_mlflow(tmp_path):
     history = client.get_metric_history(state["mlflow_run_id"], "train_loss")
     assert [m.step for m in history] == [2, 4]
     assert client.get_metric_history(state["mlflow_run_id"], "synthetic_loss")
+    # The real-data AUC of the model being trained, through the estimator (see real_eval).
+    assert client.get_metric_history(state["mlflow_run_id"], "auc_real_mean")
 
 
 def test_shipped_format_and_tampering_refused(tiny_run, tmp_path):

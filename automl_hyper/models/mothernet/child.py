@@ -72,7 +72,7 @@ def combine(member_probas: list[np.ndarray], members: list[Member], n_classes: i
 
 
 class NumpyChild:
-    """Predicts like the fitted MotherNetClassifier, with numpy only.
+    """The fitted MotherNetClassifier's predictor (its ``predict_proba`` runs this), numpy only.
 
     ``predict_proba``/``predict`` take the table the estimator was fitted on: a DataFrame with
     the same columns, or a plain array with the same number of columns in the same order.
