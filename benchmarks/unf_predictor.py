@@ -1,0 +1,279 @@
+"""UNF child-quality predictor vs. two baselines on held-out tasks of a child bank (issue 10).
+
+    python benchmarks/unf_predictor.py --bank BANK_DIR --out benchmarks/results/unf_predictor_X.md
+
+Tasks of the bank are split at random into training and held-out tasks (``--holdout``). On the
+held-out tasks it reports Kendall tau between predicted and real held-out scores, *within task*
+(mean over tasks of the tau among that task's children: what ranking candidates needs) and
+*across tasks* (all held-out children pooled). Predictors:
+
+* ``unf``: :class:`ChildQualityPredictor` (equivariant layers, invariant pooling, MLP head);
+* ``statnn``: per-tensor statistics (mean, variance, quantiles 0/25/50/75/100, L1/L2 norms; one
+  slot per tensor name) + a small gradient-boosted regressor (the "weight statistics" baseline of
+  Unterthiner et al. 2020 and the NFN paper);
+* ``deepsets``: a Deep Sets model over the hidden neurons of the child (each neuron described by
+  its bias and the mean/std/RMS of its incoming and outgoing weights), trained with the same loss
+  and epochs as the UNF;
+* for SMASH banks also the hypernetwork's own signals, which need no training: ``proxy`` (score
+  of the generated weights on validation rows, what SMASH ranks by) and ``generated`` (their
+  score on the test rows).
+
+Every learned predictor also reads the task's meta-features (log rows, log features, classes).
+Inference time per child is measured for the UNF on one CPU thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from automl_hyper.weightspace.bank import ChildCollection
+from automl_hyper.weightspace.predictor import (
+    _tasks_from,
+    kendall_taus,
+    meta_features,
+    new_predictor,
+    split_tasks,
+)
+from automl_hyper.weightspace.specs import smash_universe
+
+QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+# -- StatNN -----------------------------------------------------------------------------------------
+def stat_features(space, arrays, names: list[str], scales: dict) -> np.ndarray:
+    feats = []
+    for name in names:
+        if name not in arrays:
+            feats += [0.0] * (4 + len(QUANTILES)) + [0.0]
+            continue
+        x = (arrays[name].double() / scales.get(name, 1.0)).reshape(-1)
+        q = torch.quantile(x, torch.tensor(QUANTILES, dtype=x.dtype)).tolist()
+        feats += [float(x.mean()), float(x.var(unbiased=False)), *q]
+        feats += [float(x.abs().mean()), float(x.pow(2).mean().sqrt()), 1.0]
+    return np.array(feats)
+
+
+def run_statnn(train, held, names, scales, seed):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    def design(tasks):
+        X, y = [], []
+        for children, scores, meta in tasks:
+            for (space, arrays), s, m in zip(children, scores, meta):
+                X.append(np.r_[stat_features(space, arrays, names, scales), meta_features(*m)])
+                y.append(s)
+        return np.array(X), np.array(y)
+
+    X, y = design(train)
+    model = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, random_state=seed)
+    model.fit(X, y)
+    return [model.predict(design([t])[0]) for t in held]
+
+
+# -- Deep Sets over neurons -----------------------------------------------------------------------------
+def neuron_features(space, arrays, scales) -> torch.Tensor:
+    """(n_neurons, 8): bias; mean/std/RMS along the other axis for tensors where the neuron's
+    symbol is axis 0 and where it is axis 1; relative depth of its layer."""
+    hidden = [s for s in space.permuted_symbols if s.startswith("h")]
+    rows = []
+    for k, s in enumerate(hidden, start=1):
+        n = space.sizes[s]
+        buckets = {"bias": [], 0: [], 1: []}
+        for t in space.tensors:
+            if s not in t.symbols:
+                continue
+            x = arrays[t.name].double() / scales.get(t.name, 1.0)
+            if x.dim() == 1:
+                buckets["bias"].append(x[:, None])
+                continue
+            axis = t.symbols.index(s)
+            x = x if axis == 0 else x.T  # (n, other)
+            stats = torch.stack([x.mean(1), x.std(1, unbiased=False), x.pow(2).mean(1).sqrt()], 1)
+            buckets[axis].append(stats)
+        parts = [
+            torch.stack(buckets["bias"]).mean(0) if buckets["bias"] else torch.zeros(n, 1),
+            torch.stack(buckets[0]).mean(0) if buckets[0] else torch.zeros(n, 3),
+            torch.stack(buckets[1]).mean(0) if buckets[1] else torch.zeros(n, 3),
+            torch.full((n, 1), k / len(hidden)),
+        ]
+        rows.append(torch.cat(parts, 1))
+    return torch.cat(rows).float()
+
+
+class DeepSets(nn.Module):
+    def __init__(self, d_in: int = 8, hidden: int = 64) -> None:
+        super().__init__()
+        self.phi = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.rho = nn.Sequential(nn.Linear(hidden + 3, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, sets: list[torch.Tensor], meta: torch.Tensor) -> torch.Tensor:
+        pooled = torch.stack([torch.relu(self.phi(s)).mean(0) for s in sets])
+        return self.rho(torch.cat([pooled, meta], 1)).squeeze(1)
+
+
+def rank_mse_loss(pred, target, rank_weight=1.0):
+    mse = torch.mean((pred - target) ** 2)
+    pairs = (target[:, None] - target[None, :]) > 1e-6
+    if len(pred) < 2 or not pairs.any():
+        return mse
+    diff = pred[:, None] - pred[None, :]
+    return mse + rank_weight * nn.functional.softplus(-diff[pairs]).mean()
+
+
+def run_deepsets(train, held, scales, epochs, seed, mean, std):
+    torch.manual_seed(seed)
+
+    def prepare(tasks):
+        return [
+            (
+                [neuron_features(sp, a, scales) for sp, a in children],
+                torch.tensor([meta_features(*m) for m in meta], dtype=torch.float32),
+                torch.as_tensor((scores - mean) / std, dtype=torch.float32),
+            )
+            for children, scores, meta in tasks
+        ]
+
+    tr, he = prepare(train), prepare(held)
+    model = DeepSets()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(tr)))
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for i in rng.permutation(len(tr)):
+            sets, meta, target = tr[i]
+            loss = rank_mse_loss(model(sets, meta), target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    with torch.no_grad():
+        return [model(sets, meta).double().numpy() * std + mean for sets, meta, _ in he]
+
+
+# -- main -------------------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bank", required=True)
+    p.add_argument("--holdout", type=float, default=0.3)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--channels", default="16,16")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="markdown report (a .json twin is written too)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+
+    coll = ChildCollection(args.bank)
+    family = coll.config["family"]
+    train_ids, held_ids = split_tasks([coll], args.holdout, args.seed)
+    train, held = _tasks_from([coll], train_ids), _tasks_from([coll], held_ids)
+    real = [s for _, s, _ in held]
+    extra = smash_universe(int(coll.config.get("max_depth", 4))) if family == "smash" else []
+    results, seconds = {}, {}
+
+    t0 = time.perf_counter()
+    torch.manual_seed(args.seed)
+    channels = tuple(int(c) for c in args.channels.split(","))
+    unf = new_predictor(train, channels, meta=True, extra_spaces=extra)
+    unf.fit(train, epochs=args.epochs, seed=args.seed, log=lambda m: print("unf", m, flush=True))
+    seconds["unf"] = time.perf_counter() - t0
+    results["unf"] = kendall_taus([unf.predict(ch, m) for ch, _, m in held], real)
+
+    names = sorted({n for children, _, _ in train + held for sp, _ in children for n in sp.names})
+    t0 = time.perf_counter()
+    results["statnn"] = kendall_taus(
+        run_statnn(train, held, names, unf.config.scales, args.seed), real
+    )
+    seconds["statnn"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    mean, std = unf.config.target_mean, unf.config.target_std
+    preds = run_deepsets(train, held, unf.config.scales, args.epochs, args.seed, mean, std)
+    results["deepsets"] = kendall_taus(preds, real)
+    seconds["deepsets"] = time.perf_counter() - t0
+
+    if family == "smash":
+        table = coll.table
+        for col, label in (("proxy_score", "proxy"), ("generated_score", "generated")):
+            by_task = [table.loc[table["task"] == t, col].to_numpy() for _, t in held_ids]
+            results[label] = kendall_taus(by_task, real)
+
+    # inference time per child on one thread (after a warm-up call per weight space)
+    sample = [c for children, _, _ in held for c in children][:30]
+    metas = [m for _, _, meta in held for m in meta][:30]
+    for c, m in zip(sample, metas):
+        unf.predict([c], [m])
+    times = []
+    for c, m in zip(sample, metas):
+        t0 = time.perf_counter()
+        unf.predict([c], [m])
+        times.append(time.perf_counter() - t0)
+    infer_ms = 1000 * float(np.median(times))
+
+    n_params = sum(p.numel() for p in unf.net.parameters())
+    report = {
+        "bank": str(args.bank),
+        "family": family,
+        "bank_config": coll.config,
+        "children": len(coll),
+        "train_tasks": len(train),
+        "heldout_tasks": len(held),
+        "heldout_children": int(sum(len(r) for r in real)),
+        "epochs": args.epochs,
+        "channels": list(channels),
+        "seed": args.seed,
+        "results": results,
+        "train_seconds": {k: round(v, 1) for k, v in seconds.items()},
+        "unf_inference_ms_per_child_median": round(infer_ms, 2),
+        "unf_parameters": n_params,
+        "within_task_score_std_mean": float(np.mean([np.std(r) for r in real])),
+        "bank_build_seconds_per_task_mean": float(
+            coll.table.groupby("task")["task_seconds"].first().mean()
+        ),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "command": "python " + " ".join(sys.argv),
+    }
+    lines = [
+        f"# UNF child-quality predictor: {family} bank",
+        "",
+        f"`{report['command']}`",
+        "",
+        f"{len(coll)} children on {coll.table['task'].nunique()} prior tasks; {len(train)} tasks "
+        f"train, {len(held)} held out ({report['heldout_children']} children). Mean within-task "
+        f"std of the real held-out score: {report['within_task_score_std_mean']:.3f}.",
+        "",
+        "| predictor | Kendall tau within task | Kendall tau across tasks | tasks ranked | train s |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        s = seconds.get(name)
+        lines.append(
+            f"| {name} | {r['tau_within_task']:.3f} | {r['tau_across_tasks']:.3f} | "
+            f"{r['n_tasks_ranked']} | {'' if s is None else f'{s:.1f}'} |"
+        )
+    lines += [
+        "",
+        f"UNF inference: {infer_ms:.2f} ms per child (median, one CPU thread, batch of 1; "
+        f"{n_params} parameters). Bank build: "
+        f"{report['bank_build_seconds_per_task_mean']:.1f} s per task (mean). Peak RSS "
+        f"{report['peak_rss_mb']:.0f} MB.",
+        "",
+    ]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
