@@ -116,4 +116,38 @@ def test_cli_builds_smash_bank_and_trains(tmp_path, capsys):
     arch = SimpleNamespace(layers=layers, head_inputs=(0, 1, 2, 3))
     space = arch_space(arch, 4, 2, permute_io=True)
     arrays = {t.name: torch.randn(*t.shape, dtype=torch.float64) for t in space.tensors}
-    assert np.isfinite(loaded.predict([(space, arrays)])).all()
+    assert np.isfinite(loaded.predict([(space, arrays)], [(100, 4, 2)])).all()
+    # the SMASH ranker use: generated weights of any architectures in, one score each out
+    from automl_hyper.models.smash import ArchSpec
+    from automl_hyper.models.smash.network import fan_in_init
+    from automl_hyper.weightspace.uses import score_architectures
+
+    specs = [ArchSpec.plain((8,)), ArchSpec.plain((16, 8))]
+    params = [list(zip(*fan_in_init(s, 4, 2))) for s in specs]
+    scores = score_architectures(specs, params, 4, 2, n_train=100, predictor=loaded)
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_member_scoring_end_to_end(bank):
+    """A fitted MotherNet child's members are scored, permuting a member's hidden units leaves
+    its score unchanged, and the scores turn into ensemble weights."""
+    from sklearn.datasets import load_breast_cancer
+
+    from automl_hyper.models.mothernet import MotherNetClassifier
+    from automl_hyper.weightspace.uses import member_weights, score_members
+
+    coll = ChildCollection(bank)
+    tasks = _tasks_from([coll], split_tasks([coll], 0.0, 0)[0])
+    torch.manual_seed(0)
+    predictor = new_predictor(tasks, channels=(4,), meta=True)
+    X, y = load_breast_cancer(return_X_y=True)
+    child = MotherNetClassifier(n_estimators=3, random_state=0).fit(X[:200], y[:200]).export_child()
+    scores = score_members(child, n_train=200, predictor=predictor)
+    assert scores.shape == (3,) and np.isfinite(scores).all()
+    m = child.members[0]
+    perm = np.random.default_rng(0).permutation(m.W1.shape[1])
+    m.W1, m.b1, m.W2 = m.W1[:, perm], m.b1[perm], m.W2[perm]
+    np.testing.assert_allclose(score_members(child, 200, predictor), scores, atol=1e-5)
+    for mode in ("drop", "weight"):
+        w = member_weights(scores, mode)
+        assert w.shape == (3,) and abs(w.sum() - 1) < 1e-12 and (w >= 0).all()
