@@ -13,6 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+# tests/pg.py: the session-scoped `postgres` fixture (a throwaway PostgreSQL server).
+pytest_plugins = ["pg"]
+
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 # A handful covering numeric-only, categorical, missing values and multiclass targets.
