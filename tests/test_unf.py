@@ -15,6 +15,7 @@ from automl_hyper.weightspace.predictor import (
     ChildQualityPredictor,
     _tasks_from,
     new_predictor,
+    ship,
     split_tasks,
 )
 
@@ -83,6 +84,15 @@ def test_save_load_round_trip_and_tampering(bank, tmp_path):
     np.testing.assert_allclose(loaded.predict(children), predictor.predict(children), atol=1e-6)
     entry = json.loads((tmp_path / "p.pt.json").read_text())
     assert entry["note"] == "test" and len(entry["sha256"]) == 64
+    # shipping copies it next to a MANIFEST entry, from which it loads verified
+    shipped_dir = tmp_path / "weights"
+    shipped_dir.mkdir()
+    target = ship(path, "unf-test", directory=shipped_dir)
+    manifest = json.loads((shipped_dir / "MANIFEST.json").read_text())
+    assert manifest["unf-test"]["sha256"] == entry["sha256"]
+    np.testing.assert_allclose(
+        ChildQualityPredictor.load(target).predict(children), predictor.predict(children)
+    )
     # tampered bytes are refused ...
     raw = bytearray(path.read_bytes())
     raw[-20] ^= 0xFF

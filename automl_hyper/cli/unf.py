@@ -4,6 +4,7 @@ Examples::
 
     automl-hyper unf build --family smash --tasks 30 --out banks/smash
     automl-hyper unf train --from banks/smash --out predictor.pt --meta-features
+    automl-hyper unf ship --from predictor.pt --name unf-smash
 
 ``build`` resumes where it stopped when run again with the same ``--out`` and settings. The logic
 lives in ``automl_hyper.weightspace``; this module only parses arguments.
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--archs", type=int, default=12, help="smash: architectures per task")
     b.add_argument("--hyper-seconds", type=float, default=4.0, help="smash: hypernet budget/task")
     b.add_argument("--real-epochs", type=int, default=40, help="smash: epochs of real training")
+    b.add_argument("--min-rows", type=int, default=300, help="rows per prior task, at least")
+    b.add_argument("--max-rows", type=int, default=600, help="rows per prior task, at most")
+    b.add_argument("--max-features", type=int, default=20)
     b.add_argument("--no-progress", action="store_true")
 
     t = sub.add_parser("train", help="train a child-quality predictor on a bank")
@@ -35,8 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--holdout-tasks", type=float, default=0.2, help="share of tasks held out")
 
+    s = sub.add_parser("ship", help="copy a trained predictor into automl_hyper/weights")
+    s.add_argument("--from", dest="source", required=True, help="predictor file with .json sidecar")
+    s.add_argument("--name", required=True, help="shipped name, e.g. unf-smash")
+
 
 def main(args: argparse.Namespace) -> int:
+    if args.unf_command == "ship":
+        from automl_hyper.weightspace.predictor import ship
+
+        print(f"shipped {ship(args.source, args.name)}")
+        return 0
     if args.unf_command == "build":
         from automl_hyper.weightspace.bank import BankConfig, build
 
@@ -46,6 +59,9 @@ def main(args: argparse.Namespace) -> int:
             n_archs=args.archs,
             hyper_seconds=args.hyper_seconds,
             real_epochs=args.real_epochs,
+            min_rows=args.min_rows,
+            max_rows=args.max_rows,
+            max_features=args.max_features,
         )
         table = build(args.out, config, args.tasks, progress=not args.no_progress, log=print)
         print(f"{len(table)} children on {table['task'].nunique()} tasks in {args.out}")

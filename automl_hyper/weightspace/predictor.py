@@ -341,3 +341,26 @@ def train_from_banks(
     predictor.save(out, provenance)
     report["saved"] = str(out)
     return report
+
+
+def ship(path: str | Path, name: str, directory: Path | None = None) -> Path:
+    """Copy a saved predictor into ``automl_hyper/weights`` as ``<name>.pt`` with its MANIFEST
+    entry (other entries are kept), after verifying it against its sidecar."""
+    import shutil
+
+    from automl_hyper.checkpoints import MANIFEST, entry_for, verify, weights_dir
+
+    path = Path(path)
+    entry = entry_for(path)
+    if entry is None or "sha256" not in entry:
+        raise FileNotFoundError(f"{path} has no {path.name}.json sidecar with its sha256")
+    verify(path, entry["sha256"])
+    directory = directory or weights_dir()
+    target = directory / f"{name}.pt"
+    shutil.copyfile(path, target)
+    verify(target, entry["sha256"])
+    manifest_path = directory / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest[name] = {**entry, "file": target.name}
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return target
