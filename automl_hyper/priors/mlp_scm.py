@@ -81,6 +81,16 @@ def sample_mlp_tasks(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Features (B, N, max_features) and a continuous target (B, N) read from random nodes."""
     nodes, active = sample_mlp_nodes(cfg, B, N, n_train, gen, device)
+    return read_features_and_target(cfg, nodes, active, gen)
+
+
+def read_features_and_target(
+    cfg: PriorConfig, nodes: torch.Tensor, active: torch.Tensor, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features (B, N, max_features) and a target (B, N) read from the nodes of a causal graph
+    whose last ``mlp_width`` nodes form its last layer (shared by the MLP and tree SCMs)."""
+    B, N = nodes.shape[:2]
+    device = nodes.device
     H = cfg.mlp_width
     # The target is an active unit of the last layer (downstream of most nodes); features are
     # the other active nodes in random order, so some are its causes, some its effects' siblings.

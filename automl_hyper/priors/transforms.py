@@ -20,7 +20,11 @@ def sample_class_counts(cfg: PriorConfig, B: int, gen: torch.Generator, device) 
 
 
 def target_to_classes(
-    target: torch.Tensor, n_classes: torch.Tensor, max_classes: int, gen: torch.Generator
+    target: torch.Tensor,
+    n_classes: torch.Tensor,
+    max_classes: int,
+    gen: torch.Generator,
+    max_imbalance: float = 2.0,
 ) -> torch.Tensor:
     """Cut a continuous target (B, N) into classes at random quantiles, then shuffle class ids.
 
@@ -31,7 +35,7 @@ def target_to_classes(
     device = target.device
     C = max_classes
     cls = torch.arange(C, device=device)[None, :]
-    sigma = log_uniform((B, 1), 0.05, 2.0, gen, device)
+    sigma = log_uniform((B, 1), 0.05, max_imbalance, gen, device)
     logits = sigma * torch.randn(B, C, generator=gen, device=device)
     props = torch.softmax(logits.masked_fill(cls >= n_classes[:, None], -torch.inf), dim=1)
     props = props.clamp(min=2.0 / N) * (cls < n_classes[:, None])
@@ -84,3 +88,40 @@ def missing_mask(shape, gen: torch.Generator, probability: float, device) -> tor
         (B, 1, 1), probability, gen, device
     )
     return torch.rand(shape, generator=gen, device=device) < rate
+
+
+def onehot_some(
+    X: torch.Tensor, n_features: torch.Tensor, gen: torch.Generator, probability: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """On some tasks, bin a random share of the columns into 2-8 levels of skewed frequencies
+    (rare levels included) and write them one-hot, as the estimator encodes categoricals; later
+    columns shift right (those pushed past ``max_features`` are dropped). Returns the new X and
+    feature counts. Only the chosen tasks are computed."""
+    from automl_hyper.priors.boolean import expand_columns
+
+    B, N, F = X.shape
+    device = X.device
+    idx = bernoulli((B,), probability, gen, device).nonzero()[:, 0]
+    b = len(idx)
+    if b == 0:
+        return X, n_features
+    Xs = X[idx]
+    chosen = bernoulli((b, F), uniform((b, 1), 0.1, 0.6, gen, device), gen, device)
+    n_levels = randint((b, F), 2, 8, gen, device)
+    # Bin edges at quantiles, at softmax(skew * noise) shares per level.
+    K = 8
+    skew = log_uniform((b, 1, 1), 0.3, 3.0, gen, device)
+    logits = skew * torch.randn(b, F, K, generator=gen, device=device)
+    logits = logits.masked_fill(torch.arange(K, device=device) >= n_levels[..., None], -torch.inf)
+    cum = torch.cumsum(torch.softmax(logits, dim=-1), dim=-1)[..., :-1]  # (b, F, K-1)
+    ranks = torch.argsort(torch.argsort(Xs, dim=1), dim=1).float() / N  # (b, N, F) in [0, 1)
+    codes = (ranks[..., None] >= cum[:, None]).sum(-1).clamp(max=n_levels[:, None, :] - 1)
+    # Two-level columns stay one 0/1 column (the rarer level may be very rare).
+    widths = torch.where(chosen & (n_levels > 2), n_levels, 1)
+    values = torch.where(chosen[:, None, :], codes.float(), Xs)
+    out, _ = expand_columns(values, codes, widths, F)
+    ends = torch.cumsum(widths, dim=1)
+    n_out = ends.gather(1, (n_features[idx] - 1).clamp(min=0)[:, None])[:, 0].clamp(max=F)
+    X, n_features = X.clone(), n_features.clone()
+    X[idx], n_features[idx] = out, n_out
+    return X, n_features

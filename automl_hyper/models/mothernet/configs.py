@@ -41,6 +41,18 @@ class PretrainConfig:
         )
 
 
+# Continuing from trained weights on the CPU: short warm-up, peak LR a sixth of a fresh run's.
+_CPU_CONTINUE = TrainConfig(lr=1e-4, min_lr_ratio=0.1, warmup_steps=100, total_steps=20000)
+PRIOR_V2 = PriorConfig(
+    gp_fraction=0.2,
+    tree_fraction=0.3,
+    boolean_fraction=0.12,
+    lowdim_fraction=0.08,
+    onehot_probability=0.3,
+    binary_fraction=0.4,
+    max_imbalance=3.0,
+)
+
 CONFIGS: dict[str, PretrainConfig] = {
     # ~3.6M parameters: the size the 2-core CPU budget can train in a few hours.
     "small": PretrainConfig("small"),
@@ -69,6 +81,18 @@ CONFIGS: dict[str, PretrainConfig] = {
         train=TrainConfig(
             batch_size=256, lr=3e-4, min_lr_ratio=0.05, warmup_steps=200, total_steps=6000
         ),
+    ),
+    # Continued pretraining of the shipped weights on this CPU (``--init-from mothernet-small``):
+    # the shipped architecture, a low peak LR for trained weights, the v1 prior. The control arm
+    # of the prior v2 ablations (continued training alone changes the score too).
+    "small-cont": PretrainConfig("small-cont", train=_CPU_CONTINUE),
+    # Prior v2 (issue 13): the v1 MLP/SCM and GP priors mixed with a tree SCM, boolean/discrete
+    # tasks with one-hot columns, low-dimensional curved boundaries; more multi-class and more
+    # imbalanced tasks. Same training settings as small-cont, its control.
+    "small-v2": PretrainConfig("small-v2", prior=PRIOR_V2, train=_CPU_CONTINUE),
+    # Ablation arm: only the tree SCM added to the v1 prior.
+    "small-v2-tree": PretrainConfig(
+        "small-v2-tree", prior=PriorConfig(tree_fraction=0.3), train=_CPU_CONTINUE
     ),
     # For a lent GPU and a run from scratch: a wider model, bigger batches, longer schedule.
     "gpu": PretrainConfig(
