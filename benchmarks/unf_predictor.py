@@ -129,7 +129,7 @@ def rank_mse_loss(pred, target, rank_weight=1.0):
     return mse + rank_weight * nn.functional.softplus(-diff[pairs]).mean()
 
 
-def run_deepsets(train, held, scales, epochs, seed, mean, std):
+def run_deepsets(train, held, scales, epochs, seed, mean, std, lr=1e-3):
     torch.manual_seed(seed)
 
     def prepare(tasks):
@@ -144,7 +144,7 @@ def run_deepsets(train, held, scales, epochs, seed, mean, std):
 
     tr, he = prepare(train), prepare(held)
     model = DeepSets()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(tr)))
     rng = np.random.default_rng(seed)
     for _ in range(epochs):
@@ -165,6 +165,7 @@ def main(argv=None) -> int:
     p.add_argument("--bank", required=True)
     p.add_argument("--holdout", type=float, default=0.3)
     p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate of UNF and Deep Sets")
     p.add_argument("--channels", default="16,16")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="markdown report (a .json twin is written too)")
@@ -183,7 +184,13 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     channels = tuple(int(c) for c in args.channels.split(","))
     unf = new_predictor(train, channels, meta=True, extra_spaces=extra)
-    unf.fit(train, epochs=args.epochs, seed=args.seed, log=lambda m: print("unf", m, flush=True))
+    unf.fit(
+        train,
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        seed=args.seed,
+        log=lambda m: print("unf", m, flush=True),
+    )
     seconds["unf"] = time.perf_counter() - t0
     results["unf"] = kendall_taus([unf.predict(ch, m) for ch, _, m in held], real)
 
@@ -196,7 +203,7 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     mean, std = unf.config.target_mean, unf.config.target_std
-    preds = run_deepsets(train, held, unf.config.scales, args.epochs, args.seed, mean, std)
+    preds = run_deepsets(train, held, unf.config.scales, args.epochs, args.seed, mean, std, args.lr)
     results["deepsets"] = kendall_taus(preds, real)
     seconds["deepsets"] = time.perf_counter() - t0
 
@@ -228,6 +235,7 @@ def main(argv=None) -> int:
         "heldout_tasks": len(held),
         "heldout_children": int(sum(len(r) for r in real)),
         "epochs": args.epochs,
+        "lr": args.lr,
         "channels": list(channels),
         "seed": args.seed,
         "results": results,

@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--out", required=True, help="predictor file (.pt; a .pt.json sidecar is added)")
     t.add_argument("--meta-features", action="store_true", help="also read rows/features/classes")
     t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--channels", default="16,16", help="channels of the equivariant layers")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--holdout-tasks", type=float, default=0.2, help="share of tasks held out")
@@ -73,6 +74,7 @@ def main(args: argparse.Namespace) -> int:
         args.out,
         meta_features=args.meta_features,
         epochs=args.epochs,
+        learning_rate=args.lr,
         channels=tuple(int(c) for c in args.channels.split(",")),
         seed=args.seed,
         holdout_tasks=args.holdout_tasks,

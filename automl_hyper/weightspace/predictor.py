@@ -298,6 +298,7 @@ def train_from_banks(
     out: str | Path,
     meta_features: bool = False,
     epochs: int = 30,
+    learning_rate: float = 1e-3,
     channels: tuple[int, ...] = (16, 16),
     seed: int = 0,
     holdout_tasks: float = 0.2,
@@ -320,7 +321,9 @@ def train_from_banks(
         held = _tasks_from(collections, held_ids)
         predictor = new_predictor(train, channels, meta_features, extra)
         start = time.perf_counter()
-        losses = predictor.fit(train, epochs=epochs, seed=seed, log=log)
+        losses = predictor.fit(
+            train, epochs=epochs, learning_rate=learning_rate, seed=seed, log=log
+        )
         seconds = time.perf_counter() - start
         report = {"train_children": sum(len(s) for _, s, _ in train), "train_tasks": len(train)}
         report["loss_first_epoch"], report["loss_last_epoch"] = losses[0], losses[-1]
@@ -336,7 +339,13 @@ def train_from_banks(
             {"family": c.config["family"], "config": c.config, "children": len(c)}
             for c in collections
         ],
-        "training": {"epochs": epochs, "seed": seed, "holdout_tasks": holdout_tasks, **report},
+        "training": {
+            "epochs": epochs,
+            "learning_rate": learning_rate,
+            "seed": seed,
+            "holdout_tasks": holdout_tasks,
+            **report,
+        },
     }
     predictor.save(out, provenance)
     report["saved"] = str(out)
