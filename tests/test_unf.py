@@ -161,3 +161,16 @@ def test_member_scoring_end_to_end(bank):
     for mode in ("drop", "weight"):
         w = member_weights(scores, mode)
         assert w.shape == (3,) and abs(w.sum() - 1) < 1e-12 and (w >= 0).all()
+
+
+@pytest.mark.parametrize("family", ["mothernet", "smash"])
+def test_shipped_predictor_loads_verified(family):
+    from automl_hyper.checkpoints import read_manifest, weights_dir
+    from automl_hyper.weightspace.uses import SHIPPED, shipped_predictor
+
+    entry = read_manifest().get(SHIPPED[family])
+    if entry is None:
+        pytest.skip(f"no shipped {SHIPPED[family]} predictor")
+    assert (weights_dir() / entry["file"]).stat().st_size < 30 * 2**20
+    predictor = shipped_predictor(family)
+    assert predictor.entry["sha256"] == entry["sha256"]
