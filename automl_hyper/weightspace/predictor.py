@@ -77,7 +77,6 @@ class ChildQualityPredictor:
 
     def _predict_group(self, items: Sequence[tuple], meta) -> torch.Tensor:
         """Standardised predictions for (space, arrays) items, batched by identical shapes."""
-        out = torch.empty(len(items))
         groups: dict[tuple, list[int]] = {}
         for i, (space, _) in enumerate(items):
             groups.setdefault(space.shape_key(), []).append(i)
@@ -87,8 +86,7 @@ class ChildQualityPredictor:
             m = [meta[i] for i in idx] if self.config.meta_features else None
             parts.append((idx, self._forward(space, [items[i][1] for i in idx], m)))
         index = torch.tensor([i for idx, _ in parts for i in idx])
-        out = torch.cat([p for _, p in parts])[torch.argsort(index)]
-        return out
+        return torch.cat([p for _, p in parts])[torch.argsort(index)]  # back to input order
 
     @torch.no_grad()
     def predict(
