@@ -250,15 +250,26 @@ def create_storage(
     if url.startswith("sqlite"):
         # Several processes write the same file: wait for the lock instead of failing at once.
         engine_kwargs = {"connect_args": {"timeout": 60}}
+    import time
     import warnings
 
-    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            **_heartbeat_kwargs(heartbeat_interval, grace_period, max_retry),
-        )
+    import sqlalchemy.exc
+
+    # Workers started together on a fresh PostgreSQL database all try to create the tables;
+    # the losers fail on a duplicate type or table (seen with 4 workers) and, retried, find them.
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    **_heartbeat_kwargs(heartbeat_interval, grace_period, max_retry),
+                )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def _heartbeat_kwargs(

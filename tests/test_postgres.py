@@ -7,7 +7,7 @@
 * ``mlflow server --backend-store-uri postgresql+psycopg://...`` on 127.0.0.1 and ``compare``
   logging to it over HTTP, as README's scale-out section says.
 
-A worker is this file run as a script: ``python tests/test_postgres.py URL STUDY N_TRIALS``.
+A worker is this file run as a script: ``python tests/test_postgres.py URL STUDY N READY GO``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def test_the_server_is_private_and_answers_sql(postgres):
         assert postgres.data_dir.stat().st_uid != 0
 
 
-def worker_main(url: str, study_name: str, n_trials: int) -> None:
+def worker_main(url: str, study_name: str, n_trials: int, ready: str, go: str) -> None:
     import optuna
     from sklearn.datasets import load_breast_cancer
 
@@ -53,6 +53,10 @@ def worker_main(url: str, study_name: str, n_trials: int) -> None:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     X, y = load_breast_cancer(return_X_y=True)
+    Path(ready).touch()  # imported; all workers then join the study at the same moment
+    deadline = time.monotonic() + 600
+    while not Path(go).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
     study = create_study(study_name, storage=url)
 
     def report(study, trial) -> None:
@@ -63,25 +67,32 @@ def worker_main(url: str, study_name: str, n_trials: int) -> None:
     )
 
 
-def test_four_worker_processes_optimise_one_optuna_study_on_postgres(postgres):
+def test_four_worker_processes_optimise_one_optuna_study_on_postgres(postgres, tmp_path):
     import optuna
 
-    from automl_hyper.integrations.optuna import create_study
-
+    # A fresh database, and the workers start together: they race to create the tables (which
+    # crashed three of four workers before create_storage retried) and the study.
     url = postgres.create_database("optuna_workers")
-    create_study("workers", storage=url)  # tables and study exist before the workers race
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready-{i}" for i in range(WORKERS)]
     procs = [
         subprocess.Popen(
-            [sys.executable, __file__, url, "workers", str(TRIALS_PER_WORKER)],
+            [sys.executable, __file__, url, "workers", str(TRIALS_PER_WORKER), str(r), str(go)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=_env(),
         )
-        for _ in range(WORKERS)
+        for r in ready
     ]
     reported = []
     try:
+        deadline = time.monotonic() + 600
+        while not all(r.exists() for r in ready):
+            assert all(p.poll() is None for p in procs), "a worker died while importing"
+            assert time.monotonic() < deadline, "workers not ready after 600 s"
+            time.sleep(0.05)
+        go.touch()
         for p in procs:
             out, err = p.communicate(timeout=600)
             assert p.returncode == 0, err[-3000:]
@@ -232,4 +243,4 @@ def test_compare_logs_through_an_mlflow_server_backed_by_postgres(postgres, tmp_
 
 
 if __name__ == "__main__":
-    worker_main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    worker_main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
