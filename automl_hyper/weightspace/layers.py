@@ -152,8 +152,13 @@ def _canonical(m: BasisMap) -> tuple[str, str]:
 
 
 class InvariantPool(nn.Module):
-    """Mean over each tensor's permuted axes, laid out in a fixed slot per known tensor name
-    (zeros and a 0 presence flag for tensors a given weight space lacks)."""
+    """Mean over each tensor's permuted axes, laid out in a fixed slot per known tensor name.
+
+    Each slot also carries a presence flag (0, with zeros, for tensors a weight space lacks) and
+    the log of the tensor's size. Why the size: a mean forgets how many units it averaged, yet
+    width matters to a child's quality (over SMASH architectures the parameter count alone ranks
+    real scores better than any weight statistic), and sizes are invariant to permutations.
+    """
 
     def __init__(self, spaces: Iterable[WeightSpace], channels: int) -> None:
         super().__init__()
@@ -163,7 +168,7 @@ class InvariantPool(nn.Module):
                 widths.setdefault(name, channels * space.fold(name))
         self.slots = tuple(widths)
         self.widths = widths
-        self.out_features = sum(widths.values()) + len(widths)
+        self.out_features = sum(widths.values()) + 2 * len(widths)
 
     def forward(self, space: WeightSpace, xs: Arrays) -> torch.Tensor:
         any_x = next(iter(xs.values()))
@@ -173,9 +178,10 @@ class InvariantPool(nn.Module):
             if name in xs:
                 x = xs[name]
                 pooled = x.mean(dim=tuple(range(2, x.dim()))) if x.dim() > 2 else x
-                feats += [pooled, any_x.new_ones(B, 1)]
+                size = math.log1p(math.prod(space[name].shape)) / 10.0
+                feats += [pooled, any_x.new_ones(B, 1), any_x.new_full((B, 1), size)]
             else:
-                feats += [any_x.new_zeros(B, self.widths[name] + 1)]
+                feats += [any_x.new_zeros(B, self.widths[name] + 2)]
         return torch.cat(feats, dim=1)
 
 
