@@ -8,7 +8,7 @@ held-out tasks it reports Kendall tau between predicted and real held-out scores
 *across tasks* (all held-out children pooled). Predictors:
 
 * ``unf``: :class:`ChildQualityPredictor` (equivariant layers, invariant pooling, MLP head);
-* ``statnn``: per-tensor statistics (mean, variance, quantiles 0/25/50/75/100, L1/L2 norms; one
+* ``statnn``: per-tensor statistics (mean, variance, quantiles 0/25/50/75/100, L1/L2 norms, log size; one
   slot per tensor name) + a small gradient-boosted regressor (the "weight statistics" baseline of
   Unterthiner et al. 2020 and the NFN paper);
 * ``deepsets``: a Deep Sets model over the hidden neurons of the child (each neuron described by
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import sys
 import time
@@ -59,7 +60,14 @@ def stat_features(space, arrays, names: list[str], scales: dict) -> np.ndarray:
         q = torch.quantile(x, torch.tensor(QUANTILES, dtype=x.dtype)).tolist()
         feats += [float(x.mean()), float(x.var(unbiased=False)), *q]
         feats += [float(x.abs().mean()), float(x.pow(2).mean().sqrt()), 1.0]
-    return np.array(feats)
+    return np.r_[feats, size_features(space, names)]
+
+
+def size_features(space, names: list[str]) -> np.ndarray:
+    """log size of each tensor slot (0 when absent): the same size information the UNF's
+    pooling carries, so that no predictor is blind to widths the others see."""
+    present = {t.name: math.log1p(math.prod(t.shape)) / 10.0 for t in space.tensors}
+    return np.array([present.get(n, 0.0) for n in names])
 
 
 def run_statnn(train, held, names, scales, seed):
@@ -110,10 +118,12 @@ def neuron_features(space, arrays, scales) -> torch.Tensor:
 
 
 class DeepSets(nn.Module):
-    def __init__(self, d_in: int = 8, hidden: int = 64) -> None:
+    def __init__(self, d_in: int = 8, hidden: int = 64, d_meta: int = 3) -> None:
         super().__init__()
         self.phi = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-        self.rho = nn.Sequential(nn.Linear(hidden + 3, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.rho = nn.Sequential(
+            nn.Linear(hidden + d_meta, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+        )
 
     def forward(self, sets: list[torch.Tensor], meta: torch.Tensor) -> torch.Tensor:
         pooled = torch.stack([torch.relu(self.phi(s)).mean(0) for s in sets])
@@ -129,21 +139,29 @@ def rank_mse_loss(pred, target, rank_weight=1.0):
     return mse + rank_weight * nn.functional.softplus(-diff[pairs]).mean()
 
 
-def run_deepsets(train, held, scales, epochs, seed, mean, std, lr=1e-3):
+def run_deepsets(train, held, scales, names, epochs, seed, mean, std, lr=1e-3):
     torch.manual_seed(seed)
 
     def prepare(tasks):
         return [
             (
                 [neuron_features(sp, a, scales) for sp, a in children],
-                torch.tensor([meta_features(*m) for m in meta], dtype=torch.float32),
+                torch.tensor(
+                    np.array(
+                        [
+                            np.r_[meta_features(*m), size_features(sp, names)]
+                            for (sp, _), m in zip(children, meta)
+                        ]
+                    ),
+                    dtype=torch.float32,
+                ),
                 torch.as_tensor((scores - mean) / std, dtype=torch.float32),
             )
             for children, scores, meta in tasks
         ]
 
     tr, he = prepare(train), prepare(held)
-    model = DeepSets()
+    model = DeepSets(d_meta=3 + len(names))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(tr)))
     rng = np.random.default_rng(seed)
@@ -203,7 +221,9 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     mean, std = unf.config.target_mean, unf.config.target_std
-    preds = run_deepsets(train, held, unf.config.scales, args.epochs, args.seed, mean, std, args.lr)
+    preds = run_deepsets(
+        train, held, unf.config.scales, names, args.epochs, args.seed, mean, std, args.lr
+    )
     results["deepsets"] = kendall_taus(preds, real)
     seconds["deepsets"] = time.perf_counter() - t0
 
