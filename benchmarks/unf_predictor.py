@@ -229,7 +229,12 @@ def main(argv=None) -> int:
 
     if family == "smash":
         table = coll.table
-        for col, label in (("proxy_score", "proxy"), ("generated_score", "generated")):
+        signals = (
+            ("proxy_score", "proxy"),
+            ("generated_score", "generated"),
+            ("n_params", "n_params"),
+        )
+        for col, label in signals:
             by_task = [table.loc[table["task"] == t, col].to_numpy() for _, t in held_ids]
             results[label] = kendall_taus(by_task, real)
 
