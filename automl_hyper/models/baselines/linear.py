@@ -26,9 +26,11 @@ class LogisticBaseline(TabularClassifierBase):
         self.random_state = random_state
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        # float64: on float32 input scikit-learn keeps float32 coefficients, and a row's float32
+        # probability then changed in the 7th digit with the rows predicted alongside it.
         self.model_ = LogisticRegression(
             C=self.C, max_iter=self.max_iter, random_state=self.random_state
-        ).fit(X, y)
+        ).fit(X.astype(np.float64), y)
 
     def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(X)
+        return self.model_.predict_proba(X.astype(np.float64))

@@ -181,12 +181,40 @@ class _INNMixin:
             self.ensemble_.append(net)
 
     # --- inference ---------------------------------------------------------------------------
+    def _prediction_ensemble(self) -> list[nn.Module]:
+        """The ensemble in float64, for prediction (training stays float32).
+
+        float32 matmul rounding depends on the batch (BLAS picks kernels and blockings by shape),
+        so a row's float32 output changed in the 7th digit with the rows predicted alongside it.
+        In float64 a row's prediction is the same alone or in any batch (to ~1e-15). The copies
+        are cached against the current ``ensemble_`` list (partial_fit replaces it) and are not
+        pickled (see ``__getstate__``). MPS has no float64: such a model predicts on the CPU.
+        """
+        cached = self.__dict__.get("_ensemble64")
+        if cached is not None and cached[0] is self.ensemble_:
+            return cached[1]
+        device = self.device_ if self.device_.type != "mps" else torch.device("cpu")
+        nets = [
+            copy.deepcopy(net).to(device=device, dtype=torch.float64).eval()
+            for net in self.ensemble_
+        ]
+        self._ensemble64 = (self.ensemble_, nets)
+        return nets
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_ensemble64", None)
+        return state
+
     def _forward_all(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Outputs and generated weights of every ensemble member: (M, n, C), (M, n, C, F+1)."""
-        Xt = torch.as_tensor(X, device=self.device_)
+        """Outputs and generated weights of every ensemble member: (M, n, C), (M, n, C, F+1),
+        computed in float64 (see :meth:`_prediction_ensemble`)."""
+        nets = self._prediction_ensemble()
+        device = next(nets[0].parameters()).device
+        Xt = torch.as_tensor(np.asarray(X, dtype=np.float64), device=device)
         outs, weights = [], []
         with torch.no_grad(), torch_threads(1):
-            for net in self.ensemble_:
+            for net in nets:
                 o, w = net(Xt)
                 outs.append(o.cpu().numpy())
                 if w is not None:
