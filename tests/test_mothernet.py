@@ -150,7 +150,11 @@ def test_limits_take_documented_paths(tiny_run):
     X = np.hstack([X, X[:, :50] * 0.5])  # 114 features
     y = y * 2 + (X[:, 20] > 4)  # 20 classes
     clf = MotherNetClassifier(
-        checkpoint=tiny_run[1], n_estimators=2, max_train_rows=300, random_state=0
+        checkpoint=tiny_run[1],
+        n_estimators=2,
+        max_train_rows=300,
+        many_classes="ovr",
+        random_state=0,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -32,9 +32,20 @@ class Member:
     b1: np.ndarray
     W2: np.ndarray  # (H, K)
     b2: np.ndarray
-    # Member output k is global class targets[k]; "ovr" members score one class (output 1).
+    # "shift": member output k is global class targets[k]; "ovr": the member scores class
+    # targets[0] (output 1); "code": global class c is the member's super-class targets[c], and
+    # log_share[c] is the log of c's share of that super-class's training rows (None in a tree,
+    # whose "sub" members then give p(class | super-class) for the classes targets[k]).
     targets: np.ndarray
     mode: str = "shift"
+    log_share: np.ndarray | None = None
+    weight: float = 1.0  # in the ensemble average (member_selection)
+
+    @property
+    def n_outputs(self) -> int:
+        if self.mode in ("shift", "sub"):
+            return len(self.targets)
+        return 2 if self.mode == "ovr" else int(np.max(self.targets)) + 1
 
     def inputs(self, X: np.ndarray, clip: float) -> np.ndarray:
         Z = X[:, self.features]
@@ -59,14 +70,28 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def combine(member_probas: list[np.ndarray], members: list[Member], n_classes: int) -> np.ndarray:
-    """Average members' probabilities in global class order (one-vs-rest scores renormalised)."""
+    """Members' probabilities in global class order, weighted by ``Member.weight``: averaged
+    (one-vs-rest scores renormalised), or for output-code members a weighted geometric mean of
+    each class's estimate p(its super-class) * (its share of the super-class)."""
     n = member_probas[0].shape[0]
     total = np.zeros((n, n_classes))
+    if any(m.mode == "code" for m in members):
+        weight = 0.0
+        for proba, m in zip(member_probas, members):
+            log_p = np.log(np.maximum(proba, 1e-12))
+            if m.mode == "sub":  # a tree's child for the classes of one group
+                total[:, m.targets] += m.weight * log_p
+                continue
+            total += m.weight * log_p[:, m.targets]
+            if m.log_share is not None:
+                total += m.weight * m.log_share
+            weight += m.weight
+        return softmax(total / weight)
     for proba, m in zip(member_probas, members):
         if m.mode == "ovr":
-            total[:, m.targets[0]] += proba[:, 1]
+            total[:, m.targets[0]] += m.weight * proba[:, 1]
         else:
-            total[:, m.targets] += proba
+            total[:, m.targets] += m.weight * proba
     total = np.maximum(total, 1e-12)
     return total / total.sum(axis=1, keepdims=True)
 
@@ -195,10 +220,17 @@ class NumpyChild:
             "transforms": [m.transform for m in self.members],
             "classes": self.classes_,
         }
+        optional = {
+            f"member{i}.log_share": m.log_share
+            for i, m in enumerate(self.members)
+            if m.log_share is not None
+        }
         np.savez_compressed(
             path,
             **self.weight_arrays(),
+            **optional,
             **{f"member{i}.mode": np.asarray(m.mode) for i, m in enumerate(self.members)},
+            **{f"member{i}.weight": np.asarray(m.weight) for i, m in enumerate(self.members)},
             temperature=np.asarray(self.temperature),
             clip=np.asarray(self.clip),
             preprocessing=np.frombuffer(pickle.dumps(fitted), dtype=np.uint8),
@@ -214,7 +246,15 @@ class NumpyChild:
             for i, transform in enumerate(fitted["transforms"]):
                 arrays = {name: f[f"member{i}.{name}"] for name in _MEMBER_ARRAYS}
                 members.append(
-                    Member(transform=transform, mode=str(f[f"member{i}.mode"]), **arrays)
+                    Member(
+                        transform=transform,
+                        mode=str(f[f"member{i}.mode"]),
+                        log_share=f[f"member{i}.log_share"]
+                        if f"member{i}.log_share" in f
+                        else None,
+                        weight=float(f[f"member{i}.weight"]) if f"member{i}.weight" in f else 1.0,
+                        **arrays,
+                    )
                 )
             return cls(
                 fitted["preprocessor"],

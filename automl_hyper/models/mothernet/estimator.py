@@ -9,8 +9,11 @@ Beyond the pretrained model's limits, with a ``UserWarning`` saying what happene
 
 * more than ``max_features`` (100) columns: each member gets 100 columns, half the best by
   univariate ANOVA F-score and half drawn at random, so the ensemble covers more of them;
-* more than ``max_classes`` (10) classes: one-vs-rest, one binary child per class and member,
-  scores renormalised;
+* more than ``max_classes`` (10) classes: ``many_classes="codes"`` (output codes): each ensemble
+  member writes ``ceil(classes / 10)`` children, each for a random balanced grouping of the
+  classes into 10 super-classes; a class's probability is the weighted geometric mean over the
+  children of its super-class's probability times its share of that super-class's training rows.
+  ``many_classes="ovr"``: one binary child per class and member, scores renormalised;
 * more than ``max_train_rows`` rows: each member is generated from a different stratified chunk
   of at most ``max_train_rows`` rows, with enough members that every row is used once.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -37,6 +41,9 @@ from automl_hyper.models.torch_utils import seed_from, torch_threads
 
 TRANSFORMS = ("none", "quantile", "power", "mixed")
 _GENERATE_CHUNK = 8  # members per forward pass: bounds attention memory
+_AUTO_MAX_MEMBERS = 32  # n_estimators="auto" never writes more members than this
+_CODES_PER_GROUP = 1.0  # many_classes="codes": children per member = ceil(this * classes / 10)
+_TRAIN_WEIGHT_TAU = 0.05  # member_selection="train": weights exp(-(loss - best loss) / tau)
 
 
 class _Adam:
@@ -67,7 +74,16 @@ class MotherNetClassifier(TabularClassifierBase):
     ----------
     checkpoint: None for the shipped checkpoint, a shipped name or a path (see ``registry`` for
         the hash rules), or a ``MotherNet`` in memory (the evaluation during pretraining).
-    n_estimators: ensemble members (class shift, feature rotation, transform variant each).
+    n_estimators: ensemble members (class shift, feature rotation, transform variant each), or
+        "auto": as many as ``time_budget`` allows (at most 32), counted from the CPU time the
+        first member took.
+    time_budget: seconds of CPU time for generation when ``n_estimators="auto"`` (ignored
+        otherwise); at least one member, and at least one per row chunk, is always written.
+    many_classes: beyond the pretrained 10 classes, "codes" (random class groupings into 10
+        super-classes, decoded per class) or "ovr" (one binary child per class).
+    member_selection: None (members averaged equally), "train" (weights from each member's log
+        loss on the rows it was generated from) or "unf" (weights from the shipped UNF
+        predictor's score of each member's weights, ``automl_hyper.weightspace.uses``).
     input_transform: "none", "quantile", "power", or "mixed" (members cycle none/quantile/power);
         not called ``transform``, which scikit-learn would take for a transformer's method.
     temperature: softmax temperature of the children.
@@ -83,7 +99,10 @@ class MotherNetClassifier(TabularClassifierBase):
     _clip = 5.0
     _parameter_constraints = {
         "checkpoint": [None, str, os.PathLike, MotherNet],
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "time_budget": [Interval(Real, 0, None, closed="neither")],
+        "many_classes": [StrOptions({"codes", "tree", "ovr"})],
+        "member_selection": [None, StrOptions({"train", "unf"})],
         "input_transform": [StrOptions(set(TRANSFORMS))],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "finetune_steps": [Interval(Integral, 0, None, closed="left")],
@@ -95,7 +114,10 @@ class MotherNetClassifier(TabularClassifierBase):
     def __init__(
         self,
         checkpoint=None,
-        n_estimators: int = 4,
+        n_estimators: int | str = 4,
+        time_budget: float = 0.5,
+        many_classes: str = "codes",
+        member_selection: str | None = None,
         input_transform: str = "mixed",
         temperature: float = 1.0,
         finetune_steps: int = 0,
@@ -105,6 +127,9 @@ class MotherNetClassifier(TabularClassifierBase):
     ):
         self.checkpoint = checkpoint
         self.n_estimators = n_estimators
+        self.time_budget = time_budget
+        self.many_classes = many_classes
+        self.member_selection = member_selection
         self.input_transform = input_transform
         self.temperature = temperature
         self.finetune_steps = finetune_steps
@@ -129,37 +154,129 @@ class MotherNetClassifier(TabularClassifierBase):
         rng = np.random.RandomState(seed_from(self.random_state))
         n, F = X.shape
         self.limits_applied_ = []
+        self.member_train_loss_ = []  # filled for member_selection="train"
         chunks = self._row_chunks(y, rng)
-        n_members = max(self.n_estimators, len(chunks))
+        auto = self.n_estimators == "auto"
+        n_members = len(chunks) if auto else max(self.n_estimators, len(chunks))
         ranked = None
         if F > cfg.max_features:
             ranked = self._rank_features(X, y)
             self._announce(
-                f"{F} features exceed the pretrained limit of {cfg.max_features}: each of the "
-                f"{n_members} ensemble members uses {cfg.max_features} of them (top by ANOVA F-score "
-                "plus a random share)"
+                f"{F} features exceed the pretrained limit of {cfg.max_features}: each ensemble "
+                f"member uses {cfg.max_features} of them (top by ANOVA F-score plus a random share)"
             )
-        if n_classes > cfg.max_classes:
+        codes = tree = None
+        C = cfg.max_classes
+        if n_classes > C and self.many_classes == "tree" and n_classes <= C * C:
+            n_groups = max(2, math.ceil(math.sqrt(n_classes)), math.ceil(n_classes / C))
             self._announce(
-                f"{n_classes} classes exceed the pretrained limit of {cfg.max_classes}: one-vs-rest, "
-                f"{n_classes} binary children per ensemble member"
+                f"{n_classes} classes exceed the pretrained limit of {C}: a two-level tree per "
+                f"ensemble member, one child for {n_groups} groups of similar classes and one "
+                "child per group for the classes within it"
             )
-        specs = []
-        for i in range(n_members):
+            centroids = np.stack([X[y == c].mean(0) for c in range(n_classes)])
+            tree = lambda: self._class_tree(centroids, n_groups, rng)  # noqa: E731
+        elif n_classes > C:
+            if self.many_classes in ("codes", "tree"):
+                n_codes = math.ceil(_CODES_PER_GROUP * n_classes / cfg.max_classes)
+                self._announce(
+                    f"{n_classes} classes exceed the pretrained limit of {cfg.max_classes}: output "
+                    f"codes, {n_codes} children per ensemble member, each for a random grouping "
+                    f"of the classes into {cfg.max_classes} super-classes"
+                )
+                codes = lambda: self._class_codes(y, n_classes, cfg.max_classes, n_codes, rng)  # noqa: E731
+            else:
+                self._announce(
+                    f"{n_classes} classes exceed the pretrained limit of {cfg.max_classes}: "
+                    f"one-vs-rest, {n_classes} binary children per ensemble member"
+                )
+
+        def member_specs(i: int, n: int) -> list[tuple]:
             rows = chunks[i % len(chunks)]
-            features = self._member_features(i, n_members, F, cfg.max_features, ranked, rng)
+            features = self._member_features(i, n, F, cfg.max_features, ranked, rng)
             kind = self._member_transform(i)
             if n_classes <= cfg.max_classes:
                 shift = i % n_classes
                 local = (y + shift) % n_classes
                 targets = (np.arange(n_classes) - shift) % n_classes
-                specs.append((rows, features, kind, local, targets, "shift"))
-            else:
-                for c in range(n_classes):
-                    specs.append(
-                        (rows, features, kind, (y == c).astype(np.int64), np.array([c]), "ovr")
-                    )
-        self.members_ = self._build_members(model, X, specs)
+                return [(rows, features, kind, local, targets, "shift", None)]
+            if codes is not None:
+                return [
+                    (rows, features, kind, group[y], group, "code", log_share)
+                    for group, log_share in codes()
+                ]
+            if tree is not None:
+                group = tree()
+                out = [(rows, features, kind, group[y], group, "code", None)]
+                for g in range(int(group.max()) + 1):
+                    members = np.flatnonzero(group == g)
+                    if len(members) < 2:
+                        continue
+                    local = np.zeros(n_classes, dtype=np.int64)
+                    local[members] = np.arange(len(members))
+                    sub_rows = rows[np.isin(y[rows], members)]
+                    out.append((sub_rows, features, kind, local[y], members, "sub", None))
+                return out
+            return [
+                (rows, features, kind, (y == c).astype(np.int64), np.array([c]), "ovr", None)
+                for c in range(n_classes)
+            ]
+
+        if auto:
+            # The first member is the same for every ensemble size (no shift, no rotation, no
+            # transform); its CPU time prices the others.
+            start = time.process_time()
+            first = self._build_members(model, X, member_specs(0, 1))
+            cost = max(time.process_time() - start, 1e-6)
+            n_members = max(n_members, min(_AUTO_MAX_MEMBERS, int(self.time_budget // cost)))
+            specs = [s for i in range(1, n_members) for s in member_specs(i, n_members)]
+            self.members_ = first + (self._build_members(model, X, specs) if specs else [])
+        else:
+            specs = [s for i in range(n_members) for s in member_specs(i, n_members)]
+            self.members_ = self._build_members(model, X, specs)
+        self.n_members_ = n_members
+        if self.member_selection is not None:
+            self._weight_members(X, y, n)
+
+    @staticmethod
+    def _class_tree(centroids: np.ndarray, n_groups: int, rng) -> np.ndarray:
+        """Group of each class: classes sorted by their mean row's projection on a random
+        direction, cut into ``n_groups`` equal runs (similar classes share a group)."""
+        order = np.argsort(centroids @ rng.standard_normal(centroids.shape[1]), kind="stable")
+        group = np.empty(len(centroids), dtype=np.int64)
+        for g, part in enumerate(np.array_split(order, n_groups)):
+            group[part] = g
+        return group
+
+    @staticmethod
+    def _class_codes(y, n_classes: int, n_groups: int, n_codes: int, rng):
+        """``n_codes`` random balanced groupings of the classes into ``n_groups`` super-classes:
+        (group of each class, log of each class's share of its group's training rows)."""
+        prior = np.bincount(y, minlength=n_classes) / len(y)
+        out = []
+        for _ in range(n_codes):
+            group = np.empty(n_classes, dtype=np.int64)
+            group[rng.permutation(n_classes)] = np.arange(n_classes) % n_groups
+            group_prior = np.bincount(group, weights=prior, minlength=n_groups)
+            out.append((group, np.log(prior) - np.log(group_prior[group])))
+        return out
+
+    def _weight_members(self, X: np.ndarray, y: np.ndarray, n_train: int) -> None:
+        """Set each member's ensemble weight (``member_selection``)."""
+        if self.member_selection == "unf":
+            from automl_hyper.weightspace.uses import member_weights, score_members
+
+            child = NumpyChild(None, self.members_, np.arange(int(y.max()) + 1), 1.0, self._clip)
+            weights = member_weights(score_members(child, n_train), mode="weight")
+        else:  # "train": log loss of each member on the rows it was generated from
+            losses = np.array(self.member_train_loss_)
+            weights = np.exp(-(losses - losses.min()) / _TRAIN_WEIGHT_TAU)
+        top = 1.0
+        for m, w in zip(self.members_, weights / weights.sum()):
+            # A tree's children for the classes within a group take their top child's weight:
+            # together they are one estimate of every class's probability.
+            top = top if m.mode == "sub" else float(w)
+            m.weight = top
 
     def _announce(self, message: str) -> None:
         self.limits_applied_.append(message)
@@ -222,11 +339,13 @@ class MotherNetClassifier(TabularClassifierBase):
 
     def _build_members(self, model, X: np.ndarray, specs) -> list[Member]:
         prepared = []
-        for rows, features, kind, local, targets, mode in specs:
+        for rows, features, kind, local, targets, mode, log_share in specs:
             transform, Z = self._fit_transform(kind, X[rows][:, features])
             mean, std = Z.mean(0), Z.std(0)
             std = np.where(std > 1e-8, std, 1.0)
-            member = Member(features, transform, mean, std, None, None, None, None, targets, mode)
+            member = Member(
+                features, transform, mean, std, None, None, None, None, targets, mode, log_share
+            )
             Z = member.inputs(X[rows], self._clip)
             prepared.append((member, Z, local[rows]))
         weights = self._generate(model, [(Z, yl) for _, Z, yl in prepared])
@@ -234,12 +353,17 @@ class MotherNetClassifier(TabularClassifierBase):
         for (member, Z, yl), w in zip(prepared, weights):
             if self.finetune_steps > 0:
                 w = self._finetune(model, Z, yl, w)
-            K = len(member.targets) if member.mode == "shift" else 2
+            K = member.n_outputs
             F = Z.shape[1]
             member.W1 = w.W1[0, :F].numpy().astype(np.float32)
             member.b1 = w.b1[0].numpy().astype(np.float32)
             member.W2 = w.W2[0, :, :K].numpy().astype(np.float32)
             member.b2 = w.b2[0, :K].numpy().astype(np.float32)
+            if self.member_selection == "train":
+                logits = member.logits(Z) / self.temperature
+                logits -= logits.max(1, keepdims=True)
+                log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+                self.member_train_loss_.append(float(-log_p[np.arange(len(yl)), yl].mean()))
             members.append(member)
         return members
 

@@ -1,0 +1,241 @@
+"""MotherNet inference options (issue 13.4) measured on the selection set, generation only.
+
+Each variant is a set of ``MotherNetClassifier`` parameters; every variant is fitted on the same
+paper splits (train = min(1000, n/2) rows, as many test rows, seed 0) of every dataset, with
+``random_state`` = split index. Prints ROC AUC per dataset (mean over splits; one-vs-one macro for
+multiclass, as the paper) and the mean, mean log loss, members written, and fit and predict
+time as this process's CPU time (the shared machine's load disturbs it less than wall time),
+in ms, mean over datasets. ``--flops`` adds the child forward pass's and the hypernetwork's
+achieved GFLOP/s on one thread next to a torch matmul's on one thread (issue 13's speed goal).
+
+    nice python benchmarks/mothernet_inference.py --group many-classes --splits 2
+    nice python benchmarks/mothernet_inference.py --group members --splits 2
+    nice python benchmarks/mothernet_inference.py --group weighting --splits 2
+    nice python benchmarks/mothernet_inference.py --flops
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA_DIR, load_shared, peak_rss_mb  # noqa: E402
+
+# Datasets with more than 10 classes outside the 30 reported ones: soybean is in the selection
+# set; arrhythmia (13 classes, 279 features) and one-hundred-plants-shape (100 classes) are other
+# non-CC18 sets (abalone is left out: classes with one row cannot be split).
+MANY_CLASSES = ("soybean", "arrhythmia", "one-hundred-plants-shape")
+
+GROUPS: dict[str, dict[str, dict]] = {
+    "many-classes": {
+        "ovr": {"many_classes": "ovr"},
+        "codes": {"many_classes": "codes"},
+        "tree": {"many_classes": "tree"},
+    },
+    "members": {
+        "n=1": {"n_estimators": 1},
+        "n=2": {"n_estimators": 2},
+        "n=4": {"n_estimators": 4},
+        "n=8": {"n_estimators": 8},
+        "n=16": {"n_estimators": 16},
+        "auto 0.25 s": {"n_estimators": "auto", "time_budget": 0.25},
+        "auto 0.5 s": {"n_estimators": "auto", "time_budget": 0.5},
+        "auto 1 s": {"n_estimators": "auto", "time_budget": 1.0},
+    },
+    "weighting": {
+        "equal": {},
+        "train tau=0.02": {"member_selection": "train", "_train_weight_tau": 0.02},
+        "train tau=0.05": {"member_selection": "train", "_train_weight_tau": 0.05},
+        "train tau=0.2": {"member_selection": "train", "_train_weight_tau": 0.2},
+        "unf": {"member_selection": "unf"},
+    },
+}
+
+
+def run_variant(data, splits: int, params: dict) -> dict[str, float]:
+    from sklearn.metrics import log_loss
+
+    from automl_hyper.data.splits import paper_splits
+    from automl_hyper.metrics import auc_score
+    from automl_hyper.models.mothernet import MotherNetClassifier, estimator
+
+    params = dict(params)
+    module = {
+        "_codes_per_group": ("_CODES_PER_GROUP", 1.0),
+        "_train_weight_tau": ("_TRAIN_WEIGHT_TAU", 0.05),
+    }
+    saved = {}
+    for key, (attr, _) in module.items():  # benchmark-only knobs: the module's constants
+        saved[attr] = getattr(estimator, attr)
+        if key in params:
+            setattr(estimator, attr, params.pop(key))
+    try:
+        rows = []
+        for i, (tr, te) in enumerate(paper_splits(data.y, n_splits=splits, seed=0)):
+            clf = MotherNetClassifier(random_state=i, **params)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                c0 = time.process_time()
+                clf.fit(data.X.iloc[tr], data.y.iloc[tr])
+                c1 = time.process_time()
+                proba = clf.predict_proba(data.X.iloc[te])
+                c2 = time.process_time()
+            y = np.searchsorted(clf.classes_, data.y.iloc[te])
+            rows.append(
+                (
+                    auc_score(y, proba),
+                    log_loss(y, proba, labels=np.arange(proba.shape[1])),
+                    len(clf.members_),
+                    1e3 * (c1 - c0),
+                    1e3 * (c2 - c1),
+                )
+            )
+    finally:
+        for attr, value in saved.items():
+            setattr(estimator, attr, value)
+    auc, ll, members, fit_ms, pred_ms = np.mean(rows, axis=0)
+    return {"auc": auc, "logloss": ll, "members": members, "fit_ms": fit_ms, "predict_ms": pred_ms}
+
+
+def flops_report(repeats: int = 5) -> str:
+    """Achieved GFLOP/s on one thread: torch matmul peak, the numpy child's forward pass (float64,
+    as predictions run) and the hypernetwork's forward pass (one 1,000-row task)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from automl_hyper.models.mothernet.child import Member
+    from automl_hyper.models.mothernet.registry import load_model
+
+    torch.set_num_threads(1)
+
+    def best(fn) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    lines = [f"achieved GFLOP/s on one thread (best of {repeats} runs, wall time)"]
+    for dtype in (torch.float32, torch.float64):
+        a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
+        t = best(lambda a=a, b=b: a @ b)
+        lines.append(f"  torch matmul 1024^3 {str(dtype)[6:]:>8}: {2 * 1024**3 / t / 1e9:7.1f}")
+    rng = np.random.default_rng(0)
+    n, F, H, K = 1000, 100, 512, 10
+    m = Member(
+        np.arange(F), None, np.zeros(F), np.ones(F),
+        rng.standard_normal((F, H)).astype(np.float32), np.zeros(H, np.float32),
+        rng.standard_normal((H, K)).astype(np.float32), np.zeros(K, np.float32),
+        np.arange(K),
+    )  # fmt: skip
+    Z = rng.standard_normal((n, F)).astype(np.float32)
+    with threadpool_limits(1, user_api="blas"):
+        t = best(lambda: m.logits(Z))
+        a64, b64 = rng.standard_normal((1024, 1024)), rng.standard_normal((1024, 1024))
+        tn = best(lambda: a64 @ b64)
+    flops = 2 * n * (F * H + H * K)
+    lines.append(f"  numpy matmul 1024^3  float64: {2 * 1024**3 / tn / 1e9:7.1f}")
+    lines.append(
+        f"  child forward (numpy float64, {n} rows, {F}->{H}->{K}): "
+        f"{flops / t / 1e9:7.1f}  ({t * 1e3:.2f} ms)"
+    )
+    model, _ = load_model(None)
+    cfg = model.config
+    X = torch.randn(1, 1000, cfg.max_features)
+    y = torch.randint(0, 2, (1, 1000))
+    nf = torch.tensor([20])
+    with torch.no_grad():
+        t = best(lambda: model.generate(X, y, nf))
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            model.generate(X, y, nf)
+    gf = counter.get_total_flops()
+    lines.append(
+        f"  hypernetwork generate (1 task, 1000 rows, float32): {gf / t / 1e9:7.1f}  "
+        f"({t * 1e3:.1f} ms, {gf / 1e9:.2f} GFLOP)"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--group", choices=sorted(GROUPS), default=None)
+    parser.add_argument("--datasets", nargs="*", default=None, help="default: the selection set")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--splits", type=int, default=2)
+    parser.add_argument("--flops", action="store_true", help="GFLOP/s report")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    if args.flops:
+        print(flops_report())
+    if args.group is None:
+        return 0
+    from automl_hyper.data.benchmark_sets import SELECTION_SET
+
+    names = args.datasets or (
+        list(MANY_CLASSES) if args.group == "many-classes" else list(SELECTION_SET)
+    )
+    variants = GROUPS[args.group]
+    results: dict[str, dict[str, dict]] = {v: {} for v in variants}
+    for name in names:
+        data = load_shared(name, args.data_dir)
+        for label, params in variants.items():
+            results[label][name] = run_variant(data, args.splits, params)
+            r = results[label][name]
+            print(
+                f"# {name:<28} {label:<22} auc {r['auc']:.4f} members {r['members']:.1f} "
+                f"fit {r['fit_ms']:.0f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
+    print(
+        f"MotherNet inference, group {args.group!r}: {len(names)} datasets x {args.splits} paper "
+        "splits, generation only; ROC AUC per dataset (mean over splits); times are CPU ms, "
+        "mean over datasets"
+    )
+    width = max(len(v) for v in variants) + 2
+    print(f"{'dataset':<28}" + "".join(f"{v:>{width}}" for v in variants))
+    for name in names:
+        print(f"{name:<28}" + "".join(f"{results[v][name]['auc']:>{width}.4f}" for v in variants))
+    for key, fmt in (
+        ("auc", ".4f"),
+        ("logloss", ".4f"),
+        ("members", ".1f"),
+        ("fit_ms", ".0f"),
+        ("predict_ms", ".0f"),
+    ):
+        label = "mean AUC" if key == "auc" else f"mean {key}"
+        print(
+            f"{label:<28}"
+            + "".join(
+                f"{np.mean([results[v][n][key] for n in names]):>{width}{fmt}}" for v in variants
+            )
+        )
+    base = variants and next(iter(variants))
+    print(
+        f"{'wins vs ' + base:<28}"
+        + "".join(
+            f"{sum(results[v][n]['auc'] > results[base][n]['auc'] + 1e-9 for n in names):>{width - 3}}"
+            f"/{sum(results[v][n]['auc'] < results[base][n]['auc'] - 1e-9 for n in names):<2}"
+            for v in variants
+        )
+    )
+    print(f"peak RSS {peak_rss_mb():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
