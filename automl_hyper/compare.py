@@ -67,6 +67,14 @@ class Tracker(Protocol):
         self, run: Any, record: RunRecord, estimator: Any, X_sample: pd.DataFrame
     ) -> None: ...
 
+    def champion_run(
+        self, family: str, params: dict[str, Any]
+    ) -> contextlib.AbstractContextManager[Any]: ...
+
+    def log_champion(
+        self, run: Any, fit: ChampionFit, estimator: Any, X_sample: pd.DataFrame
+    ) -> None: ...
+
     def finish(self, comparison: Comparison) -> None: ...
 
 
@@ -79,6 +87,15 @@ class NullTracker:
 
     def log_result(
         self, run: Any, record: RunRecord, estimator: Any, X_sample: pd.DataFrame
+    ) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def champion_run(self, family: str, params: dict[str, Any]) -> Iterator[None]:
+        yield None
+
+    def log_champion(
+        self, run: Any, fit: ChampionFit, estimator: Any, X_sample: pd.DataFrame
     ) -> None:
         pass
 
@@ -99,6 +116,38 @@ def family_params(
         **(overrides or {}),
         "random_state": seed,
     }
+
+
+def check_families(
+    families: Sequence[str],
+    budget: str = "small",
+    seed: int = 0,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> list[str]:
+    """The zoo's names for ``families``, after checking that each exists and that its parameters
+    (defaults, budget, ``overrides``) are valid, by building the estimator: no compute is spent on
+    a run that would fail on a typo. Raises KeyError (unknown family or parameter) or ValueError
+    (a bad value), each naming what is valid."""
+    names = [zoo.get(f).name for f in families]  # KeyError naming the known families
+    overrides = overrides or {}
+    for name in names:
+        unknown = set(overrides.get(name, {})) - set(valid_parameters(name))
+        if unknown:
+            raise KeyError(
+                f"{name} has no parameter {', '.join(sorted(unknown))}; "
+                f"valid: {', '.join(valid_parameters(name))}"
+            )
+        estimator = zoo.get(name).make(
+            "classification", **family_params(name, budget, seed, overrides.get(name))
+        )
+        if hasattr(estimator, "_check_params"):
+            estimator._check_params()
+    return names
+
+
+def valid_parameters(name: str) -> list[str]:
+    """The constructor parameters of a family's classifier (what ``--set FAMILY.PARAM`` accepts)."""
+    return sorted(zoo.get(name).make("classification").get_params(deep=False))
 
 
 def evaluate(
@@ -137,11 +186,29 @@ def evaluate(
 
 
 @dataclass
+class ChampionFit:
+    """The winning family refitted on every row of the dataset after the protocol: the model to
+    register (the splits' models saw only min(1000, n/2) rows each)."""
+
+    family: str
+    params: dict[str, Any]
+    training_rows: int
+    fit_s: float = float("nan")
+    status: str = "ok"  # or "failed"
+    error: str | None = None
+
+
+@dataclass
 class Comparison:
     dataset: str
     families: list[str]
     budget: str
     records: list[RunRecord] = field(default_factory=list)
+    n_splits: int = 0
+    seed: int = 0
+    # rows, features, classes of the whole dataset (for reports)
+    shape: dict[str, int] = field(default_factory=dict)
+    champion_fit: ChampionFit | None = None
     # Filled by a tracker: (family, split) -> where the fitted model was logged.
     model_uris: dict[tuple[str, int], str] = field(default_factory=dict)
 
@@ -200,6 +267,19 @@ class Comparison:
         board = board[board.splits_ok > 0]
         return None if board.empty else str(board.iloc[0].family)
 
+    def summary(self, family: str) -> dict[str, float]:
+        """Mean and std (over the splits that ran) of each metric of ``family``."""
+        board = self.leaderboard().set_index("family")
+        row = board.loc[family]
+        frame = self.frame()
+        mine = frame[(frame.family == family) & (frame.status == "ok")]
+        out = {"splits_ok": float(row.splits_ok)}
+        for metric in ("auc", "accuracy", "log_loss"):
+            if metric in mine and len(mine):
+                out[f"{metric}_mean"] = float(mine[metric].mean())
+                out[f"{metric}_std"] = float(mine[metric].std(ddof=0))
+        return out
+
 
 def run_comparison(
     dataset: Dataset,
@@ -211,36 +291,47 @@ def run_comparison(
     overrides: dict[str, dict[str, Any]] | None = None,
     tracker: Tracker | None = None,
     progress: bool | TextIO = True,
+    refit_champion: bool = False,
 ) -> Comparison:
     """Run the protocol for ``families`` on ``dataset`` and return every record.
 
     ``overrides`` maps a family to parameters that replace its defaults and budget settings.
     ``progress``: a progress bar on stderr, or on the stream given (the CLI passes the terminal
     while the libraries' chatter goes to a log file), or none.
-    Every family's parameters are validated (by building its estimator) before any fit starts.
+    ``refit_champion``: after the splits, fit the best family (highest mean AUC) once more on
+    every row of the dataset (``comparison.champion_fit``; the tracker's ``champion_run`` and
+    ``log_champion`` see it): the model worth registering.
+    Every family's parameters are validated (:func:`check_families`) before any fit starts.
     """
     if dataset.task != "classification":
         raise ValueError(
             f"compare runs classification benchmarks; {dataset.name} is {dataset.task}"
         )
-    families = [zoo.get(f).name for f in families]  # unknown names fail here, before any compute
     overrides = overrides or {}
-    for name in families:  # bad parameters fail here, before any compute
-        params = family_params(name, budget, seed, overrides.get(name))
-        estimator = zoo.get(name).make("classification", **params)
-        if hasattr(estimator, "_check_params"):
-            estimator._check_params()
+    families = check_families(families, budget, seed, overrides)
     tracker = tracker or NullTracker()
-    comparison = Comparison(dataset=dataset.name, families=list(families), budget=budget)
+    comparison = Comparison(
+        dataset=dataset.name,
+        families=list(families),
+        budget=budget,
+        n_splits=n_splits,
+        seed=seed,
+        shape={
+            "rows": len(dataset.X),
+            "features": dataset.X.shape[1],
+            "classes": int(dataset.y.nunique()),
+        },
+    )
     splits = paper_splits(dataset.y, n_splits=n_splits, seed=seed)
     jobs = [(i, name) for i in range(len(splits)) for name in families]
-    bar = _progress(jobs, progress, dataset.name)
-    for split, name in bar:
+    champion_job = 1 if refit_champion else 0
+    bar = _progress(jobs, progress, dataset.name, extra=champion_job)
+    for split, name in jobs:
         train, test = splits[split]
         X_train, y_train = dataset.X.iloc[train], dataset.y.iloc[train]
         X_test, y_test = dataset.X.iloc[test], dataset.y.iloc[test]
         params = family_params(name, budget, seed + split, overrides.get(name))
-        if hasattr(bar, "set_postfix_str"):
+        if bar is not None:
             bar.set_postfix_str(f"split {split} {name}")
         try:
             with tracker.family_run(name, split, params) as run:
@@ -251,65 +342,209 @@ def run_comparison(
             record = RunRecord(family=name, split=split, params=params, status="failed")
             record.error = f"{type(err).__name__}: {err}"
         comparison.records.append(record)
+        if bar is not None:
+            bar.update(1)
+    champion = comparison.champion() if refit_champion else None
+    if champion is not None:
+        if bar is not None:
+            bar.set_postfix_str(f"{champion} on all {len(dataset.X)} rows")
+        comparison.champion_fit = _refit(dataset, champion, budget, seed, overrides, tracker)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     tracker.finish(comparison)
     return comparison
 
 
-def _progress(jobs: list, progress: bool | TextIO, desc: str):
+def _refit(
+    dataset: Dataset,
+    family: str,
+    budget: str,
+    seed: int,
+    overrides: dict[str, dict[str, Any]],
+    tracker: Tracker,
+) -> ChampionFit:
+    """Fit ``family`` on every row (the split-0 seed, so its settings match split 0's)."""
+    params = family_params(family, budget, seed, overrides.get(family))
+    fit = ChampionFit(family=family, params=params, training_rows=len(dataset.X))
+    try:
+        with tracker.champion_run(family, params) as run:
+            estimator = zoo.get(family).make("classification", **params)
+            start = time.perf_counter()
+            estimator.fit(dataset.X, dataset.y)
+            fit.fit_s = time.perf_counter() - start
+            tracker.log_champion(run, fit, estimator, dataset.X.head(5))
+    except Exception as err:  # the splits' results stand; the champion is just not registered
+        fit.status, fit.error = "failed", f"{type(err).__name__}: {err}"
+    return fit
+
+
+def _progress(jobs: list, progress: bool | TextIO, desc: str, extra: int = 0):
     if not progress:
-        return jobs
+        return None
     from tqdm.auto import tqdm
 
     stream = None if progress is True else progress  # None: tqdm's default, stderr
-    return tqdm(jobs, desc=f"compare {desc}", unit="fit", file=stream)
+    return tqdm(total=len(jobs) + extra, desc=f"compare {desc}", unit="fit", file=stream)
+
+
+def budget_description(budget: str, families: Sequence[str] | None = None) -> str:
+    """What a ``--budget`` level sets, read from the zoo (e.g. ``xgboost-tuned n_trials=15``),
+    for ``families`` (default: all)."""
+    parts = [
+        f"{fam.name} "
+        + " ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in fam.budgets[budget].items()
+        )
+        for fam in map(zoo.get, families or zoo.names())
+        if fam.budgets.get(budget)
+    ]
+    return "; ".join(parts) or "the families' defaults"
+
+
+# Display name, leaderboard column, format. One table of formats for the terminal and markdown.
+_COLUMNS = (
+    ("accuracy", "accuracy_mean", "{:.4f}"),
+    ("log loss", "log_loss_mean", "{:.4f}"),
+    ("fit s", "fit_s_mean", "{:.3f}"),
+    ("predict ms", "predict_s_mean", "{:.1f}"),  # shown in milliseconds
+    ("÷XGB refit", "time_vs_xgb_refit", "{:.3g}"),
+    ("÷XGB tune+refit", "time_vs_xgb_with_tuning", "{:.3g}"),
+)
+
+LEGEND = (
+    "÷XGB refit / ÷XGB tune+refit: the family's fit+predict time divided by tuned XGBoost's "
+    "refit+predict time (tuning excluded) / by its tuning+refit+predict time, on the same split, "
+    "mean over splits; below 1 is faster (the xgboost-tuned row divides its own tuning+refit by "
+    "its refit)."
+)
+
+
+def display_leaderboard(board: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard as text cells with units in the headers: ROC AUC as mean ± std over splits,
+    accuracy and log loss to 4 decimals, fit time in s, predict time in ms, time ratios to
+    3 significant digits; empty where a value is missing."""
+
+    def fmt(template: str, value: Any, scale: float = 1.0) -> str:
+        if not isinstance(value, int | float) or not np.isfinite(value):
+            return ""
+        return template.format(value * scale)
+
+    rows = []
+    for row in board.to_dict("records"):
+        auc = row.get("auc_mean", float("nan"))
+        cells = {
+            "family": row["family"],
+            "ROC AUC": (
+                f"{auc:.4f} ± {row.get('auc_std', 0.0):.4f}" if np.isfinite(auc) else "failed"
+            ),
+        }
+        for title, column, template in _COLUMNS:
+            scale = 1000.0 if title == "predict ms" else 1.0
+            cells[title] = fmt(template, row.get(column, float("nan")), scale)
+        cells["failed splits"] = str(int(row.get("splits_failed", 0)))
+        rows.append(cells)
+    return pd.DataFrame(rows)
 
 
 def leaderboard_markdown(board: pd.DataFrame) -> str:
     """The leaderboard as a GitHub-flavoured markdown table (no extra dependency)."""
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "" if np.isnan(value) else f"{value:.4g}"
-        return str(value)
-
-    header = "| " + " | ".join(board.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in board.columns) + " |"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in board.itertuples(index=False)]
+    shown = display_leaderboard(board)
+    header = "| " + " | ".join(shown.columns) + " |"
+    rule = "| " + " | ".join("---" if c == "family" else "---:" for c in shown.columns) + " |"
+    body = ["| " + " | ".join(row) + " |" for row in shown.itertuples(index=False)]
     return "\n".join([header, rule, *body])
 
 
 def leaderboard_text(board: pd.DataFrame) -> str:
-    """A compact table for the terminal: AUC mean±std, accuracy, log loss, times."""
+    """The leaderboard as an aligned table for the terminal, followed by its legend."""
+    shown = display_leaderboard(board)
+    widths = [max(len(c), *(len(v) for v in shown[c])) for c in shown.columns]
+    lines = []
+    for cells in [list(shown.columns), *shown.itertuples(index=False)]:
+        parts = [
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths))
+        ]
+        lines.append("  ".join(parts))
+    return "\n".join([*lines, "", LEGEND])
+
+
+def leaderboard_report(comparison: Comparison) -> str:
+    """``leaderboard.md``: a title, what was compared (dataset, splits, budget), the table with
+    its units, the legend, and the champion."""
+    shape = comparison.shape
+    about = (
+        f"{shape['rows']} rows, {shape['features']} features, {shape['classes']} classes"
+        if shape
+        else ""
+    )
     lines = [
-        f"{'family':16s} {'AUC':>15s} {'acc':>7s} {'logloss':>8s} {'fit s':>9s} {'pred s':>9s} "
-        f"{'x XGB refit':>11s} {'x XGB tuned':>11s} {'failed':>6s}"
+        f"# automl-hyper compare: {comparison.dataset}",
+        "",
+        f"- dataset: {comparison.dataset}" + (f" ({about})" if about else ""),
+        f"- splits: {comparison.n_splits} (train = min(1000, n/2) rows, test the same size, "
+        f"stratified; seed {comparison.seed})",
+        f"- budget: {comparison.budget} "
+        f"({budget_description(comparison.budget, comparison.families)})",
+        "- units: ROC AUC mean ± std over splits (one-vs-one macro for multiclass); accuracy and "
+        "log loss means; fit time in seconds, predict time in milliseconds (wall, mean over "
+        "splits)",
+        "",
+        leaderboard_markdown(comparison.leaderboard()),
+        "",
+        LEGEND,
     ]
-    for row in board.itertuples(index=False):
-        auc = f"{row.auc_mean:.4f}±{row.auc_std:.4f}" if np.isfinite(row.auc_mean) else "failed"
-        rel = getattr(row, "time_vs_xgb_refit", float("nan"))
-        rel_t = getattr(row, "time_vs_xgb_with_tuning", float("nan"))
-        lines.append(
-            f"{row.family:16s} {auc:>15s} {row.accuracy_mean:7.4f} {row.log_loss_mean:8.4f} "
-            f"{row.fit_s_mean:9.3f} {row.predict_s_mean:9.4f} {rel:11.3g} {rel_t:11.3g} "
-            f"{row.splits_failed:6d}"
-        )
-    return "\n".join(lines)
+    fit = comparison.champion_fit
+    if fit is not None:
+        lines += ["", champion_line(fit)]
+    return "\n".join(lines) + "\n"
 
 
-def plot_auc_vs_time(board: pd.DataFrame, title: str = ""):
-    """A matplotlib Figure: mean AUC against mean fit time (log scale), one point per family."""
+def champion_line(fit: ChampionFit) -> str:
+    if fit.status != "ok":
+        return f"champion: {fit.family}, refit on all {fit.training_rows} rows FAILED: {fit.error}"
+    return f"champion: {fit.family}, refitted on all {fit.training_rows} rows in {fit.fit_s:.1f} s"
+
+
+def plot_auc_vs_time(board: pd.DataFrame, title: str = "", n_splits: int | None = None):
+    """A matplotlib Figure: mean ROC AUC against mean fit time (log scale), one marker per family
+    (named in the legend, so labels never overlap), error bars one std of AUC over splits."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
-    fig = Figure(figsize=(6, 4), layout="constrained")
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.subplots()
     shown = board[np.isfinite(board.auc_mean)]
-    ax.errorbar(shown.fit_s_mean, shown.auc_mean, yerr=shown.auc_std, fmt="o")
-    for row in shown.itertuples(index=False):
-        ax.annotate(
-            row.family, (row.fit_s_mean, row.auc_mean), textcoords="offset points", xytext=(4, 4)
+    markers = "osD^vP*Xh<>"
+    for i, row in enumerate(shown.itertuples(index=False)):
+        ax.errorbar(
+            row.fit_s_mean,
+            row.auc_mean,
+            yerr=row.auc_std if np.isfinite(row.auc_std) else None,
+            fmt=markers[i % len(markers)],
+            markersize=7,
+            capsize=4,
+            label=f"{row.family}  {row.auc_mean:.4f} ± {row.auc_std:.4f}",
         )
     ax.set_xscale("log")
-    ax.set_xlabel("fit time (s, log scale)")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs="auto"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_xlabel("fit time, seconds (mean over splits, log scale)")
     ax.set_ylabel("ROC AUC (mean over splits)")
-    ax.set_title(title or "AUC vs fit time")
+    splits = f" over {n_splits} splits" if n_splits else " over splits"
+    ax.legend(
+        title=f"family  AUC ± 1 std{splits} (error bars)",
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+    )
+    ax.set_title(f"{title}: ROC AUC vs fit time" if title else "ROC AUC vs fit time")
     return fig

@@ -53,10 +53,12 @@ def test_main_job_logs_registers_and_prints_leaderboard(tracking, shared_dataset
     pred = model.predict(as_request_frame(ds.X.head(3)))
     assert list(pred.columns)[0] == "label" and len(pred) == 3
     runs = mlflow.search_runs(experiment_names=["compare-diabetes"])
-    # one parent + 3 families x 2 splits
-    assert len(runs) == 7
+    # one parent + 3 families x 2 splits + the champion refitted on all rows
+    assert len(runs) == 8
     assert set(runs["status"]) == {"FINISHED"}
-    assert version.run_id in set(runs["run_id"])
+    champion_run = runs[runs["tags.automl_hyper.champion"] == "true"]
+    assert version.run_id == champion_run["run_id"].item()
+    assert version.tags["automl_hyper.training_rows"] == str(len(ds.X))
 
 
 def test_a_failing_family_ends_failed_and_the_others_are_kept(tracking, shared_datasets_dir):
@@ -75,7 +77,12 @@ def test_a_failing_family_ends_failed_and_the_others_are_kept(tracking, shared_d
         ds = load_dataset(shared_datasets_dir / "blood-transfusion-service-center.csv")
         with MLflowTracker(ds.name, experiment="failing") as tracker:
             comparison = run_comparison(
-                ds, ["inn-broken", "logreg"], n_splits=1, tracker=tracker, progress=False
+                ds,
+                ["inn-broken", "logreg"],
+                n_splits=1,
+                tracker=tracker,
+                progress=False,
+                refit_champion=True,
             )
     finally:
         zoo.FAMILIES.pop("inn-broken")

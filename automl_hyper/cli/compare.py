@@ -1,8 +1,9 @@
-"""``automl-hyper compare``: the main job (DESIGN §1 and §4).
+"""``automl-hyper compare``: the main job, the benchmark protocol of docs/benchmark_protocol.md.
 
 Loads a dataset (OpenML id or name through the local OpenML cache, a CSV/Parquet path), runs every
-family on the protocol's splits, logs each run and model to MLflow (``sqlite:///mlflow.db`` by
-default), registers the best as ``<dataset>@champion`` and prints a leaderboard. The CLI is the
+family on the protocol's splits, refits the best family on all rows, logs each run and the
+champion's model to MLflow (sqlite:///mlflow.db in the working folder by default), registers the
+champion as <dataset>@champion (or --register-as NAME) and prints a leaderboard. The CLI is the
 application layer, so it (not the core protocol in automl_hyper.compare) wires in MLflow.
 """
 
@@ -13,39 +14,91 @@ import contextlib
 import sys
 from pathlib import Path
 
+from automl_hyper.cli.usage import UsageError, did_you_mean
+
 DEFAULT_FAMILIES = "inn,xgboost-tuned"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, help="OpenML id or name, or a CSV/Parquet path")
+    from automl_hyper.compare import budget_description
+
     parser.add_argument(
-        "--target", default=None, help="target column (files; default: target/last)"
+        "--dataset",
+        required=True,
+        help="OpenML id or name (wdbc, iris and wine work offline), or a CSV/Parquet/ARFF path",
+    )
+    parser.add_argument(
+        "--target",
+        default=None,
+        help="target column of a file (default: 'target' if present, else the last column; "
+        "OpenML: the dataset's default target)",
     )
     parser.add_argument(
         "--families",
         default=DEFAULT_FAMILIES,
-        help=f"comma-separated zoo families (default {DEFAULT_FAMILIES})",
+        help="comma-separated zoo families (`automl-hyper families` lists them)",
     )
-    parser.add_argument("--splits", type=int, default=5, help="number of splits (protocol: 5)")
-    parser.add_argument("--budget", choices=("small", "paper"), default="small")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--splits", type=int, default=5, help="number of train/test splits (the protocol uses 5)"
+    )
+    parser.add_argument(
+        "--budget",
+        choices=("small", "paper"),
+        default="small",
+        help=f"compute per fit. small: {budget_description('small')}. "
+        f"paper: the MotherNet paper's, {budget_description('paper')}",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the splits and of every family (split i uses seed + i)",
+    )
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="FAMILY.PARAM=VALUE",
-        help="override a family parameter, e.g. --set xgboost-tuned.n_trials=5 (repeatable)",
+        help="override a family parameter, e.g. --set xgboost-tuned.n_trials=5 (repeatable; "
+        "values are Python literals, else text)",
     )
     parser.add_argument(
-        "--tracking-uri", default=None, help="MLflow tracking URI (default sqlite:///mlflow.db)"
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in "
+        "the working folder; printed commands carry it as an absolute path)",
     )
     parser.add_argument(
-        "--experiment", default=None, help="MLflow experiment (default compare-<dataset>)"
+        "--experiment", default=None, help="MLflow experiment (default: compare-<dataset>)"
     )
-    parser.add_argument("--cache-dir", default=None, help="OpenML cache folder")
-    parser.add_argument("--no-register", action="store_true", help="do not register the champion")
     parser.add_argument(
-        "--no-models", action="store_true", help="log metrics only, no model artifacts"
+        "--register-as",
+        default=None,
+        metavar="NAME",
+        help="registered model name of the champion (default: the dataset's name)",
+    )
+    parser.add_argument(
+        "--no-register",
+        action="store_true",
+        help="do not refit the champion on all rows nor register it",
+    )
+    parser.add_argument(
+        "--log-models",
+        choices=("champion", "all", "none"),
+        default="champion",
+        help="which full pyfunc models to log: the champion's only (refitted on all rows), also "
+        "every split's (about 4 MB each), or none; metrics and child weights are always logged",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        metavar="DIR",
+        help="also write leaderboard.md, leaderboard.csv, runs.csv and auc_vs_fit_time.png here",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="OpenML cache folder (default: $AUTOML_HYPER_OPENML_CACHE, else openml's)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -63,29 +116,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from automl_hyper import zoo
     from automl_hyper.cli.chatter import default_log_path, stderr_to_file
-    from automl_hyper.compare import leaderboard_text, run_comparison
-    from automl_hyper.data.loading import load_dataset
+    from automl_hyper.compare import run_comparison
 
     families = [f.strip() for f in args.families.split(",") if f.strip()]
-    unknown = [f for f in families if f.lower() not in zoo.FAMILIES]
-    if unknown:
-        print(f"unknown families {unknown}; known: {', '.join(zoo.names())}", file=sys.stderr)
-        return 2
-    if args.splits < 1:
-        print("--splits must be at least 1", file=sys.stderr)
-        return 2
-    try:
-        overrides = parse_overrides(args.set, families)
-    except ValueError as err:
-        print(err, file=sys.stderr)
-        return 2
+    overrides = parse_overrides(args.set, families)
+    check_request(args, families, overrides)
     log_path = None if args.verbose else Path(args.log_file or default_log_path("compare"))
+    register = not args.no_register
     with contextlib.ExitStack() as stack:
         # Everything the libraries write to stderr goes to the log; the bar to the terminal.
         terminal = sys.stderr if log_path is None else stack.enter_context(stderr_to_file(log_path))
-        dataset = load_dataset(args.dataset, args.target, cache_dir=args.cache_dir)
+        dataset = load(args)
         print(f"{dataset!r}", flush=True)
 
         from automl_hyper.integrations.mlflow import MLflowTracker
@@ -95,13 +137,15 @@ def main(args: argparse.Namespace) -> int:
                 dataset.name,
                 tracking_uri=args.tracking_uri,
                 experiment=args.experiment,
-                log_models=not args.no_models,
-                register=not args.no_register,
+                log_models=args.log_models,
+                register=register,
+                registered_model_name=args.register_as,
                 run_params={
                     "families": ",".join(families),
                     "splits": args.splits,
                     "budget": args.budget,
                     "seed": args.seed,
+                    "log_models": args.log_models,
                 },
             )
         )
@@ -114,25 +158,112 @@ def main(args: argparse.Namespace) -> int:
             overrides=overrides,
             tracker=tracker,
             progress=False if args.quiet else terminal,
+            refit_champion=register,
         )
+    report(args, comparison, tracker, log_path)
+    ok = any(r.status == "ok" for r in comparison.records)
+    return 0 if ok else 1
+
+
+def check_request(args: argparse.Namespace, families: list[str], overrides: dict) -> None:
+    """Refuse a request that cannot run, before loading data or starting MLflow."""
+    from automl_hyper import zoo
+    from automl_hyper.compare import check_families
+
+    for family in families:
+        if family.lower() not in zoo.FAMILIES:
+            raise UsageError(
+                f"unknown family {family!r}{did_you_mean(family, zoo.names())}; "
+                f"known: {', '.join(zoo.names())}"
+            )
+    if args.splits < 1:
+        raise UsageError(f"--splits must be at least 1, got {args.splits}")
+    if args.output and Path(args.output).exists() and not Path(args.output).is_dir():
+        raise UsageError(f"--output {args.output}: exists and is not a folder")
+    for family, params in overrides.items():
+        from automl_hyper.compare import valid_parameters
+
+        valid = valid_parameters(family)
+        for param in params:
+            if param not in valid:
+                raise UsageError(
+                    f"--set {family}.{param}: {family} has no parameter {param!r}"
+                    f"{did_you_mean(param, valid)}; valid: {', '.join(valid)}"
+                )
+    try:
+        check_families(families, args.budget, args.seed, overrides)
+    except (KeyError, ValueError, TypeError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise UsageError(f"--set: {message}") from err
+
+
+def load(args: argparse.Namespace):
+    """The dataset, or a UsageError saying which names, columns or files would work."""
+    from automl_hyper.data.loading import DatasetNotFoundError, load_dataset
+
+    try:
+        return load_dataset(args.dataset, args.target, cache_dir=args.cache_dir)
+    except (DatasetNotFoundError, FileNotFoundError) as err:
+        raise UsageError(f"--dataset {args.dataset}: {err}") from err
+    except ValueError as err:
+        if "target column" in str(err):  # the message lists the columns
+            raise UsageError(f"--target {args.target}: {err}") from err
+        raise
+
+
+def report(args, comparison, tracker, log_path: Path | None) -> None:
+    """The leaderboard, failures, where everything went, and the commands to look at it."""
+    from automl_hyper.compare import champion_line, leaderboard_text
+    from automl_hyper.integrations.mlflow.serving import serve_command, ui_command
+
     board = comparison.leaderboard()
     print()
+    print(
+        f"{comparison.dataset}: {comparison.n_splits} splits, budget {comparison.budget}, "
+        f"ROC AUC mean ± std over splits, times per fit"
+    )
     print(leaderboard_text(board))
     for record in comparison.records:
         if record.status == "failed":
             print(f"FAILED {record.family} split {record.split}: {record.error}", file=sys.stderr)
+    if args.output:
+        written = write_outputs(Path(args.output), comparison)
+        print(f"\nwritten: {', '.join(str(p) for p in written)}")
     print(
-        f"\nMLflow: {tracker.tracking_uri}  experiment {tracker.experiment}  run {tracker.parent_run_id}"
+        f"\nMLflow: {tracker.tracking_uri}  experiment {tracker.experiment}  "
+        f"run {tracker.parent_run_id}"
     )
+    print(f"browse: {ui_command(tracker.tracking_uri)}")
+    if comparison.champion_fit is not None:
+        print(champion_line(comparison.champion_fit))
+    if tracker.alias_moved:
+        print(f"warning: {tracker.alias_moved}")
     if tracker.champion_uri:
-        print(f"champion: {comparison.champion()} -> {tracker.champion_uri}")
-        print(
-            f"serve it: mlflow models serve -m {tracker.champion_uri} --env-manager local -p 5001"
-        )
+        print(f"registered: {tracker.champion_uri} (version {tracker.champion_version})")
+        print(f"serve it: {serve_command(tracker.champion_uri, tracker.tracking_uri)}")
     if log_path is not None:
         print(f"library messages (MLflow, Optuna, warnings): {log_path.resolve()}")
-    ok = any(r.status == "ok" for r in comparison.records)
-    return 0 if ok else 1
+
+
+def write_outputs(folder: Path, comparison) -> list[Path]:
+    """The leaderboard (md, csv), every run (csv) and the AUC-vs-time plot, in ``folder``."""
+    from automl_hyper.compare import leaderboard_report, plot_auc_vs_time
+
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    board = comparison.leaderboard()
+    paths = {
+        "md": folder / "leaderboard.md",
+        "csv": folder / "leaderboard.csv",
+        "runs": folder / "runs.csv",
+        "png": folder / "auc_vs_fit_time.png",
+    }
+    paths["md"].write_text(leaderboard_report(comparison), encoding="utf-8")
+    board.to_csv(paths["csv"], index=False)
+    comparison.frame().to_csv(paths["runs"], index=False)
+    figure = plot_auc_vs_time(board, title=comparison.dataset, n_splits=comparison.n_splits)
+    figure.savefig(paths["png"], dpi=120)
+    return list(paths.values())
 
 
 def parse_overrides(items: list[str], families: list[str]) -> dict[str, dict]:
@@ -143,9 +274,11 @@ def parse_overrides(items: list[str], families: list[str]) -> dict[str, dict]:
     for item in items:
         key, sep, raw = item.partition("=")
         family, dot, param = key.rpartition(".")
-        if not sep or not dot or family not in families:
-            raise ValueError(
-                f"--set {item!r}: expected FAMILY.PARAM=VALUE with FAMILY in {families}"
+        if not sep or not dot or not param:
+            raise UsageError(f"--set {item!r}: expected FAMILY.PARAM=VALUE, e.g. inn.max_epochs=20")
+        if family not in families:
+            raise UsageError(
+                f"--set {item!r}: {family!r} is not among --families ({', '.join(families)})"
             )
         try:
             value = ast.literal_eval(raw)

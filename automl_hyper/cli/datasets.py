@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from automl_hyper.cli.usage import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +45,7 @@ def main(args: argparse.Namespace) -> int:
         try:
             written = build_cache(args.src, args.cache_dir, names=names, overwrite=args.overwrite)
         except (FileNotFoundError, ValueError) as e:
-            print(f"automl-hyper datasets cache: error: {e}", file=sys.stderr)
-            return 2
+            raise UsageError(str(e)) from e
         with openml_cache(args.cache_dir) as server_dir:
             print(f"cached {len(written)} datasets in {server_dir}")
         return 0

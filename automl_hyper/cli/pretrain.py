@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from automl_hyper.cli.usage import UsageError
+
 
 def init_weights(trainer, checkpoint: str) -> None:
     """Copy verified shipped weights into a fresh trainer's model (architectures must match) and
@@ -53,12 +55,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", default="small", help="named configuration (small, small-gpu, tiny, gpu)"
     )
-    parser.add_argument("--batch-size", type=int, default=None, help="override (fresh runs only)")
     parser.add_argument(
-        "--total-steps", type=int, default=None, help="cosine schedule length override (fresh runs)"
+        "--batch-size",
+        type=int,
+        default=None,
+        help="synthetic tasks per step (default: the config's; fresh runs only)",
+    )
+    parser.add_argument(
+        "--total-steps",
+        type=int,
+        default=None,
+        help="cosine schedule length (default: the config's; fresh runs only)",
     )
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="stop after this many steps (default: no limit)"
+    )
     parser.add_argument("--resume", default=None, help="checkpoint file or run directory to resume")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--out", default="pretrain_run", help="directory for checkpoints")
@@ -70,15 +82,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "path; sha256-verified) with a new optimizer and schedule: continues pretraining when only "
         "the shipped checkpoint, not the full training state, is at hand",
     )
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--checkpoint-minutes", type=float, default=4.0)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
+    parser.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=4.0,
+        help="save the full training state (resumable) to OUT/checkpoint.pt this often",
+    )
     parser.add_argument(
         "--snapshot-minutes",
         type=float,
         default=20.0,
         help="also keep a numbered copy of the checkpoint this often",
     )
-    parser.add_argument("--eval-minutes", type=float, default=5.0)
+    parser.add_argument(
+        "--eval-minutes",
+        type=float,
+        default=5.0,
+        help="evaluate on held-out synthetic tasks (and --eval-data) this often",
+    )
     parser.add_argument(
         "--eval-data",
         default=None,
@@ -127,7 +151,7 @@ def main(args: argparse.Namespace) -> int:
         torch.backends.cudnn.allow_tf32 = True
     out = Path(args.out)
     if args.resume and (args.batch_size or args.total_steps):
-        raise SystemExit(
+        raise UsageError(
             "--batch-size/--total-steps apply to fresh runs; a resume keeps its config"
         )
     if args.resume:

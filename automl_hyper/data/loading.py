@@ -266,13 +266,31 @@ def resolve_openml_id(
             found = bundled_id(name)
         if found is not None:
             return found
+        close = _close_names(name, server_dir)
         if _offline(offline):
             raise DatasetNotFoundError(
-                f"no dataset named {name!r} in the OpenML cache at {server_dir} (offline mode). "
-                "Build one with `automl-hyper datasets cache --from DIR`, or see "
+                f"no dataset named {name!r}{close} in the OpenML cache at {server_dir} (offline "
+                "mode). Build one with `automl-hyper datasets cache --from DIR`, or see "
                 "`automl-hyper datasets list`."
             )
-        return _name_from_server(name, server_dir)
+        try:
+            return _name_from_server(name, server_dir)
+        except DatasetNotFoundError as err:
+            if not close:
+                raise
+            raise DatasetNotFoundError(f"no dataset named {name!r}{close}. {err}") from None
+
+
+def _close_names(name: str, server_dir: Path) -> str:
+    """`` (did you mean credit-g?)`` from the cached and bundled names, or ``""``."""
+    from automl_hyper.data.bundled import BUNDLED
+    from automl_hyper.data.openml_cache import cached_descriptions, read_index
+    from automl_hyper.spelling import did_you_mean
+
+    known = set(read_index(server_dir)) | {row["name"] for row in cached_descriptions(server_dir)}
+    for dataset in BUNDLED.values():
+        known |= {dataset.name, *dataset.aliases}
+    return did_you_mean(name, sorted(known))
 
 
 def _server_reachable(timeout: float = 3.0) -> bool:
@@ -378,6 +396,9 @@ def load_openml(
     target = target or ds.default_target_attribute
     if not target:
         raise ValueError(f"OpenML dataset {ds.dataset_id} has no default target; pass target=")
+    columns = [feature.name for feature in ds.features.values()]
+    if target not in columns:  # openml itself fails with an IndexError
+        raise ValueError(f"{ds.name}: target column {target!r} not in {columns}")
     X, y, categorical_indicator, names = ds.get_data(target=target)
     categorical = [n for n, is_cat in zip(names, categorical_indicator) if is_cat]
     X = _as_categories(X, categorical)

@@ -153,7 +153,8 @@ def log_family_model(
     *,
     family: str | None = None,
     extra_pip_requirements: list[str] | None = None,
-) -> ModelInfo:
+    quiet: bool = False,
+) -> LoggedFamilyModel:
     """Log a fitted family estimator as an MLflow pyfunc model (and optionally register it).
 
     Uses the active run, or starts (and ends) one named ``name``. ``input_example`` (or the first
@@ -161,6 +162,11 @@ def log_family_model(
     With ``registered_model_name`` the model is registered; ``alias`` (e.g. ``"champion"``) then
     points at the new version, so ``models:/<registered_model_name>@<alias>`` loads or serves it.
     Importances (table + bar plot) are logged when the estimator has ``feature_importances_``.
+
+    Returns MLflow's ``ModelInfo`` with two more attributes: ``uri``, the URI to load or serve
+    (``models:/<name>@<alias>``, ``models:/<name>/<version>``, or the logged model's URI), and
+    ``serve_command``, the shell command serving it with the absolute tracking URI; both are
+    printed unless ``quiet``.
     """
     if alias is not None and registered_model_name is None:
         raise ValueError("alias needs registered_model_name: only registered models have aliases")
@@ -209,7 +215,26 @@ def log_family_model(
     finally:
         if own_run:
             mlflow.end_run()
-    return info
+    logged = LoggedFamilyModel(info, registered_model_name, alias)
+    if not quiet:
+        print(f"logged model: {logged.uri}\nserve it: {logged.serve_command}")
+    return logged
+
+
+class LoggedFamilyModel(ModelInfo):
+    """MLflow's ``ModelInfo`` of a logged family model, plus where to load and how to serve it."""
+
+    def __init__(self, info: ModelInfo, registered_name: str | None, alias: str | None) -> None:
+        self.__dict__.update(info.__dict__)  # every ModelInfo attribute, as MLflow set them
+        if registered_name and alias:
+            self.uri = f"models:/{registered_name}@{alias}"
+        elif registered_name and info.registered_model_version is not None:
+            self.uri = f"models:/{registered_name}/{info.registered_model_version}"
+        else:
+            self.uri = info.model_uri
+        from automl_hyper.integrations.mlflow.serving import serve_command
+
+        self.serve_command = serve_command(self.uri)
 
 
 def load_family_model(uri: str) -> mlflow.pyfunc.PyFuncModel:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -19,6 +20,27 @@ from collections.abc import Iterator
 
 import mlflow
 import pandas as pd
+
+
+def serve_command(model_uri: str, tracking_uri: str | None = None, port: int = 5001) -> str:
+    """The shell command that serves ``model_uri``, with the tracking URI made absolute and set
+    in the command, so that it works from any folder (``sqlite:///mlflow.db`` is relative to the
+    working folder: elsewhere it is another, empty, store)."""
+    from automl_hyper.integrations.mlflow.tracking import absolute_tracking_uri
+
+    uri = absolute_tracking_uri(tracking_uri or mlflow.get_tracking_uri())
+    return (
+        f"MLFLOW_TRACKING_URI={shlex.quote(uri)} mlflow models serve -m {shlex.quote(model_uri)} "
+        f"--env-manager local -p {port}"
+    )
+
+
+def ui_command(tracking_uri: str | None = None) -> str:
+    """``mlflow ui --backend-store-uri <absolute URI>``: browse the runs from any folder."""
+    from automl_hyper.integrations.mlflow.tracking import absolute_tracking_uri
+
+    uri = absolute_tracking_uri(tracking_uri or mlflow.get_tracking_uri())
+    return f"mlflow ui --backend-store-uri {shlex.quote(uri)}"
 
 
 def free_port() -> int:

@@ -1,12 +1,14 @@
 """MLflow tracking: where runs go, the ``compare`` tracker, the pretraining tracker, leaderboards.
 
 ``MLflowTracker`` is what :func:`automl_hyper.compare.run_comparison` calls: one parent run per
-comparison; inside it one nested run per family and split with its params, metrics, timings and
-the fitted model (a pyfunc, see :func:`log_family_model`); for a hypernetwork family with a
-generated child (MotherNet) also the child's weights and size. A fit that raises ends its run
-FAILED with the message and traceback, and the comparison carries on. At the end the leaderboard
-is logged (:func:`log_leaderboard`, the one place leaderboards reach MLflow) and the champion
-family's model is registered under ``<dataset>`` with the alias ``champion``.
+comparison; inside it one nested run per family and split with its params, metrics and timings;
+for a hypernetwork family with a generated child (MotherNet) also the child's weights and size.
+A fit that raises ends its run FAILED with the message and traceback, and the comparison carries
+on. Then one more nested run refits the champion (best mean AUC) on all rows and logs its pyfunc
+model (:func:`log_family_model`; ``log_models="all"`` logs every split's model too). At the end
+the leaderboard is logged (:func:`log_leaderboard`, the one place leaderboards reach MLflow) and
+the champion's model is registered (default under the dataset's name) with the alias
+``champion``, a description and tags.
 
 ``PretrainingTracker`` logs a MotherNet pretraining run and never stops it: a failing tracking
 server only warns.
@@ -20,6 +22,7 @@ import re
 import sys
 import tempfile
 import traceback
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,20 +32,41 @@ import numpy as np
 import pandas as pd
 
 from automl_hyper.compare import (
+    ChampionFit,
     Comparison,
     RunRecord,
-    leaderboard_markdown,
+    leaderboard_report,
     plot_auc_vs_time,
 )
-from automl_hyper.integrations.mlflow.models import log_family_model
+from automl_hyper.integrations.mlflow.models import log_family_model, log_feature_importances
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 _ARTIFACTS_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 
+def absolute_tracking_uri(uri: str) -> str:
+    """``uri`` with a relative local path made absolute: ``sqlite:///mlflow.db`` (three slashes:
+    relative to the working folder) becomes ``sqlite:////home/me/mlflow.db``; a plain folder or
+    ``file:`` path likewise. Server and database URLs are returned unchanged."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        path, sep, query = uri.removeprefix("sqlite:///").partition("?")
+        if path and path != ":memory:":
+            return f"sqlite:///{Path(path).resolve()}{sep}{query}"
+        return uri
+    if uri.startswith("file:") and not uri.startswith("file:/"):
+        return Path(uri.removeprefix("file:")).resolve().as_uri()
+    if "://" not in uri and not uri.startswith(("databricks", "file:")):
+        return str(Path(uri).resolve())
+    return uri
+
+
 def configure_tracking(uri: str | None = None, experiment: str | None = None) -> str:
-    """Point MLflow at ``uri`` (else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``)."""
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """Point MLflow at ``uri`` (else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``),
+    made absolute (:func:`absolute_tracking_uri`), which is returned: printed commands that
+    carry it work from any folder."""
+    uri = absolute_tracking_uri(
+        uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    )
     mlflow.set_tracking_uri(uri)
     if experiment is not None:
         mlflow.set_experiment(experiment)
@@ -66,8 +90,21 @@ def log_generated_child(child: Any) -> None:
     mlflow.log_table(pd.DataFrame(child.member_table()), artifact_file="child/members.json")
 
 
+LOG_MODELS = ("champion", "all", "none")
+
+
 class MLflowTracker:
-    """Use as a context manager around :func:`automl_hyper.compare.run_comparison`."""
+    """Use as a context manager around :func:`automl_hyper.compare.run_comparison`.
+
+    ``log_models``: ``"champion"`` (default) logs the full pyfunc model only for the champion
+    refitted on all rows (``run_comparison(..., refit_champion=True)``); ``"all"`` also for every
+    split (about 4 MB each); ``"none"`` logs no model, so nothing is registered. The splits
+    always log their metrics, and a hypernetwork's generated child weights (a few hundred kB).
+    ``registered_model_name`` (default: the dataset's name) gets the champion's version, with a
+    description and tags (dataset, metric mean ± std over splits, protocol, budget, package version
+    and commit, training rows), and ``alias`` points at it; moving an alias from another version
+    warns and is kept in ``alias_moved``.
+    """
 
     def __init__(
         self,
@@ -75,20 +112,29 @@ class MLflowTracker:
         *,
         tracking_uri: str | None = None,
         experiment: str | None = None,
-        log_models: bool = True,
+        log_models: str | bool = "champion",
         register: bool = True,
+        registered_model_name: str | None = None,
         alias: str = "champion",
         run_params: dict[str, Any] | None = None,
     ):
+        if isinstance(log_models, bool):  # the older boolean form: every split, or none
+            log_models = "all" if log_models else "none"
+        if log_models not in LOG_MODELS:
+            raise ValueError(f"log_models must be one of {LOG_MODELS}, got {log_models!r}")
         self.dataset = dataset
         self.tracking_uri = tracking_uri
         self.experiment = experiment or f"compare-{registered_name(dataset)}"
         self.log_models = log_models
-        self.register = register
+        self.register = register and log_models != "none"
+        self.registered_model_name = registered_name(registered_model_name or dataset)
         self.alias = alias
         self.run_params = run_params or {}
         self.model_uris: dict[tuple[str, int], str] = {}
-        self.champion_uri: str | None = None
+        self.champion_model_uri: str | None = None  # the refitted champion's logged model
+        self.champion_uri: str | None = None  # models:/<name>@<alias> once registered
+        self.champion_version: str | None = None
+        self.alias_moved: str | None = None
         self.parent_run_id: str | None = None
         self._progress_env: str | None = None
 
@@ -113,9 +159,11 @@ class MLflowTracker:
             os.environ[_ARTIFACTS_PROGRESS_BAR] = self._progress_env
 
     @contextlib.contextmanager
-    def family_run(self, family: str, split: int, params: dict[str, Any]) -> Iterator[Any]:
-        with mlflow.start_run(run_name=f"{family}-split{split}", nested=True) as run:
-            mlflow.set_tags({"automl_hyper.family": family, "automl_hyper.split": str(split)})
+    def _nested_run(
+        self, run_name: str, tags: dict[str, str], params: dict[str, Any]
+    ) -> Iterator[Any]:
+        with mlflow.start_run(run_name=run_name, nested=True) as run:
+            mlflow.set_tags(tags)
             mlflow.log_params({k: v for k, v in params.items() if v is not None})
             try:
                 yield run
@@ -125,35 +173,138 @@ class MLflowTracker:
                 mlflow.end_run(status="FAILED")
                 raise
 
+    def family_run(
+        self, family: str, split: int, params: dict[str, Any]
+    ) -> contextlib.AbstractContextManager[Any]:
+        tags = {"automl_hyper.family": family, "automl_hyper.split": str(split)}
+        return self._nested_run(f"{family}-split{split}", tags, params)
+
     def log_result(
         self, run: Any, record: RunRecord, estimator: Any, X_sample: pd.DataFrame
     ) -> None:
         mlflow.log_metrics(record.metrics)
         if hasattr(estimator, "export_child"):
             log_generated_child(estimator.export_child())
-        if self.log_models:
+        if self.log_models == "all":
             info = log_family_model(
-                estimator, name="model", input_example=X_sample, family=record.family
+                estimator, name="model", input_example=X_sample, family=record.family, quiet=True
             )
             self.model_uris[(record.family, record.split)] = info.model_uri
+        else:
+            log_feature_importances(estimator, prefix="model/")  # a small table and plot
+
+    def champion_run(
+        self, family: str, params: dict[str, Any]
+    ) -> contextlib.AbstractContextManager[Any]:
+        tags = {"automl_hyper.family": family, "automl_hyper.champion": "true"}
+        return self._nested_run(f"{family}-champion-all-rows", tags, params)
+
+    def log_champion(
+        self, run: Any, fit: ChampionFit, estimator: Any, X_sample: pd.DataFrame
+    ) -> None:
+        mlflow.log_metrics({"training_rows": fit.training_rows, "fit_s": fit.fit_s})
+        mlflow.set_tag("automl_hyper.training_rows", str(fit.training_rows))
+        if hasattr(estimator, "export_child"):
+            log_generated_child(estimator.export_child())
+        if self.log_models == "none":
+            log_feature_importances(estimator, prefix="model/")
+            return
+        info = log_family_model(
+            estimator, name="model", input_example=X_sample, family=fit.family, quiet=True
+        )
+        self.champion_model_uri = info.model_uri
 
     def finish(self, comparison: Comparison) -> None:
         board = comparison.leaderboard()
-        log_leaderboard(board, markdown=leaderboard_markdown(board))
+        log_leaderboard(board, markdown=leaderboard_report(comparison))
         mlflow.log_table(comparison.frame(), artifact_file="runs.json")
-        mlflow.log_figure(plot_auc_vs_time(board, title=comparison.dataset), "auc_vs_fit_time.png")
-        champion = comparison.champion()
-        if champion is None or not self.register:
+        figure = plot_auc_vs_time(board, title=comparison.dataset, n_splits=comparison.n_splits)
+        mlflow.log_figure(figure, "auc_vs_fit_time.png")
+        fit = comparison.champion_fit
+        if fit is None:
             return
-        # The champion's model from its first successful split stands for the family.
-        uris = [uri for (fam, _), uri in sorted(self.model_uris.items()) if fam == champion]
-        if not uris:
+        mlflow.set_tag("automl_hyper.champion", fit.family)
+        if fit.status != "ok" or not self.register or self.champion_model_uri is None:
             return
-        name = registered_name(comparison.dataset)
-        version = mlflow.register_model(uris[0], name)
-        mlflow.MlflowClient().set_registered_model_alias(name, self.alias, version.version)
-        mlflow.set_tag("automl_hyper.champion", champion)
+        self._register(comparison, fit)
+
+    def _register(self, comparison: Comparison, fit: ChampionFit) -> None:
+        name = self.registered_model_name
+        client = mlflow.MlflowClient()
+        previous = _version_with_alias(client, name, self.alias)
+        tags = champion_tags(comparison, fit)
+        version = mlflow.register_model(self.champion_model_uri, name, tags=tags)
+        client.update_model_version(
+            name, version.version, description=champion_description(comparison, fit)
+        )
+        client.set_registered_model_alias(name, self.alias, version.version)
+        self.champion_version = str(version.version)
         self.champion_uri = f"models:/{name}@{self.alias}"
+        if previous is not None and str(previous.version) != str(version.version):
+            was = previous.tags.get("automl_hyper.family") or "not from compare"
+            self.alias_moved = (
+                f"moved alias {name}@{self.alias} from version {previous.version} ({was}, "
+                f"run {previous.run_id}) to version {version.version}"
+            )
+            warnings.warn(self.alias_moved, stacklevel=2)
+
+
+def _version_with_alias(client: mlflow.MlflowClient, name: str, alias: str):
+    """The version ``name@alias`` points at now, or None (no such model or alias)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def champion_tags(comparison: Comparison, fit: ChampionFit) -> dict[str, str]:
+    """The registered champion version's tags: enough to know what it is without the runs."""
+    from automl_hyper.provenance import git_commit, package_version
+
+    summary = comparison.summary(fit.family)
+    tags = {
+        "automl_hyper.dataset": comparison.dataset,
+        "automl_hyper.family": fit.family,
+        "automl_hyper.training_rows": str(fit.training_rows),
+        "automl_hyper.protocol": protocol_text(comparison),
+        "automl_hyper.budget": comparison.budget,
+        "automl_hyper.version": package_version(),
+        "automl_hyper.splits": str(int(summary["splits_ok"])),
+    }
+    for metric in ("auc", "accuracy", "log_loss"):
+        if f"{metric}_mean" in summary:
+            tags[f"automl_hyper.{metric}"] = (
+                f"{summary[f'{metric}_mean']:.4f} ± {summary[f'{metric}_std']:.4f}"
+            )
+            tags[f"automl_hyper.{metric}_mean"] = f"{summary[f'{metric}_mean']:.6f}"
+            tags[f"automl_hyper.{metric}_std"] = f"{summary[f'{metric}_std']:.6f}"
+    commit = git_commit()
+    if commit:
+        tags["automl_hyper.git_commit"] = commit
+    if mlflow.active_run() is not None:
+        tags["automl_hyper.compare_run_id"] = mlflow.active_run().info.run_id
+    return tags
+
+
+def protocol_text(comparison: Comparison) -> str:
+    return (
+        f"{comparison.n_splits} stratified splits, train = min(1000, n/2) rows, test the same "
+        f"size, seed {comparison.seed} (docs/benchmark_protocol.md)"
+    )
+
+
+def champion_description(comparison: Comparison, fit: ChampionFit) -> str:
+    from automl_hyper.provenance import describe
+
+    summary = comparison.summary(fit.family)
+    return (
+        f"{fit.family} refitted on all {fit.training_rows} rows of {comparison.dataset}: the best "
+        f"of {', '.join(comparison.families)} by ROC AUC, {summary['auc_mean']:.4f} ± "
+        f"{summary['auc_std']:.4f} (mean ± std over {int(summary['splits_ok'])} splits; protocol: "
+        f"{protocol_text(comparison)}; budget {comparison.budget}). automl-hyper {describe()}."
+    )
 
 
 def log_leaderboard(
