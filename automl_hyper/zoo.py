@@ -153,6 +153,8 @@ register(
             "learning_rate": Float(1e-4, 1e-2, default=1e-3, log=True),
             "dropout": Float(0.0, 0.5, default=0.0),
             "weight_decay": Float(1e-7, 1e-2, default=1e-5, log=True),
+            # finalists by the proxy, the UNF predictor of generated weights, or both ranks
+            "ranker": Categorical(("proxy", "unf", "both"), default="proxy"),
         },
         ag_key="SMASH",
         ag_name="SMASH",

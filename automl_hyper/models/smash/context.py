@@ -19,6 +19,10 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from automl_hyper.models.smash.training import METRICS
 
 SAMPLERS = ("random", "optuna")
+# How the finalists are chosen from the scored pool: the hypernetwork proxy (validation score under
+# generated weights), the UNF predictor's predicted held-out score of those generated weights, or
+# the average of the two ranks.
+RANKERS = ("proxy", "unf", "both")
 
 _AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
 _NON_NEGATIVE_INT = Interval(Integral, 0, None, closed="left")
@@ -48,6 +52,10 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
     "batch_size": [_AT_LEAST_ONE],
     "patience": [_NON_NEGATIVE_INT],
     "init_from_hypernet": ["boolean"],
+    "ranker": [StrOptions(set(RANKERS))],
+    "unf_predictor": [str, None],
+    "ensemble_top_k": [_AT_LEAST_ONE],
+    "tune_trials": [_NON_NEGATIVE_INT],
 }
 
 
@@ -81,6 +89,11 @@ class SearchConfig:
     batch_size: int = 128
     patience: int = 10
     init_from_hypernet: bool = False
+    # finalist choice and what is done with the trained finalists
+    ranker: str = "proxy"
+    unf_predictor: str | None = None  # a predictor file or shipped name; None: "unf-smash"
+    ensemble_top_k: int = 1  # average the probabilities of the best k trained finalists
+    tune_trials: int = 0  # Optuna trials over the winner's learning rate, dropout, weight decay
 
     def check(self) -> None:
         """Raise ``InvalidParameterError`` (a ValueError) naming the first field out of range."""

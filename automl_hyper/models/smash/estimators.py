@@ -46,6 +46,10 @@ _SEARCH_PARAMS = (
     "max_params",
     "sampler",
     "init_from_hypernet",
+    "ranker",
+    "unf_predictor",
+    "ensemble_top_k",
+    "tune_trials",
     *_TRAINING_PARAMS,
 )
 # Parameters both kinds of estimator have beyond the SearchConfig fields.
@@ -92,6 +96,15 @@ def _outputs(est, X: np.ndarray) -> torch.Tensor:
     return est.net_(torch.as_tensor(X, dtype=torch.float64))
 
 
+@torch.no_grad()
+def _member_outputs(est, X: np.ndarray) -> list[torch.Tensor]:
+    """Outputs of every ensemble member (the winner alone without ``ensemble_top_k``)."""
+    check_is_fitted(est, "net_")
+    nets = getattr(est, "ensemble_nets_", None) or [est.net_]
+    X_t = torch.as_tensor(X, dtype=torch.float64)
+    return [net.eval()(X_t) for net in nets]
+
+
 def _for_prediction(net: ArchNet) -> ArchNet:
     # Predict in float64: float32 matmul rounding depends on the batch size, so a row's output
     # would change (in the 7th digit) with the rows predicted alongside it.
@@ -130,6 +143,10 @@ class _SmashMixin:
         max_params: int | None = None,
         sampler: str = "random",
         init_from_hypernet: bool = False,
+        ranker: str = "proxy",
+        unf_predictor: str | None = None,
+        ensemble_top_k: int = 1,
+        tune_trials: int = 0,
         validation_fraction: float = 0.2,
         random_state=None,
         time_limit: float | None = None,
@@ -150,6 +167,10 @@ class _SmashMixin:
         self.max_params = max_params
         self.sampler = sampler
         self.init_from_hypernet = init_from_hypernet
+        self.ranker = ranker
+        self.unf_predictor = unf_predictor
+        self.ensemble_top_k = ensemble_top_k
+        self.tune_trials = tune_trials
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.time_limit = time_limit
@@ -170,11 +191,18 @@ class _SmashMixin:
         with seeded(ctx.seed):
             outcome = run_search(ctx, self.search_space_)
         self.net_ = _for_prediction(outcome.best.net)
+        self.ensemble_nets_ = [self.net_] + [_for_prediction(m.net) for m in outcome.members[1:]]
         self.best_spec_ = outcome.best.spec
         self.search_results_ = outcome.table()
         self.hypernet_losses_ = list(outcome.hyper_losses)
         self.search_timings_ = dict(outcome.timings)
         self.proxy_kendall_tau_ = outcome.kendall_tau()
+        self.ranker_kendall_taus_ = {
+            "proxy": self.proxy_kendall_tau_,
+            "unf": outcome.kendall_tau("unf"),
+            self.ranker: outcome.kendall_tau("rank_score"),
+        }
+        self.tuning_results_ = list(outcome.tuning)
         self.discovered_specs_ = [c.spec.to_json() for c in outcome.trained]
 
     def discovered_specs(self, k: int | None = None) -> list[str]:
@@ -191,17 +219,25 @@ class _SmashMixin:
 class SmashClassifier(_SmashMixin, TabularClassifierBase):
     """SMASH one-shot architecture search over tabular MLPs, as a classifier.
 
+    ``ranker`` chooses the ``top_k`` finalists: ``"proxy"`` (validation score under generated
+    weights), ``"unf"`` (the UNF predictor ``unf_predictor``, default the shipped ``unf-smash``,
+    scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` averages the
+    probabilities of the best trained finalists; ``tune_trials`` Optuna trials retrain the winner
+    with other learning rates, dropouts and weight decays inside ``time_limit``.
+
     Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
-    ``search_results_`` (DataFrame: spec JSON, n_params, proxy and real scores),
-    ``proxy_kendall_tau_`` over the finalists, ``hypernet_losses_``, ``search_timings_`` and
-    ``search_space_`` (the SearchSpace built from ``max_depth`` and ``widths``).
+    ``ensemble_nets_`` (the averaged members, winner first), ``search_results_`` (DataFrame:
+    spec JSON, n_params, proxy, UNF and real scores), ``proxy_kendall_tau_`` and
+    ``ranker_kendall_taus_`` over the finalists, ``tuning_results_``, ``hypernet_losses_``,
+    ``search_timings_`` and ``search_space_`` (the SearchSpace from ``max_depth`` and ``widths``).
     """
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
         self._search(X, y, n_classes)
 
     def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
-        return outputs_to_proba(_outputs(self, X))
+        probas = [outputs_to_proba(out) for out in _member_outputs(self, X)]
+        return probas[0] if len(probas) == 1 else np.mean(probas, axis=0)
 
 
 class SmashRegressor(_SmashMixin, TabularRegressorBase):
@@ -215,7 +251,8 @@ class SmashRegressor(_SmashMixin, TabularRegressorBase):
         self._search(X, _standardise(self, y), 1)
 
     def _predict_arrays(self, X: np.ndarray) -> np.ndarray:
-        out = _outputs(self, X).squeeze(1).double().numpy()
+        outs = [out.squeeze(1).double().numpy() for out in _member_outputs(self, X)]
+        out = outs[0] if len(outs) == 1 else np.mean(outs, axis=0)
         return out * self.y_scale_ + self.y_mean_
 
 

@@ -2,6 +2,13 @@
 generated weights reach on validation data, refine the best by mutation, train the top few for
 real and keep the one with the best real validation score.
 
+The finalists are the top ``top_k`` under ``ranker``: the proxy (validation score under generated
+weights), the UNF predictor's predicted held-out score of the generated weights
+(:mod:`automl_hyper.weightspace.uses`), or the average of both ranks. Once trained, the best
+``ensemble_top_k`` finalists can be averaged, and ``tune_trials`` Optuna trials can retrain the
+winner with other learning rates, dropouts and weight decays (kept only if the validation score
+rises).
+
 Sampling is uniform random by default; ``sampler="optuna"`` lets an Optuna TPE study propose the
 architectures instead (the ArchSpec dimensions become ``suggest_*`` calls, the proxy score is the
 objective), asked and told in batches so scoring stays batched.
@@ -10,14 +17,15 @@ objective), asked and told in batches so scoring stays batched.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import torch
 
 from automl_hyper.models.smash.architecture import ArchSpec, LayerSpec, SearchSpace
-from automl_hyper.models.smash.context import SearchContext
+from automl_hyper.models.smash.context import SearchConfig, SearchContext
 from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward
 from automl_hyper.models.smash.training import score_outputs, train_network
@@ -36,6 +44,8 @@ class Candidate:
     real: float | None = None
     net: ArchNet | None = None
     epochs: int | None = None
+    unf: float | None = None  # the UNF predictor's predicted held-out score (rankers unf, both)
+    rank_score: float | None = None  # what the finalists were chosen by (higher is better)
 
 
 @dataclass
@@ -44,6 +54,9 @@ class SearchOutcome:
     best: Candidate
     hyper_losses: list[float]
     timings: dict[str, float] = field(default_factory=dict)
+    # the trained candidates whose predictions are averaged (best first; [best] without ensembling)
+    members: list[Candidate] = field(default_factory=list)
+    tuning: list[dict] = field(default_factory=list)  # one record per tuning trial
 
     @property
     def trained(self) -> list[Candidate]:
@@ -59,6 +72,8 @@ class SearchOutcome:
                 "stage": c.stage,
                 "n_params": c.n_params,
                 "proxy_score": c.proxy,
+                "unf_score": c.unf if c.unf is not None else np.nan,
+                "rank_score": c.rank_score if c.rank_score is not None else np.nan,
                 "real_score": c.real if c.real is not None else np.nan,
                 "epochs": c.epochs if c.epochs is not None else np.nan,
             }
@@ -67,14 +82,17 @@ class SearchOutcome:
         table = pd.DataFrame(rows)
         return table.sort_values("proxy_score", ascending=False, ignore_index=True)
 
-    def kendall_tau(self) -> float:
-        """Rank agreement between proxy and real scores over the finalists (NaN below 3)."""
+    def kendall_tau(self, score: str = "proxy") -> float:
+        """Rank agreement between a ranking score ("proxy", "unf" or "rank_score") and the real
+        scores over the finalists (NaN below 3, or where that score was not computed)."""
         from scipy.stats import kendalltau
 
-        done = self.trained
+        done = [c for c in self.trained if getattr(c, score) is not None]
         if len(done) < 3:
             return float("nan")
-        return float(kendalltau([c.proxy for c in done], [c.real for c in done]).statistic)
+        return float(
+            kendalltau([getattr(c, score) for c in done], [c.real for c in done]).statistic
+        )
 
 
 @torch.no_grad()
@@ -204,10 +222,11 @@ def _local_search(
         scorer(children, "mutated")
 
 
-def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
-    """The whole SMASH procedure on prepared tensors (fit rows and validation rows)."""
+def build_pool(
+    ctx: SearchContext, space: SearchSpace, timings: dict[str, float]
+) -> tuple[WeightGenerator, list[Candidate], list[float]]:
+    """Train the hypernetwork, sample and mutate architectures, score each by the proxy."""
     config = ctx.config
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     gen = WeightGenerator(
         space, ctx.n_features, ctx.n_outputs, config.hyper_hidden, config.hyper_rank
@@ -242,26 +261,171 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
     t2 = time.perf_counter()
     _local_search(ctx, space, scorer, search_deadline)
     timings["local_search_s"] = time.perf_counter() - t2
+    return gen, list(scorer.seen.values()), losses
+
+
+@lru_cache(maxsize=4)
+def load_predictor(name: str | None):
+    """The UNF child-quality predictor: a file or shipped name (None: the shipped "unf-smash")."""
+    from automl_hyper.weightspace.predictor import ChildQualityPredictor
+
+    return ChildQualityPredictor.load("unf-smash" if name is None else name)
+
+
+@torch.no_grad()
+def unf_scores(
+    ctx: SearchContext, gen: WeightGenerator, specs: list[ArchSpec], predictor, chunk: int = 32
+) -> np.ndarray:
+    """The predictor's predicted held-out score of each spec's generated weights."""
+    from automl_hyper.weightspace.uses import score_architectures
+
+    gen.eval()
+    out = []
+    for i in range(0, len(specs), chunk):
+        batch = specs[i : i + chunk]
+        params = gen.generate_many(batch)
+        out.append(
+            score_architectures(
+                batch, params, ctx.n_features, ctx.n_outputs, len(ctx.y_fit), predictor
+            )
+        )
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def rank_candidates(
+    ctx: SearchContext,
+    gen: WeightGenerator,
+    candidates: list[Candidate],
+    ranker: str,
+    predictor=None,
+) -> list[Candidate]:
+    """Candidates best first under ``ranker``; sets ``unf`` (where computed) and ``rank_score``.
+
+    ``"both"`` averages the two rank positions (ties broken by the proxy)."""
+    from scipy.stats import rankdata
+
+    proxy = np.array([c.proxy for c in candidates], dtype=np.float64)
+    if ranker == "proxy":
+        score = proxy
+    else:
+        todo = [c for c in candidates if c.unf is None]
+        if todo:
+            predictor = predictor or load_predictor(ctx.config.unf_predictor)
+            for c, u in zip(todo, unf_scores(ctx, gen, [c.spec for c in todo], predictor)):
+                c.unf = float(u)
+        unf = np.array([c.unf for c in candidates], dtype=np.float64)
+        unf = np.where(np.isfinite(unf), unf, -np.inf)
+        if ranker == "unf":
+            score = unf
+        else:
+            score = 0.5 * (rankdata(proxy) + rankdata(unf)) / max(1, len(candidates))
+    for c, v in zip(candidates, score):
+        c.rank_score = float(v)
+    order = sorted(range(len(candidates)), key=lambda i: (-score[i], -proxy[i]))
+    return [candidates[i] for i in order]
+
+
+# The training settings the search leaves out, tuned on the winner (log scale where marked).
+TUNING_RANGES = {
+    "learning_rate": (1e-4, 1e-2, True),
+    "dropout": (0.0, 0.5, False),
+    "weight_decay": (1e-7, 1e-2, True),
+}
+
+
+def tune_winner(
+    ctx: SearchContext,
+    winner: Candidate,
+    gen: WeightGenerator | None,
+    n_trials: int,
+) -> tuple[Candidate, list[dict]]:
+    """Retrain the winner with ``n_trials`` Optuna TPE settings of learning rate, dropout and
+    weight decay; the best real validation score wins (the untuned winner included)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=ctx.seed)
+    )
+    best, records = winner, []
+    for _ in range(n_trials):
+        if _past(ctx.deadline):
+            break
+        trial = study.ask()
+        params = {
+            name: trial.suggest_float(name, low, high, log=log)
+            for name, (low, high, log) in TUNING_RANGES.items()
+        }
+        cand = Candidate(winner.spec, "tuned", winner.proxy, winner.n_params)
+        cand.unf, cand.rank_score = winner.unf, winner.rank_score
+        t = time.perf_counter()
+        train_candidate(ctx, cand, gen, replace(ctx.config, **params))
+        real = cand.real if np.isfinite(cand.real) else -np.inf
+        study.tell(trial, real)
+        records.append(
+            {
+                **params,
+                "real_score": cand.real,
+                "epochs": cand.epochs,
+                "seconds": time.perf_counter() - t,
+            }
+        )
+        if real > best.real:
+            best = cand
+    return best, records
+
+
+def ensemble_members(trained: list[Candidate], best: Candidate, k: int) -> list[Candidate]:
+    """``best`` and the next best trained finalists by real score, ``k`` in all."""
+    others = [c for c in trained if c.spec != best.spec and np.isfinite(c.real)]
+    return [best, *others[: k - 1]]
+
+
+def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
+    """The whole SMASH procedure on prepared tensors (fit rows and validation rows)."""
+    config = ctx.config
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    gen, candidates, losses = build_pool(ctx, space, timings)
+
+    t1 = time.perf_counter()
+    ranked = rank_candidates(ctx, gen, candidates, config.ranker)
+    timings["ranking_s"] = time.perf_counter() - t1
 
     t3 = time.perf_counter()
-    candidates = list(scorer.seen.values())
-    finalists = sorted(candidates, key=lambda c: -c.proxy)[: config.top_k]
-    for i, cand in enumerate(finalists):
-        if i > 0 and _past(ctx.deadline):
-            break  # the best proxy candidate is always trained; the others only in time
+    finalist_deadline = ctx.deadline
+    if ctx.deadline is not None and config.tune_trials > 0:  # leave half to the tuning
+        finalist_deadline = t3 + 0.5 * max(0.0, ctx.deadline - t3)
+    for i, cand in enumerate(ranked[: config.top_k]):
+        if i > 0 and _past(finalist_deadline):
+            break  # the best ranked candidate is always trained; the others only in time
         train_candidate(ctx, cand, gen)
     timings["finalists_s"] = time.perf_counter() - t3
+    trained = sorted(
+        (c for c in candidates if c.real is not None), key=lambda c: (-c.real, -c.proxy)
+    )
+    best = trained[0]
+
+    tuning: list[dict] = []
+    if config.tune_trials > 0:
+        t4 = time.perf_counter()
+        best, tuning = tune_winner(ctx, best, gen, config.tune_trials)
+        timings["tuning_s"] = time.perf_counter() - t4
+    members = ensemble_members(trained, best, config.ensemble_top_k)
     timings["total_s"] = time.perf_counter() - t0
-    trained = [c for c in candidates if c.real is not None]
-    best = max(trained, key=lambda c: (c.real, c.proxy))
-    return SearchOutcome(candidates, best, losses, timings)
+    return SearchOutcome(candidates, best, losses, timings, members, tuning)
 
 
 def train_candidate(
-    ctx: SearchContext, cand: Candidate, gen: WeightGenerator | None = None
+    ctx: SearchContext,
+    cand: Candidate,
+    gen: WeightGenerator | None = None,
+    config: SearchConfig | None = None,
 ) -> None:
-    """Train one candidate for real (from scratch, or from its generated weights) and score it."""
-    config = ctx.config
+    """Train one candidate for real (from scratch, or from its generated weights) and score it.
+
+    ``config`` overrides the context's settings (the tuning trials' learning rates etc.)."""
+    config = config or ctx.config
     init = None
     if config.init_from_hypernet and gen is not None:
         with torch.no_grad():

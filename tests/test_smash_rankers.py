@@ -1,0 +1,130 @@
+"""SMASH finalist rankers (proxy / UNF / both), top-k averaging and winner tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, make_classification, make_regression
+
+from automl_hyper import zoo
+from automl_hyper.cli import main as cli_main
+from automl_hyper.models.smash import SmashClassifier, SmashRegressor
+
+TINY = {
+    "n_candidates": 20,
+    "n_mutations": 6,
+    "top_k": 3,
+    "hyper_max_epochs": 5,
+    "max_epochs": 10,
+    "widths": (8, 16, 32),
+    "max_depth": 3,
+    "random_state": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory):
+    """A tiny SMASH child-quality predictor trained here (the ranker must not need a shipped one)."""
+    tmp = tmp_path_factory.mktemp("unf")
+    bank = tmp / "bank"
+    args = ["unf", "build", "--family", "smash", "--tasks", "2", "--out", str(bank)]
+    args += ["--archs", "3", "--hyper-seconds", "0.3", "--real-epochs", "2", "--no-progress"]
+    assert cli_main(args) == 0
+    path = tmp / "pred.pt"
+    args = ["unf", "train", "--from", str(bank), "--out", str(path), "--epochs", "1"]
+    assert cli_main(args + ["--channels", "4", "--meta-features"]) == 0
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_breast_cancer(return_X_y=True)
+    return X[:300], y[:300], X[300:], y[300:]
+
+
+@pytest.mark.parametrize("ranker", ["unf", "both"])
+def test_finalists_are_the_top_of_the_chosen_ranking(ranker, predictor, data):
+    X, y, X_te, y_te = data
+    clf = SmashClassifier(**TINY, ranker=ranker, unf_predictor=predictor).fit(X, y)
+    table = clf.search_results_
+    assert table.unf_score.notna().all() and table.rank_score.notna().all()
+    top = table.sort_values(["rank_score", "proxy_score"], ascending=False).head(TINY["top_k"])
+    assert top.real_score.notna().all() and table.real_score.notna().sum() == TINY["top_k"]
+    if ranker == "both":  # the average of the two rank positions, as a share of the pool
+        n = len(table)
+        ranks = (table.proxy_score.rank() + table.unf_score.rank()) / (2 * n)
+        np.testing.assert_allclose(table.rank_score, ranks)
+    assert set(clf.ranker_kendall_taus_) == {"proxy", "unf", ranker}
+    assert clf.score(X_te, y_te) > 0.85
+    assert clf.search_timings_["ranking_s"] >= 0
+
+
+def test_proxy_ranker_computes_no_unf_score(data):
+    X, y, _, _ = data
+    clf = SmashClassifier(**TINY).fit(X, y)
+    assert clf.ranker == "proxy" and clf.search_results_.unf_score.isna().all()
+    np.testing.assert_array_equal(clf.search_results_.rank_score, clf.search_results_.proxy_score)
+    assert len(clf.ensemble_nets_) == 1 and clf.tuning_results_ == []
+
+
+def test_top_k_average_and_tuning_are_seeded(data):
+    X, y, X_te, y_te = data
+    params = {**TINY, "ensemble_top_k": 2, "tune_trials": 2}
+    a = SmashClassifier(**params).fit(X, y)
+    b = SmashClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X_te), b.predict_proba(X_te))
+    assert len(a.ensemble_nets_) == 2 and a.ensemble_nets_[0] is a.net_
+    assert len(a.tuning_results_) == 2
+    assert {"learning_rate", "dropout", "weight_decay", "real_score"} <= set(a.tuning_results_[0])
+    # the winner is the tuned retraining only where a trial beat the untuned winner
+    trained = a.search_results_[a.search_results_.real_score.notna()]
+    assert a.best_spec_.to_json() == trained.loc[trained.real_score.idxmax(), "spec"]
+    import torch
+
+    from automl_hyper.models.smash.training import outputs_to_proba
+
+    with torch.no_grad():  # the probabilities are the members' mean
+        x = torch.as_tensor(a._transform(X_te), dtype=torch.float64)
+        mean = np.mean([outputs_to_proba(n(x)) for n in a.ensemble_nets_], axis=0)
+    np.testing.assert_allclose(a.predict_proba(X_te), mean)
+    assert a.score(X_te, y_te) > 0.85
+
+
+def test_regressor_averages_members():
+    X, y = make_regression(300, 5, noise=1.0, random_state=0)
+    reg = SmashRegressor(**{**TINY, "ensemble_top_k": 3, "max_epochs": 40, "learning_rate": 1e-2})
+    reg.fit(X[:200], y[:200])
+    assert len(reg.ensemble_nets_) == 3 and reg.score(X[200:], y[200:]) > 0.5
+
+
+def test_tuning_stays_inside_the_time_limit():
+    import time
+
+    X, y = make_classification(300, 6, random_state=0)
+    start = time.perf_counter()
+    clf = SmashClassifier(
+        **{**TINY, "max_epochs": 10_000, "patience": 10_000, "tune_trials": 50, "time_limit": 3.0}
+    ).fit(X, y)
+    assert time.perf_counter() - start < 3.0 + 6.0
+    assert len(clf.tuning_results_) < 50
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"ranker": "oracle"}, "ranker"),
+        ({"ensemble_top_k": 0}, "ensemble_top_k"),
+        ({"tune_trials": -1}, "tune_trials"),
+        ({"unf_predictor": 3}, "unf_predictor"),
+    ],
+)
+def test_bad_settings_fail_before_any_work(params, message):
+    X, y = make_classification(50, 4, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        SmashClassifier(**{**TINY, **params}).fit(X, y)
+
+
+def test_zoo_declares_the_ranker():
+    dim = zoo.get("smash").space["ranker"]
+    assert set(dim.choices) == {"proxy", "unf", "both"}
+    assert dim.default == SmashClassifier().ranker
