@@ -8,6 +8,7 @@
 * ``MLflowCallback`` logs a study to MLflow: one parent run per study, one nested run per
   trial. It lives with every other MLflow call in :mod:`automl_hyper.integrations.mlflow` and is
   re-exported here, loaded on first use so that this module does not import MLflow.
+* :func:`best_estimator`: a study's best configuration refitted (for the best epoch): the model.
 * :func:`create_storage` / :func:`create_study`: SQLite by default; an RDB URL (PostgreSQL, MySQL)
   for many machines; a journal file for several local worker processes.
 """
@@ -38,6 +39,7 @@ from automl_hyper.data.loading import infer_task
 from automl_hyper.space import Categorical, Float, Int
 
 __all__ = [
+    "best_estimator",
     "create_storage",
     "create_study",
     "make_objective",
@@ -145,13 +147,17 @@ def make_objective(
     ``partial_fit`` on every fold, reporting the mean score at ``step=epoch`` and raising
     ``optuna.TrialPruned`` when the study's pruner says so; the trial records the epoch with the
     best mean score as user attribute ``best_epoch``. ``fixed_params`` are passed to every
-    estimator and are not searched.
+    estimator and are not searched; each trial keeps them as user attribute ``fixed_params``
+    (:func:`best_estimator` reads them back). The study's metric name is set to the scoring's
+    name (``roc_auc``...), which :class:`MLflowCallback` uses for its metric.
     """
     fam = _family(family)
     task = _infer_task(fam, y, task)
     if max_epochs < 1:
         raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
-    scorer = get_scorer(scoring if scoring is not None else _default_scoring(task, y))
+    scoring = scoring if scoring is not None else _default_scoring(task, y)
+    scorer = get_scorer(scoring)
+    metric = scoring if isinstance(scoring, str) else getattr(scoring, "__name__", "score")
     if isinstance(cv, int):
         cv = (StratifiedKFold if task == "classification" else KFold)(
             n_splits=cv, shuffle=True, random_state=random_state
@@ -170,6 +176,7 @@ def make_objective(
     fixed = dict(fixed_params or {})
 
     def objective(trial: optuna.trial.Trial) -> float:
+        _record_objective(trial, metric, fixed)
         params = suggest_params(fam, trial, fixed=fixed)
         template = fam.make(task, **params)
         if fam.iterative:
@@ -182,6 +189,56 @@ def make_objective(
         return value
 
     return objective
+
+
+def _record_objective(trial: optuna.trial.BaseTrial, metric: str, fixed: dict[str, Any]) -> None:
+    """What a study needs to explain itself later: its metric's name, the fixed parameters."""
+    import json
+    import warnings
+
+    study = getattr(trial, "study", None)  # a FixedTrial has none
+    if study is not None and study.metric_names is None:
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, still in 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([metric])
+    try:
+        json.dumps(fixed)
+    except TypeError:  # storages keep JSON only; best_estimator then needs fixed_params=
+        return
+    trial.set_user_attr("fixed_params", fixed)
+
+
+def best_estimator(
+    study: optuna.Study,
+    family: str | zoo.Family,
+    X: Any,
+    y: Any,
+    *,
+    fixed_params: dict[str, Any] | None = None,
+    task: str | None = None,
+    random_state: int | None = 0,
+) -> Any:
+    """The study's best configuration, fitted on ``X, y``: from a study to a model.
+
+    Parameters: the fixed ones the objective used (recorded by :func:`make_objective` on each
+    trial; ``fixed_params`` overrides them), then the best trial's. For an iterative family the
+    best trial's best epoch (user attribute ``best_epoch``) becomes ``max_epochs``, with early
+    stopping off (``validation_fraction=0``): the epoch count is already known, and every row
+    trains.
+    """
+    fam = _family(family)
+    task = _infer_task(fam, y, task)
+    best = study.best_trial
+    recorded = best.user_attrs.get("fixed_params") or {}
+    params = {**recorded, **dict(fixed_params or {}), **best.params}
+    accepted = fam.make(task).get_params()
+    if "best_epoch" in best.user_attrs and "max_epochs" in accepted:
+        params["max_epochs"] = int(best.user_attrs["best_epoch"])
+        if "validation_fraction" in accepted:
+            params["validation_fraction"] = 0.0
+    if "random_state" in accepted and random_state is not None:
+        params.setdefault("random_state", random_state)
+    return fam.make(task, **params).fit(X, y)
 
 
 def _iterative_cv(trial, template, folds, scorer, max_epochs, classes) -> float:

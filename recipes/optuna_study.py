@@ -3,8 +3,9 @@
     python recipes/optuna_study.py [--family inn] [--trials 12] [--storage sqlite:///optuna.db] [--quick]
 
 The study lives in ./optuna.db (SQLite): run this script in several terminals at once and the
-workers share it. Trials are logged to ./mlflow.db (`mlflow ui --backend-store-uri
-sqlite:///mlflow.db` shows one parent run with a nested run per trial).
+workers share it. Trials are logged to ./mlflow.db, experiment `<family>-breast-cancer` (the
+study's name): one parent run with a nested run per trial; the script prints the `mlflow ui`
+command with the absolute path of the store.
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from automl_hyper import zoo
-from automl_hyper.integrations.optuna import MLflowCallback, create_study, make_objective
+from automl_hyper.integrations.mlflow.serving import ui_command
+from automl_hyper.integrations.optuna import (
+    MLflowCallback,
+    best_estimator,
+    create_study,
+    make_objective,
+)
 
 
 def main() -> None:
@@ -39,22 +45,16 @@ def main() -> None:
     objective = make_objective(
         args.family, X_train, y_train, cv=3, max_epochs=epochs, fixed_params=fixed
     )
-    callback = MLflowCallback(tracking_uri="sqlite:///mlflow.db", experiment_name="optuna-recipe")
+    callback = MLflowCallback(tracking_uri="sqlite:///mlflow.db")  # experiment: the study's name
     study.optimize(objective, n_trials=trials, callbacks=[callback])
 
     print("trial states:", dict(Counter(t.state.name for t in study.trials)))
     print(f"best CV ROC AUC {study.best_value:.4f} with {study.best_params}")
 
-    # Refit the best configuration on the whole training set, for the epochs that scored best.
-    best = {**fixed, **study.best_params}
-    family = zoo.get(args.family)
-    accepted = family.make().get_params()
-    if "best_epoch" in study.best_trial.user_attrs and "max_epochs" in accepted:
-        best["max_epochs"] = study.best_trial.user_attrs["best_epoch"]
-        if "validation_fraction" in accepted:
-            best["validation_fraction"] = 0.0  # no early stopping: the epoch count is known
-    model = family.make(**best, random_state=0).fit(X_train, y_train)
+    # The best configuration refitted on the whole training set, for the epochs that scored best.
+    model = best_estimator(study, args.family, X_train, y_train)
     auc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
+    print(f"browse: {ui_command(callback.tracking_uri)}")
     print(f"test ROC AUC of the refitted best configuration: {auc:.4f}")
 
 

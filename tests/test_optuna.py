@@ -164,19 +164,71 @@ def test_iterative_objective_prunes_per_epoch_and_logs_to_mlflow(data, tmp_path,
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert len(parents) == 1 and len(children) == 6
-    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
-    assert parents[0].data.metrics["best_value"] == pytest.approx(study.best_value)
+    parent = parents[0]
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
+    # The metric is named after the objective's scoring; the parent is closed when trials end.
+    assert study.metric_names == ["roc_auc"]
+    assert parent.data.metrics["best_roc_auc"] == pytest.approx(study.best_value)
+    assert parent.info.status == "FINISHED"
+    last_end = max(t.datetime_complete for t in study.trials).timestamp() * 1000
+    assert parent.info.end_time == pytest.approx(last_end, abs=1)
     by_number = {int(r.data.tags["optuna.trial_number"]): r for r in children}
     for trial in study.trials:
         run = by_number[trial.number]
-        assert run.data.tags["optuna.state"] == trial.state.name
+        assert run.data.tags["optuna.state"] == run.data.tags["state"] == trial.state.name
         history = client.get_metric_history(run.info.run_id, "intermediate_value")
         assert sorted(m.step for m in history) == sorted(trial.intermediate_values)
         assert set(run.data.params) == set(trial.params)
         # Optuna gives a pruned trial the value it last reported.
-        assert run.data.metrics["value"] == pytest.approx(trial.value)
-        assert run.info.status == ("FINISHED" if trial.state == TrialState.COMPLETE else "KILLED")
+        assert run.data.metrics["roc_auc"] == pytest.approx(trial.value)
+        # A pruned trial stopped early on purpose: FINISHED, told apart by its state tag.
+        assert run.info.status == "FINISHED"
+        # The run lasts as long as the trial did.
+        assert run.info.start_time == int(trial.datetime_start.timestamp() * 1000)
+        assert run.info.end_time == int(trial.datetime_complete.timestamp() * 1000)
+    pruned = client.search_runs([experiment.experiment_id], filter_string="tags.state = 'PRUNED'")
+    assert len(pruned) == sum(t.state == TrialState.PRUNED for t in study.trials) > 0
     mlflow.end_run()
+
+
+def test_the_callback_names_its_experiment_after_the_study(data, tmp_path):
+    """No experiment name given: the study's; a relative SQLite path is made absolute."""
+    from mlflow import MlflowClient
+
+    X, y = data
+    study = opt.create_study("logreg-names", storage=f"sqlite:///{tmp_path / 'optuna.db'}", seed=0)
+    objective = opt.make_objective("logreg", X, y, cv=2, scoring="accuracy")
+    callback = opt.MLflowCallback(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    study.optimize(objective, n_trials=2, callbacks=[callback])
+    client = MlflowClient(tracking_uri=callback.tracking_uri)
+    experiment = client.get_experiment_by_name("logreg-names")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 3
+    trial_runs = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert all("accuracy" in r.data.metrics for r in trial_runs)
+
+
+def test_best_estimator_refits_the_best_trial_for_its_best_epoch(data, tmp_path):
+    """From a study to a fitted model: the fixed parameters recorded by the objective, the best
+    trial's parameters, and its best epoch as max_epochs (early stopping off)."""
+    X, y = data
+    study = opt.create_study("inn-best", storage=f"sqlite:///{tmp_path / 'optuna.db'}", seed=0)
+    fixed = {**INN_FIXED, **FAST_INN}
+    fixed.pop("learning_rate")  # searched
+    objective = opt.make_objective("inn", X, y, cv=2, max_epochs=3, fixed_params=fixed)
+    study.optimize(objective, n_trials=2)
+    model = opt.best_estimator(study, "inn", X, y)
+    best = study.best_trial
+    assert model.max_epochs == best.user_attrs["best_epoch"]
+    assert model.validation_fraction == 0.0
+    assert model.learning_rate == best.params["learning_rate"]
+    assert model.hidden_width == FAST_INN["hidden_width"] and model.n_blocks == 1
+    assert model.predict_proba(X).shape == (len(X), 2)
+    # non-iterative families: the best parameters, nothing else changed
+    study = opt.create_study("logreg-best", storage=f"sqlite:///{tmp_path / 'optuna.db'}", seed=0)
+    study.optimize(opt.make_objective("logreg", X, y, cv=2), n_trials=2)
+    model = opt.best_estimator(study, "logreg", X, y)
+    assert model.C == study.best_params["C"]
 
 
 WORKER = """
