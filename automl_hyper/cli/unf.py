@@ -63,6 +63,7 @@ def main(args: argparse.Namespace) -> int:
             min_rows=args.min_rows,
             max_rows=args.max_rows,
             max_features=args.max_features,
+            max_depth=args.max_depth,
         )
         table = build(args.out, config, args.tasks, progress=not args.no_progress, log=print)
         print(f"{len(table)} children on {table['task'].nunique()} tasks in {args.out}")
