@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--min-rows", type=int, default=300, help="rows per prior task, at least")
     b.add_argument("--max-rows", type=int, default=600, help="rows per prior task, at most")
     b.add_argument("--max-features", type=int, default=20, help="features per prior task, at most")
+    b.add_argument("--max-depth", type=int, default=3, help="smash: deepest sampled architecture")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     t = sub.add_parser("train", help="train a child-quality predictor on a bank")
