@@ -101,7 +101,7 @@ def run_split(
     )
     torch.manual_seed(seed)
     timings: dict[str, float] = {}
-    gen, pool, _ = build_pool(ctx, SearchSpace(), timings)
+    gen, pool, _ = build_pool(ctx, SearchSpace(max_depth=args.max_depth), timings)
     pool_s = sum(timings.values())
     t = time.perf_counter()
     rank_candidates(ctx, gen, pool, "unf", predictor)
@@ -211,7 +211,8 @@ def summarise(rows: pd.DataFrame, taus: pd.DataFrame, args, command: str) -> str
         "",
         f"{rows.dataset.nunique()} selection datasets x {rows.split.nunique()} paper splits; "
         f"pool {args.n_candidates} sampled + {args.n_mutations} mutated, hypernetwork "
-        f"{args.hyper_seconds:g} s, top_k {args.top_k}, finalists <= {args.max_epochs} epochs.",
+        f"{args.hyper_seconds:g} s, max_depth {args.max_depth}, top_k {args.top_k}, "
+        f"finalists <= {args.max_epochs} epochs, {args.tune_trials} tuning trials.",
         "",
         "## Test AUC and time per variant (mean over dataset-splits)",
         "",
@@ -260,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-mutations", type=int, default=40)
     parser.add_argument("--hyper-seconds", type=float, default=10.0)
     parser.add_argument("--top-k", type=int, default=3)
+    # 3: the deepest architectures the shipped unf-smash predictor reads (its banks' max_depth)
+    parser.add_argument("--max-depth", type=int, default=3)
     parser.add_argument("--max-epochs", type=int, default=50)
     parser.add_argument("--n-random", type=int, default=6)
     parser.add_argument("--tune-trials", type=int, default=6)

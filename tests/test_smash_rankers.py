@@ -7,7 +7,6 @@ import pytest
 from sklearn.datasets import load_breast_cancer, make_classification, make_regression
 
 from automl_hyper import zoo
-from automl_hyper.cli import main as cli_main
 from automl_hyper.models.smash import SmashClassifier, SmashRegressor
 
 TINY = {
@@ -25,14 +24,14 @@ TINY = {
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory):
     """A tiny SMASH child-quality predictor trained here (the ranker must not need a shipped one)."""
+    from automl_hyper.weightspace.bank import BankConfig, build
+    from automl_hyper.weightspace.predictor import train_from_banks
+
     tmp = tmp_path_factory.mktemp("unf")
-    bank = tmp / "bank"
-    args = ["unf", "build", "--family", "smash", "--tasks", "2", "--out", str(bank)]
-    args += ["--archs", "3", "--hyper-seconds", "0.3", "--real-epochs", "2", "--no-progress"]
-    assert cli_main(args) == 0
+    config = BankConfig(family="smash", n_archs=3, hyper_seconds=0.3, real_epochs=2)
+    build(tmp / "bank", config, 2, progress=False)
     path = tmp / "pred.pt"
-    args = ["unf", "train", "--from", str(bank), "--out", str(path), "--epochs", "1"]
-    assert cli_main(args + ["--channels", "4", "--meta-features"]) == 0
+    train_from_banks([tmp / "bank"], path, meta_features=True, epochs=1, channels=(4,))
     return str(path)
 
 
@@ -128,3 +127,15 @@ def test_zoo_declares_the_ranker():
     dim = zoo.get("smash").space["ranker"]
     assert set(dim.choices) == {"proxy", "unf", "both"}
     assert dim.default == SmashClassifier().ranker
+
+
+def test_a_predictor_that_cannot_read_the_space_is_refused_before_any_work(predictor):
+    """The tiny predictor was built on architectures of at most 3 layers (the bank's default)."""
+    import time
+
+    X, y = make_classification(80, 4, random_state=0)
+    start = time.perf_counter()
+    clf = SmashClassifier(**{**TINY, "max_depth": 4, "hyper_max_epochs": 10_000}, ranker="unf")
+    with pytest.raises(ValueError, match="at most 3 layers, but max_depth is 4"):
+        clf.set_params(unf_predictor=predictor, hyper_time_budget=None).fit(X, y)
+    assert time.perf_counter() - start < 5.0  # refused before the hypernetwork trains

@@ -292,6 +292,39 @@ def unf_scores(
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def _dense(space: SearchSpace, depth: int) -> ArchSpec:
+    """The architecture of ``depth`` layers with every connection (all weight tensors of that depth)."""
+    w, act, norm = min(space.widths), space.activations[0], space.norms[0]
+    layers = tuple(LayerSpec(w, act, norm, tuple(range(k))) for k in range(1, depth + 1))
+    return ArchSpec(layers, tuple(range(depth + 1)))
+
+
+def check_predictor_covers(ctx: SearchContext, space: SearchSpace, predictor) -> None:
+    """Refuse, before any work, a predictor that cannot read the space's deepest architectures
+    (a UNF knows the weight-tensor pairs of the architectures it was built for)."""
+    from automl_hyper.models.smash.network import fan_in_init
+    from automl_hyper.weightspace.uses import score_architectures
+
+    def reads(depth: int) -> bool:
+        spec = _dense(space, depth)
+        params = [list(zip(*fan_in_init(spec, ctx.n_features, ctx.n_outputs)))]
+        try:
+            score_architectures([spec], params, ctx.n_features, ctx.n_outputs, 100, predictor)
+        except KeyError:
+            return False
+        return True
+
+    if reads(space.max_depth):
+        return
+    known = next((d for d in range(space.max_depth - 1, 0, -1) if reads(d)), 0)
+    name = ctx.config.unf_predictor or "unf-smash"
+    raise ValueError(
+        f"ranker={ctx.config.ranker!r}: the UNF predictor {name!r} reads architectures of at most "
+        f"{known} layers, but max_depth is {space.max_depth}; set max_depth<={known}, "
+        "ranker='proxy', or train a predictor on deeper ones (automl-hyper unf build/train)"
+    )
+
+
 def rank_candidates(
     ctx: SearchContext,
     gen: WeightGenerator,
@@ -386,6 +419,8 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
     config = ctx.config
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    if config.ranker != "proxy":
+        check_predictor_covers(ctx, space, load_predictor(config.unf_predictor))
     gen, candidates, losses = build_pool(ctx, space, timings)
 
     t1 = time.perf_counter()
