@@ -86,6 +86,10 @@ def test_the_champion_is_refitted_on_all_rows_tagged_and_moves_the_alias_with_a_
     model = mlflow.pyfunc.load_model("models:/flowers@champion")
     assert len(model.predict(as_request_frame(X.head(3)))) == 3
 
+    assert (
+        f"champion: {family} -> models:/flowers@champion (version 2, refitted on all 150 rows"
+        in out
+    )
     # Where everything is, with absolute paths that work from any folder.
     assert f"browse: mlflow ui --backend-store-uri {absolute}" in out
     assert (

@@ -234,12 +234,18 @@ def report(args, comparison, tracker, log_path: Path | None) -> None:
         f"run {tracker.parent_run_id}"
     )
     print(f"browse: {ui_command(tracker.tracking_uri)}")
-    if comparison.champion_fit is not None:
-        print(champion_line(comparison.champion_fit))
+    fit = comparison.champion_fit
+    if tracker.champion_uri and fit is not None:
+        print(
+            f"champion: {fit.family} -> {tracker.champion_uri} (version "
+            f"{tracker.champion_version}, refitted on all {fit.training_rows} rows in "
+            f"{fit.fit_s:.1f} s)"
+        )
+    elif fit is not None:
+        print(champion_line(fit))
     if tracker.alias_moved:
         print(f"warning: {tracker.alias_moved}")
     if tracker.champion_uri:
-        print(f"registered: {tracker.champion_uri} (version {tracker.champion_version})")
         print(f"serve it: {serve_command(tracker.champion_uri, tracker.tracking_uri)}")
     if log_path is not None:
         print(f"library messages (MLflow, Optuna, warnings): {log_path.resolve()}")
