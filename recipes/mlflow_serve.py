@@ -4,7 +4,9 @@
 
 Tracking goes to ./mlflow.db. The server is `mlflow models serve --env-manager local` (the default
 environment manager would build a virtualenv from the network), started and stopped by
-`automl_hyper.integrations.mlflow.serve_model`.
+`automl_hyper.integrations.mlflow.serve_model`, which puts this interpreter's bin folder first on
+the server's PATH: the recipe works with a virtualenv that is not activated
+(`/path/to/venv/bin/python recipes/mlflow_serve.py`), where MLflow would not find `uvicorn`.
 """
 
 from __future__ import annotations

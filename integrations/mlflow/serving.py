@@ -1,6 +1,11 @@
 """Serve a logged model with ``mlflow models serve --env-manager local`` and query it over HTTP.
 
 ``--env-manager local`` because the default builds a virtualenv from the network.
+
+``mlflow models serve`` starts its server (``uvicorn``) by name from ``PATH``: with a virtualenv
+that is not activated (``/path/venv/bin/python script.py``) it is not found and the command exits
+127. :func:`serve_model` therefore puts the running interpreter's ``bin`` folder first on the
+server's ``PATH`` (:func:`server_env`), and :func:`serve_command` prints the same prefix.
 """
 
 from __future__ import annotations
@@ -30,9 +35,26 @@ def serve_command(model_uri: str, tracking_uri: str | None = None, port: int = 5
 
     uri = absolute_tracking_uri(tracking_uri or mlflow.get_tracking_uri())
     return (
-        f"MLFLOW_TRACKING_URI={shlex.quote(uri)} mlflow models serve -m {shlex.quote(model_uri)} "
-        f"--env-manager local -p {port}"
+        f'PATH={shlex.quote(interpreter_bin())}:"$PATH" MLFLOW_TRACKING_URI={shlex.quote(uri)} '
+        f"mlflow models serve -m {shlex.quote(model_uri)} --env-manager local -p {port}"
     )
+
+
+def interpreter_bin() -> str:
+    """The folder of the running interpreter's scripts (a virtualenv's ``bin``), where
+    ``mlflow`` and ``uvicorn`` were installed next to ``python``. Not resolved through symlinks:
+    a virtualenv's ``python`` links to the base interpreter, whose folder lacks them."""
+    return os.path.dirname(os.path.abspath(sys.executable))
+
+
+def server_env(tracking_uri: str | None = None, base: dict | None = None) -> dict[str, str]:
+    """The model server's environment: ``base`` (default ``os.environ``) with the interpreter's
+    ``bin`` folder first on ``PATH`` (MLflow starts ``uvicorn`` by name) and the tracking URI."""
+    env = dict(os.environ if base is None else base)
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p]
+    env["PATH"] = os.pathsep.join([interpreter_bin(), *[p for p in path if p != interpreter_bin()]])
+    env["MLFLOW_TRACKING_URI"] = tracking_uri or mlflow.get_tracking_uri()
+    return env
 
 
 def ui_command(tracking_uri: str | None = None) -> str:
@@ -58,17 +80,23 @@ def serve_model(
     host: str = "127.0.0.1",
     tracking_uri: str | None = None,
     timeout: float = 120.0,
+    workers: int | None = None,
+    env: dict | None = None,
 ) -> Iterator[str]:
     """Run ``mlflow models serve --env-manager local`` and yield its base URL once /ping answers.
 
+    Works without an activated virtualenv (see :func:`server_env`; ``env`` replaces
+    ``os.environ`` as the base). ``workers``: server processes (MLflow's ``-w``; default 1).
     The server runs in its own process group, stopped (SIGTERM, then SIGKILL) on exit.
     """
     port = port or free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri or mlflow.get_tracking_uri()}
+    env = server_env(tracking_uri, env)
     cmd = [
         sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
         "--env-manager", "local", "-h", host, "-p", str(port),
     ]  # fmt: skip
+    if workers is not None:
+        cmd += ["-w", str(workers)]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
