@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, log_loss
 
 from automl_hyper import zoo
+from automl_hyper.budgets import budget_description
 from automl_hyper.data.loading import Dataset
 from automl_hyper.data.splits import paper_splits
 from automl_hyper.metrics import auc_score
@@ -387,21 +388,6 @@ def _progress(jobs: list, progress: bool | TextIO, desc: str, extra: int = 0):
 
     stream = None if progress is True else progress  # None: tqdm's default, stderr
     return tqdm(total=len(jobs) + extra, desc=f"compare {desc}", unit="fit", file=stream)
-
-
-def budget_description(budget: str, families: Sequence[str] | None = None) -> str:
-    """What a ``--budget`` level sets, read from the zoo (e.g. ``xgboost-tuned n_trials=15``),
-    for ``families`` (default: all)."""
-    parts = [
-        f"{fam.name} "
-        + " ".join(
-            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-            for k, v in fam.budgets[budget].items()
-        )
-        for fam in map(zoo.get, families or zoo.names())
-        if fam.budgets.get(budget)
-    ]
-    return "; ".join(parts) or "the families' defaults"
 
 
 # Display name, leaderboard column, format. One table of formats for the terminal and markdown.

@@ -119,3 +119,13 @@ def test_help_explains_the_options(command, expected):
     assert done.returncode == 0
     for text in expected:
         assert text in done.stdout, (text, done.stdout)
+
+
+def test_help_stays_instant():
+    """Building every parser (with its help texts) imports none of the heavy libraries."""
+    code = (
+        "import sys; from automl_hyper.cli import build_parser; build_parser(); "
+        "print([m for m in ('pandas', 'sklearn', 'torch', 'mlflow', 'numpy') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

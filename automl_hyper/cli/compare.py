@@ -20,7 +20,7 @@ DEFAULT_FAMILIES = "inn,xgboost-tuned"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from automl_hyper.compare import budget_description
+    from automl_hyper.budgets import budget_description
 
     parser.add_argument(
         "--dataset",
