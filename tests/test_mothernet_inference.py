@@ -29,6 +29,11 @@ def fit(X, y, **params):
         return MotherNetClassifier(random_state=0, **params).fit(X, y)
 
 
+def test_defaults_are_the_measured_ones():
+    clf = MotherNetClassifier()
+    assert (clf.many_classes, clf.member_selection, clf.n_estimators) == ("tree", "train", 4)
+
+
 @pytest.mark.parametrize("mode", ["codes", "tree", "ovr"])
 def test_many_classes_give_per_class_probabilities(twenty_classes, mode):
     Xtr, ytr, Xte, yte = twenty_classes
@@ -94,7 +99,7 @@ def test_member_selection_weights_members(selection):
     if selection == "train":
         assert len(clf.member_train_loss_) == 4
         assert weights.argmax() == np.argmin(clf.member_train_loss_)
-    equal = fit(X, y, n_estimators=4)
+    equal = fit(X, y, n_estimators=4, member_selection=None)
     assert not np.allclose(clf.predict_proba(X), equal.predict_proba(X))
 
 
