@@ -124,6 +124,9 @@ register(
             "finetune_steps": Int(0, 200, default=0),
             "input_transform": Categorical(("mixed", "none", "quantile", "power"), default="mixed"),
             "temperature": Float(0.5, 1.5, default=1.0),
+            # Issue 13.4, measured in benchmarks/results/mothernet_inference_*.txt.
+            "member_selection": Categorical(("train", None, "unf"), default="train"),
+            "many_classes": Categorical(("tree", "codes", "ovr"), default="tree"),
         },
         ag_key="MOTHERNET",
         ag_name="MotherNet",
