@@ -1,16 +1,32 @@
 """A zoo family's fitted model as an MLflow pyfunc: log, register under an alias, load.
 
 ``mlflow.sklearn`` serializes with skops in MLflow 3, which rejects custom classes, so a family's
-model is logged as a pyfunc: the artifact is the estimator's serving object
+model is logged as a pyfunc whose artifact is the estimator's serving object
 (``estimator.to_serving()`` when defined, e.g. MotherNet's torch-free numpy child; otherwise the
-fitted estimator) written with cloudpickle, the automl-hyper source ships with it (``code_paths``,
-the package is not on PyPI), and the pip requirements pin exactly the installed distributions that
-the pickled object references (see :mod:`.requirements`). Predictions are a DataFrame: ``label``
-and one ``proba_<class>`` column per class for classifiers, ``prediction`` for regressors.
+fitted estimator). The automl-hyper source ships with it (``code_paths``, the package is not on
+PyPI), and the pip requirements pin exactly the installed distributions that the object
+references (see :mod:`.requirements`). Predictions are a DataFrame: ``label`` and one
+``proba_<class>`` column per class for classifiers, ``prediction`` for regressors.
+
+Safe loading (README "Safe loading"):
+
+* the pyfunc wrapper is logged as code (MLflow's models-from-code, ``pyfunc_model.py``), not as
+  MLflow's pickled ``python_model.pkl``;
+* MotherNet's child is written without pickle: its weights as ``.npz`` (read with
+  ``np.load(allow_pickle=False)``), its settings and class labels as JSON, and its fitted
+  preprocessing (the shared ``TabularPreprocessor``, each member's quantile/power transform) with
+  skops (JSON + arrays; only types under ``automl_hyper.`` / ``sklearn.`` are accepted);
+* other families (INN, SMASH, the baselines: estimators holding torch modules) are still written
+  with cloudpickle;
+* every artifact's sha256 is recorded at log time (in the model's ``model_config`` inside
+  ``MLmodel``, and as tags ``automl_hyper.sha256.<artifact>`` of the run) and checked in
+  ``load_context`` before the file is read: a modified artifact is refused with
+  :class:`automl_hyper.checkpoints.ChecksumError`, before any unpickling.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,27 +39,176 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from mlflow.pyfunc import PythonModel
 
+from automl_hyper.checkpoints import ChecksumError, sha256_of
 from automl_hyper.integrations.mlflow.requirements import (
     package_source,
     pinned_requirements,
     referenced_modules,
 )
 
-_ARTIFACT = "serving_object"
+_ARTIFACT = "serving_object"  # the cloudpickled serving object (families without a safe format)
+# MotherNet's numpy child, no pickle: weights, JSON settings, skops preprocessing.
+_CHILD_WEIGHTS, _CHILD_CONFIG, _CHILD_PREPROCESSING = (
+    "child_weights",
+    "child_config",
+    "child_preprocessing",
+)
+# Type names that skops may rebuild for a child's preprocessing (besides its own safe defaults).
+_TRUSTED_PREFIXES = ("automl_hyper.", "sklearn.")
+_TRUSTED_TYPES = ("numpy.dtype",)
+_MODEL_CODE = """\"\"\"automl-hyper's pyfunc wrapper, logged as code (MLflow models-from-code): no pickle.\"\"\"
+import mlflow
+
+from automl_hyper.integrations.mlflow.models import FamilyPyfuncModel
+
+mlflow.models.set_model(FamilyPyfuncModel())
+"""
 
 
 class FamilyPyfuncModel(PythonModel):
-    """Serves a pickled serving object; one code path answers ``predict`` and HTTP requests."""
+    """Serves a family's serving object; one code path answers ``predict`` and HTTP requests.
+
+    ``load_context`` checks every artifact against the sha256 recorded at log time, then rebuilds
+    the object from its format (``numpy-child``: npz + JSON + skops; ``cloudpickle``).
+    """
 
     def load_context(self, context) -> None:
-        with open(context.artifacts[_ARTIFACT], "rb") as f:
-            self.serving = cloudpickle.load(f)
+        config = dict(context.model_config or {})
+        paths = verify_artifacts(context.artifacts, config.get("sha256"))
+        if config.get("format") == "numpy-child":
+            self.serving = read_numpy_child(
+                paths[_CHILD_WEIGHTS], paths[_CHILD_CONFIG], paths[_CHILD_PREPROCESSING]
+            )
+        else:
+            with open(paths[_ARTIFACT], "rb") as f:
+                self.serving = cloudpickle.load(f)  # verified against its logged sha256 above
 
     # The DataFrame hint tells MLflow to keep the logged signature (inputs arrive as a frame).
     def predict(
         self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         return predict_frame(self.serving, model_input)
+
+
+def verify_artifacts(artifacts: dict[str, str], expected: dict[str, str] | None) -> dict:
+    """Every artifact's sha256 against the one recorded at log time; refuse any mismatch, and
+    any artifact without a recorded hash."""
+    if not expected:
+        raise ChecksumError(
+            "this model records no sha256 for its artifacts (logged by an older automl-hyper?): "
+            "refusing to load it; log it again"
+        )
+    for name, path in artifacts.items():
+        if name not in expected:
+            raise ChecksumError(f"artifact {name!r} ({path}) has no recorded sha256: refusing it")
+        actual = sha256_of(path)
+        if actual != expected[name]:
+            raise ChecksumError(
+                f"model artifact {name!r} ({path}) has sha256 {actual}, but {expected[name]} was "
+                "recorded when the model was logged: the file was modified or corrupted; "
+                "refusing to load it"
+            )
+    return artifacts
+
+
+def _is_numpy_child(obj: Any) -> bool:
+    from automl_hyper.models.mothernet.child import NumpyChild
+
+    return type(obj) is NumpyChild
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def write_numpy_child(child: Any, folder: Path) -> dict[str, Path]:
+    """A MotherNet ``NumpyChild`` as three files, none of them a pickle: ``.npz`` weights and
+    input mappings, JSON settings (temperature, clip, class labels, member modes and weights),
+    and the fitted preprocessing in skops' format. :func:`read_numpy_child` reads them back."""
+    import skops.io as sio
+
+    arrays: dict[str, np.ndarray] = {}
+    members = []
+    for i, m in enumerate(child.members):
+        for name in ("W1", "b1", "W2", "b2", "features", "targets", "mean", "std"):
+            arrays[f"member{i}.{name}"] = np.asarray(getattr(m, name))
+        if m.log_share is not None:
+            arrays[f"member{i}.log_share"] = np.asarray(m.log_share)
+        members.append({"mode": str(m.mode), "weight": float(m.weight)})
+    for key, value in arrays.items():
+        if value.dtype == object:
+            raise TypeError(f"child array {key} has dtype object, which needs pickle")
+    classes = np.asarray(child.classes_)
+    config = {
+        "format_version": 1,
+        "temperature": float(child.temperature),
+        "clip": float(child.clip),
+        "classes": [_plain(c) for c in classes.tolist()],
+        "classes_dtype": "object" if classes.dtype == object else classes.dtype.str,
+        "members": members,
+    }
+    fitted = {
+        "preprocessor": child.preprocessor,
+        "transforms": [m.transform for m in child.members],
+    }
+    paths = {
+        _CHILD_WEIGHTS: folder / "child_weights.npz",
+        _CHILD_CONFIG: folder / "child_config.json",
+        _CHILD_PREPROCESSING: folder / "child_preprocessing.skops",
+    }
+    np.savez_compressed(paths[_CHILD_WEIGHTS], **arrays)
+    paths[_CHILD_CONFIG].write_text(json.dumps(config, indent=1))
+    sio.dump(fitted, paths[_CHILD_PREPROCESSING])
+    return paths
+
+
+def read_numpy_child(weights: str | Path, config: str | Path, preprocessing: str | Path) -> Any:
+    """The ``NumpyChild`` written by :func:`write_numpy_child`, without unpickling anything."""
+    import skops.io as sio
+
+    from automl_hyper.models.mothernet.child import Member, NumpyChild
+
+    settings = json.loads(Path(config).read_text())
+    untrusted = sio.get_untrusted_types(file=preprocessing)
+    refused = [
+        t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES) and t not in _TRUSTED_TYPES
+    ]
+    if refused:
+        raise ChecksumError(
+            f"the child's preprocessing ({preprocessing}) names types outside automl_hyper and "
+            f"scikit-learn: {refused}; refusing to load it"
+        )
+    fitted = sio.load(preprocessing, trusted=untrusted)
+    members = []
+    with np.load(weights, allow_pickle=False) as f:
+        for i, (member, transform) in enumerate(zip(settings["members"], fitted["transforms"])):
+            arrays = {
+                name: f[f"member{i}.{name}"]
+                for name in ("W1", "b1", "W2", "b2", "features", "targets", "mean", "std")
+            }
+            members.append(
+                Member(
+                    transform=transform,
+                    mode=member["mode"],
+                    weight=member["weight"],
+                    log_share=f[f"member{i}.log_share"] if f"member{i}.log_share" in f else None,
+                    **arrays,
+                )
+            )
+    classes = np.asarray(settings["classes"], dtype=np.dtype(settings["classes_dtype"]))
+    return NumpyChild(
+        fitted["preprocessor"], members, classes, settings["temperature"], settings["clip"]
+    )
+
+
+def write_serving_artifacts(obj: Any, folder: Path) -> tuple[str, dict[str, Path]]:
+    """(format, artifact name -> file) for a serving object: ``numpy-child`` (no pickle) for
+    MotherNet's child, else ``cloudpickle``."""
+    if _is_numpy_child(obj):
+        return "numpy-child", write_numpy_child(obj, folder)
+    path = folder / f"{_ARTIFACT}.pkl"
+    path.write_bytes(cloudpickle.dumps(obj))
+    return "cloudpickle", {_ARTIFACT: path}
 
 
 def _as_input(obj: Any, X: Any) -> Any:
@@ -179,7 +344,9 @@ def log_family_model(
         input_example = as_request_frame(input_example)
         signature = infer_signature(input_example, predict_frame(obj, input_example))
 
-    requirements = pinned_requirements(referenced_modules(payload))
+    # Which distributions the object needs, read from its pickle (scanned, never stored).
+    modules = referenced_modules(payload) | ({"skops"} if _is_numpy_child(obj) else set())
+    requirements = pinned_requirements(modules)
     requirements += list(extra_pip_requirements or [])
 
     own_run = mlflow.active_run() is None
@@ -187,21 +354,26 @@ def log_family_model(
         mlflow.start_run(run_name=name)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{_ARTIFACT}.pkl"
-            path.write_bytes(payload)
+            fmt, files = write_serving_artifacts(obj, Path(tmp))
+            hashes = {key: sha256_of(path) for key, path in files.items()}
             code = package_source(Path(tmp) / "code")
+            wrapper = Path(tmp) / "pyfunc_model.py"
+            wrapper.write_text(_MODEL_CODE)
             mlflow.set_tags(
                 {
                     "automl_hyper.family": family or "",
                     "automl_hyper.estimator": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
                     "automl_hyper.serving_object": type(obj).__qualname__,
+                    "automl_hyper.serving_format": fmt,
+                    **{f"automl_hyper.sha256.{key}": value for key, value in hashes.items()},
                 }
             )
             mlflow.log_params({f"{name}.{k}": v for k, v in _flat_params(estimator).items()})
             info = mlflow.pyfunc.log_model(
                 name=name,
-                python_model=FamilyPyfuncModel(),
-                artifacts={_ARTIFACT: str(path)},
+                python_model=str(wrapper),
+                artifacts={key: str(path) for key, path in files.items()},
+                model_config={"format": fmt, "sha256": hashes},
                 code_paths=[str(code)],
                 pip_requirements=requirements,
                 signature=signature,
@@ -247,5 +419,5 @@ def load_family_model(uri: str) -> mlflow.pyfunc.PyFuncModel:
 
 
 def load_serving_object(uri: str) -> Any:
-    """The unpickled serving object itself (e.g. a fitted estimator, or MotherNet's numpy child)."""
+    """The serving object itself (e.g. a fitted estimator, or MotherNet's numpy child)."""
     return load_family_model(uri).unwrap_python_model().serving
