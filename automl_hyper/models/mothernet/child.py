@@ -203,6 +203,7 @@ class NumpyChild:
                 "hidden": int(m.W1.shape[1]),
                 "n_outputs": int(m.W2.shape[1]),
                 "classes": " ".join(map(str, m.targets)),
+                "weight": float(m.weight),
             }
             for i, m in enumerate(self.members)
         ]
