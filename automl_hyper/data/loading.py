@@ -116,12 +116,15 @@ def _from_file(
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path}")
     lower = path.name.lower()
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty")
     if lower.endswith(_PARQUET_SUFFIXES):
-        frame = pd.read_parquet(path)
+        frame = _read(path, "Parquet", pd.read_parquet, path)
     elif lower.endswith(_CSV_SUFFIXES):
-        frame = pd.read_csv(path, sep="\t" if ".tsv" in lower else ",")
+        sep = "\t" if ".tsv" in lower else ","
+        frame = _read(path, "CSV", pd.read_csv, path, sep=sep)
     elif lower.endswith(_ARFF_SUFFIXES):
-        frame, nominal = _read_arff(path)
+        frame, nominal = _read(path, "ARFF", _read_arff, path)
         if categorical is None:  # the ARFF types say which columns are categorical
             categorical = [c for c in nominal if c != (target or frame.columns[-1])]
         target = target or str(frame.columns[-1])  # ARFF convention: the class comes last
@@ -129,8 +132,32 @@ def _from_file(
             task = "classification" if target in nominal else "regression"
     else:
         raise ValueError(f"{path}: unknown file type; use .csv, .tsv, .parquet, .pq or .arff")
+    if frame.shape[0] == 0:
+        raise ValueError(f"{path}: no data rows (columns {list(frame.columns)})")
     stem = path.name.split(".")[0]
     return _from_frame(frame, target, name or stem, categorical, task)
+
+
+def _read(path: Path, kind: str, reader, *args, **kwargs):
+    """``reader(*args, **kwargs)``; a file it cannot parse (binary junk, a broken or empty
+    table) becomes one ValueError naming the file and the format expected."""
+    try:
+        return reader(*args, **kwargs)
+    except (OSError, MemoryError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: could not read it as {kind}: {_reason(err)}") from err
+    except Exception as err:  # noqa: BLE001 - parsers raise many types; one message for the user
+        raise ValueError(f"{path}: could not read it as {kind}: {_reason(err)}") from err
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return f"not text in UTF-8 (byte {err.object[err.start]:#04x} at position {err.start})"
+    if isinstance(err, pd.errors.EmptyDataError):
+        return "no columns in it"
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"
 
 
 def _read_arff(path: Path) -> tuple[pd.DataFrame, list[str]]:

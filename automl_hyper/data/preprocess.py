@@ -4,10 +4,20 @@ Built only from scikit-learn transformers and always fitted on training data onl
 numeric columns are imputed (median) and transformed (quantile-normal, Yeo-Johnson power, z-score or
 nothing); categorical columns are imputed (most frequent) and one-hot or ordinal encoded, with
 categories unseen during fit mapped to all-zeros (one-hot) or -1 (ordinal) rather than failing.
+
+Bad input is handled here, once for every family (README "Bad input"): duplicate column names
+are refused; a column that is entirely missing is dropped with a warning naming it; a text column
+that mostly holds numbers is read as numbers with a warning naming it and its non-numbers
+(which become missing, then imputed); values too large for the numeric transform are refused at
+fit, naming the column; at transform, outputs far outside the training range (beyond
+``FAR_SPANS`` times a column's spread, e.g. 1e300 through a power transform) are clipped to it
+with a warning naming the input column, so that no prediction is ever NaN; unseen categories
+are reported with a warning naming the column.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -30,6 +40,98 @@ NumericTransform = Literal["quantile", "power", "standard", "none"]
 CategoricalEncoding = Literal["onehot", "ordinal"]
 # The one-hot level that collects a column's categories beyond ``max_categories``.
 INFREQUENT_LEVEL = "(infrequent)"
+# Power and standard transforms square the values: beyond this magnitude float64 overflows.
+LARGE_VALUE = 1e150
+# At transform, an output more than this many training spreads outside the training range is
+# clipped to that bound (and reported): a network never sees 1e300 or inf.
+FAR_SPANS = 10.0
+# A text column is read as numbers when at least this share of its values parse as numbers.
+NUMERIC_TEXT_SHARE = 0.5
+
+
+class BadInputWarning(UserWarning):
+    """Input was repaired by a documented fallback (README "Bad input"); the message names the column."""
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, BadInputWarning, stacklevel=4)
+
+
+def duplicated_columns(columns) -> list:
+    """Column names that appear more than once."""
+    index = pd.Index(columns)
+    return list(dict.fromkeys(index[index.duplicated()]))
+
+
+def check_unique_columns(columns) -> None:
+    dup = duplicated_columns(columns)
+    if dup:
+        raise ValueError(
+            f"X has duplicated column names {dup}: each column needs its own name "
+            "(rename them, e.g. X.columns = [...])."
+        )
+
+
+def check_same_columns(expected, got) -> None:
+    """Refuse, in one line naming them, columns that differ from fit's (missing, extra, order)."""
+    expected, got = list(expected), list(got)
+    if got == expected:
+        return
+    missing = [c for c in expected if c not in set(got)]
+    extra = [c for c in got if c not in set(expected)]
+    what = f"missing {missing}, unexpected {extra}" if missing or extra else "another order"
+    raise ValueError(
+        f"X's feature names differ from those seen in fit ({what}); expected {expected}, got {got}"
+    )
+
+
+def _numeric_text_columns(X: pd.DataFrame, candidates: list) -> dict:
+    """Text columns that mostly hold numbers: column -> the values that are not numbers."""
+    found = {}
+    for c in candidates:
+        col = X[c]
+        if isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(col):
+            continue
+        present = col.dropna()
+        if present.empty:
+            continue
+        numbers = pd.to_numeric(present, errors="coerce")
+        share = float(numbers.notna().mean())
+        is_text = present.map(lambda v: isinstance(v, str))
+        if share == 1.0 and is_text.all():
+            continue  # all numeric strings: codes of a categorical, kept as categories
+        if share >= NUMERIC_TEXT_SHARE:
+            found[c] = list(dict.fromkeys(present[numbers.isna()].tolist()))
+    return found
+
+
+def _to_numbers(X: pd.DataFrame, columns: list, when: str | None) -> pd.DataFrame:
+    """Read ``columns`` as float (non-numbers become missing), warning per column that had any
+    (unless ``when`` is None)."""
+    changed = {}
+    for c in columns:
+        col = X[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            continue
+        numbers = pd.to_numeric(col, errors="coerce").astype(float)
+        bad = col.notna() & numbers.isna()
+        if bad.any() and when is not None:
+            shown = list(dict.fromkeys(col[bad].tolist()))[:5]
+            _warn(
+                f"column {c!r} is numeric but holds {int(bad.sum())} value(s) that are not "
+                f"numbers at {when} ({shown}); they are treated as missing and imputed"
+            )
+        if np.isinf(numbers).any():
+            raise ValueError(
+                f"Input X contains infinity in columns [{c!r}]; replace it by NaN (imputed) or a finite value."
+            )
+        changed[c] = numbers
+    if not changed:
+        return X
+    X = X.copy()
+    for c, numbers in changed.items():
+        X[c] = numbers
+    return X
 
 
 def categorical_columns(X: pd.DataFrame) -> list:
@@ -114,12 +216,49 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
+        """Fit, and return the training rows transformed (warnings given once, by fit)."""
+        return self._finish(self._fit(X))
+
+    def _fit(self, X) -> np.ndarray:
+        """Fit; return the training rows transformed, in float64."""
         X = self._frame(X)
+        check_unique_columns(X.columns)
+        self.columns_ = list(X.columns)
         cat = list(self.categorical) if self.categorical is not None else categorical_columns(X)
         missing = [c for c in cat if c not in X.columns]
         if missing:
             raise ValueError(f"categorical columns not in the data: {missing}")
-        num = [c for c in X.columns if c not in cat]
+        empty = [c for c in X.columns if X[c].isna().all()]
+        if len(empty) == X.shape[1]:
+            raise ValueError(f"every column of X is entirely missing: {empty}")
+        if empty:
+            _warn(f"columns {empty} are entirely missing (None/NaN): dropped, they carry nothing")
+        if self.categorical is None:
+            text = _numeric_text_columns(X, [c for c in cat if c not in empty])
+            for c, bad in text.items():
+                if not bad:
+                    continue  # numbers held in an object column: nothing to report
+                _warn(
+                    f"column {c!r} holds numbers stored as text; read as numbers, its "
+                    f"{len(bad)} distinct non-numeric value(s) {bad[:5]} treated as missing"
+                )
+            cat = [c for c in cat if c not in text]
+        cat = [c for c in cat if c not in empty]
+        num = [c for c in X.columns if c not in cat and c not in empty]
+        X = _to_numbers(X, num, None)  # the columns read as numbers were reported just above
+        self.dropped_columns_ = empty
+        self._check_magnitudes(X, num)
+        # Raw bounds of each numeric column: at transform, values beyond them are clipped, so
+        # that a transform never overflows on a value that training never came near (1e300).
+        lo = X[num].min().to_numpy(dtype=np.float64)
+        hi = X[num].max().to_numpy(dtype=np.float64)
+        spread = np.maximum.reduce([hi - lo, np.abs(lo), np.abs(hi), np.ones_like(lo)])
+        self.raw_lower_ = lo - FAR_SPANS * spread
+        self.raw_upper_ = hi + FAR_SPANS * spread
         if self.categorical_encoding == "onehot":
             encoder = OneHotEncoder(
                 handle_unknown="infrequent_if_exist" if self.max_categories else "ignore",
@@ -168,24 +307,116 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 )
             )
         self.column_transformer_ = ColumnTransformer(transformers, sparse_threshold=0.0)
-        self.column_transformer_.fit(X)
+        used = X[num + cat]
+        out = np.asarray(self.column_transformer_.fit_transform(used), dtype=np.float64)
         self.numeric_columns_ = num
         self.categorical_columns_ = cat
-        self.columns_ = list(X.columns)
-        self.n_features_out_ = int(self.column_transformer_.transform(X.iloc[:1]).shape[1])
-        return self
+        self.n_features_out_ = int(out.shape[1])
+        bad = ~np.isfinite(out.astype(np.float32)).all(axis=0)
+        if bad.any():
+            names = sorted({self.columns_[i] for i in self.feature_sources()[bad]}, key=str)
+            raise ValueError(
+                f"columns {names} have values too large for numeric_transform="
+                f"{self.numeric_transform!r} (the result overflows); rescale them (e.g. log) "
+                "or use numeric_transform='quantile'"
+            )
+        low, high = out.min(axis=0), out.max(axis=0)
+        spread = np.maximum(high - low, 1.0)
+        self.lower_ = low - FAR_SPANS * spread
+        self.upper_ = high + FAR_SPANS * spread
+        self.center_ = np.median(out, axis=0)
+        return out
+
+    def _check_magnitudes(self, X: pd.DataFrame, num: list) -> None:
+        """Refuse, naming them, numeric columns the power or standard transform would overflow on."""
+        if self.numeric_transform not in ("power", "standard") or not num:
+            return
+        peak = X[num].abs().max()
+        large = [c for c in num if peak[c] > LARGE_VALUE]
+        if large:
+            raise ValueError(
+                f"columns {large} hold values beyond {LARGE_VALUE:g} (max |x| "
+                f"{float(peak[large].max()):.3g}), too large for numeric_transform="
+                f"{self.numeric_transform!r}: rescale them (e.g. log) or use "
+                "numeric_transform='quantile'"
+            )
 
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self, "column_transformer_")
         X = self._frame(X)
-        if list(X.columns) != self.columns_:
-            raise ValueError(
-                f"columns differ from those seen in fit: expected {self.columns_}, got {list(X.columns)}"
-            )
-        out = np.asarray(self.column_transformer_.transform(X), dtype=np.float32)
+        check_unique_columns(X.columns)
+        check_same_columns(self.columns_, X.columns)
+        X = _to_numbers(X, self.numeric_columns_, "predict")
+        self._warn_unseen_categories(X)
+        X, far_inputs = self._clip_far_inputs(X)
+        out = np.asarray(
+            self.column_transformer_.transform(
+                X[self.numeric_columns_ + self.categorical_columns_]
+            ),
+            dtype=np.float64,
+        )
+        return self._finish(self._clip_far(out, far_inputs))
+
+    def _finish(self, out: np.ndarray) -> np.ndarray:
+        out = out.astype(np.float32)
         if self.clip is not None:
             np.clip(out, -self.clip, self.clip, out=out)
         return out
+
+    def _clip_far_inputs(self, X: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+        """Numeric values beyond the raw bounds learnt in fit -> those bounds; column -> count."""
+        lower = getattr(self, "raw_lower_", None)
+        if lower is None or not self.numeric_columns_:
+            return X, {}
+        values = X[self.numeric_columns_].to_numpy(dtype=np.float64, na_value=np.nan)
+        far = (values < lower) | (values > self.raw_upper_)
+        if not far.any():
+            return X, {}
+        X = X.copy()
+        clipped = np.clip(values, lower, self.raw_upper_)
+        counts = {}
+        for j, column in enumerate(self.numeric_columns_):
+            if far[:, j].any():
+                X[column] = clipped[:, j]
+                counts[column] = int(far[:, j].sum())
+        return X, counts
+
+    def _clip_far(self, out: np.ndarray, far_inputs: dict) -> np.ndarray:
+        """Outputs beyond ``FAR_SPANS`` training spreads (or NaN) -> the training bounds, with one
+        warning naming the input columns (those clipped before the transform included)."""
+        lower = getattr(self, "lower_", None)
+        counts = dict(far_inputs)
+        if lower is not None:
+            nan = np.isnan(out)
+            far = nan | (out < lower) | (out > self.upper_)
+            if far.any():
+                sources = self.feature_sources()
+                for j in np.flatnonzero(far.any(axis=0)):
+                    column = self.columns_[sources[j]]
+                    counts[column] = max(counts.get(column, 0), int(far[:, j].sum()))
+                out = np.clip(np.where(nan, self.center_, out), lower, self.upper_)
+        if counts:
+            _warn(
+                f"columns {sorted(counts, key=str)}: {sum(counts.values())} value(s) far outside "
+                f"the training range (beyond {FAR_SPANS:g} times its spread) were clipped to it"
+            )
+        return out
+
+    def _warn_unseen_categories(self, X: pd.DataFrame) -> None:
+        if not self.categorical_columns_:
+            return
+        encoder = self.column_transformer_.named_transformers_["cat"].named_steps["encode"]
+        values = _as_text(X[self.categorical_columns_])
+        for i, column in enumerate(self.categorical_columns_):
+            known = {str(c) for c in encoder.categories_[i]}
+            col = values[:, i]
+            unseen = [v for v in dict.fromkeys(col[pd.notna(col)]) if v not in known]
+            if unseen:
+                encoded = "all zeros" if self.categorical_encoding == "onehot" else "-1"
+                _warn(
+                    f"column {column!r} has categories not seen in fit {unseen[:5]}: "
+                    f"encoded as {encoded} (or the infrequent level where there is one)"
+                )
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "column_transformer_")

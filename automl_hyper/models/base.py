@@ -17,11 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from automl_hyper.data.preprocess import TabularPreprocessor
+from automl_hyper.data.preprocess import (
+    TabularPreprocessor,
+    _warn,
+    check_same_columns,
+    check_unique_columns,
+)
+
+# Sparse X is densified (with a warning) up to this many cells (80 MB of float64), refused beyond.
+MAX_DENSE_CELLS = 10_000_000
 
 
 class _TabularBase(BaseEstimator):
@@ -33,6 +42,7 @@ class _TabularBase(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # NaN in X is imputed by the preprocessing path
+        tags.input_tags.sparse = True  # densified with a warning, up to MAX_DENSE_CELLS
         return tags
 
     # -- validation ---------------------------------------------------------------------------
@@ -52,8 +62,18 @@ class _TabularBase(BaseEstimator):
         attributes (e.g. an architecture spec), so that fit does not parse or check it again."""
 
     def _check_X(self, X, *, reset: bool):
-        """Validate X, record or compare its shape and feature names, return a frame or array."""
+        """Validate X, record or compare its shape and feature names, return a frame or array.
+
+        The data checks of the README's "Bad input" table start here (sparse input, duplicated
+        names, infinity, the shape and names seen in fit) and continue in
+        :class:`~automl_hyper.data.preprocess.TabularPreprocessor` (missing, text and huge values).
+        """
+        if sp.issparse(X):
+            X = self._densify(X)
         if isinstance(X, pd.DataFrame):
+            check_unique_columns(X.columns)
+            if not reset and hasattr(self, "feature_names_in_"):
+                check_same_columns(self.feature_names_in_, X.columns)
             if X.shape[0] == 0:
                 raise ValueError(
                     f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
@@ -75,6 +95,18 @@ class _TabularBase(BaseEstimator):
         X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
         return X
 
+    @staticmethod
+    def _densify(X) -> np.ndarray:
+        n_cells = X.shape[0] * X.shape[1]
+        if n_cells > MAX_DENSE_CELLS:
+            raise ValueError(
+                f"sparse X of shape {X.shape} ({n_cells:,} cells) is too large to densify "
+                f"(limit {MAX_DENSE_CELLS:,} cells): these families need dense input; "
+                "select features or pass fewer rows per call"
+            )
+        _warn(f"sparse X of shape {X.shape} densified (these families need dense input)")
+        return X.toarray()
+
     def _check_fit_input(self, X, y):
         self._check_params()
         if y is None:
@@ -82,6 +114,8 @@ class _TabularBase(BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         X = self._check_X(X, reset=True)
+        if X.shape[0] < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 training rows; got 1 sample.")
         y = column_or_1d(np.asarray(y) if not isinstance(y, pd.Series) else y.to_numpy(), warn=True)
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)}: they must match.")
