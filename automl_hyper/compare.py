@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
@@ -293,6 +293,7 @@ def run_comparison(
     tracker: Tracker | None = None,
     progress: bool | TextIO = True,
     refit_champion: bool = False,
+    skip: Collection[tuple[int, str]] = (),
 ) -> Comparison:
     """Run the protocol for ``families`` on ``dataset`` and return every record.
 
@@ -303,6 +304,8 @@ def run_comparison(
     every row of the dataset (``comparison.champion_fit``; the tracker's ``champion_run`` and
     ``log_champion`` see it): the model worth registering.
     Every family's parameters are validated (:func:`check_families`) before any fit starts.
+    ``skip``: (split, family) pairs not to run (finished earlier: ``automl-hyper benchmark``
+    resumes a suite this way); they have no record in the result.
     """
     if dataset.task != "classification":
         raise ValueError(
@@ -324,7 +327,8 @@ def run_comparison(
         },
     )
     splits = paper_splits(dataset.y, n_splits=n_splits, seed=seed)
-    jobs = [(i, name) for i in range(len(splits)) for name in families]
+    skipped = {(int(i), zoo.get(f).name) for i, f in skip}
+    jobs = [(i, name) for i in range(len(splits)) for name in families if (i, name) not in skipped]
     champion_job = 1 if refit_champion else 0
     bar = _progress(jobs, progress, dataset.name, extra=champion_job)
     for split, name in jobs:
