@@ -51,3 +51,40 @@ SELECTION_SET: tuple[str, ...] = (
 SELECTION_SPLITS = 3
 
 REPORT_SET_FILE = "TABPFN_CC18_30.txt"
+
+# The report set's names, in the order of {REPORT_SET_FILE} (and of MANIFEST.tsv).
+REPORT_SET: tuple[str, ...] = (
+    "breast-w",
+    "mfeat-karhunen",
+    "mfeat-morphological",
+    "mfeat-zernike",
+    "cmc",
+    "credit-approval",
+    "credit-g",
+    "diabetes",
+    "tic-tac-toe",
+    "vehicle",
+    "pc3",
+    "kc2",
+    "pc1",
+    "banknote-authentication",
+    "blood-transfusion-service-center",
+    "ilpd",
+    "qsar-biodeg",
+    "wdbc",
+    "balance-scale",
+    "mfeat-fourier",
+    "eucalyptus",
+    "analcatdata_authorship",
+    "analcatdata_dmft",
+    "pc4",
+    "cylinder-bands",
+    "dresses-sales",
+    "MiceProtein",
+    "car",
+    "steel-plates-fault",
+    "climate-model-simulation-crashes",
+)
+
+# Named suites of ``automl-hyper benchmark --suite NAME``.
+SUITES: dict[str, tuple[str, ...]] = {"cc18-30": REPORT_SET, "selection": SELECTION_SET}
