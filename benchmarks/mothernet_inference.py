@@ -9,6 +9,7 @@ in ms, mean over datasets. ``--flops`` adds the child forward pass's and the hyp
 achieved GFLOP/s on one thread next to a torch matmul's on one thread (issue 13's speed goal).
 
     nice python benchmarks/mothernet_inference.py --group many-classes --splits 2
+    nice python benchmarks/mothernet_inference.py --group many-classes-weighting --splits 2
     nice python benchmarks/mothernet_inference.py --group members --splits 2
     nice python benchmarks/mothernet_inference.py --group weighting --splits 2
     nice python benchmarks/mothernet_inference.py --flops
@@ -35,6 +36,7 @@ MANY_CLASSES = ("soybean", "arrhythmia", "one-hundred-plants-shape")
 # Settings every variant of a group shares (those of the runs in benchmarks/results).
 COMMON = {
     "many-classes": {},
+    "many-classes-weighting": {"many_classes": "tree"},
     "members": {"many_classes": "codes", "member_selection": None},
     "weighting": {"many_classes": "codes"},
 }
@@ -44,6 +46,10 @@ GROUPS: dict[str, dict[str, dict]] = {
         "ovr": {"many_classes": "ovr", "member_selection": None},
         "codes": {"many_classes": "codes", "member_selection": None},
         "tree": {"many_classes": "tree", "member_selection": None},
+    },
+    "many-classes-weighting": {
+        "equal": {"member_selection": None},
+        "train": {"member_selection": "train"},
     },
     "members": {
         "n=1": {"n_estimators": 1},
@@ -200,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     from automl_hyper.data.benchmark_sets import SELECTION_SET
 
     names = args.datasets or (
-        list(MANY_CLASSES) if args.group == "many-classes" else list(SELECTION_SET)
+        list(MANY_CLASSES) if args.group.startswith("many-classes") else list(SELECTION_SET)
     )
     variants = GROUPS[args.group]
     results: dict[str, dict[str, dict]] = {v: {} for v in variants}
