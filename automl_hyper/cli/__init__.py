@@ -4,6 +4,7 @@ against tuned XGBoost and tracked in MLflow.
 examples:
   automl-hyper compare --dataset wdbc --families mothernet,inn,xgboost-tuned --splits 5
   automl-hyper compare --dataset data.csv --target label --set xgboost-tuned.n_trials=50
+  automl-hyper benchmark --suite cc18-30 --data-dir ../shared/datasets --families mothernet,logreg
   automl-hyper families             the model families and their AutoGluon keys
   automl-hyper datasets list        datasets in the local OpenML cache
   automl-hyper pretrain --config small --minutes 60 --out runs/mn
@@ -31,6 +32,7 @@ __all__ = ["UsageError", "build_parser", "main"]
 # subcommand -> (module in this package, one-line help)
 SUBCOMMANDS = {
     "compare": ("compare", "run the benchmark protocol: families vs tuned XGBoost"),
+    "benchmark": ("benchmark", "the protocol over a suite of datasets, resumable, with a report"),
     "pretrain": ("pretrain", "pretrain the MotherNet hypernetwork"),
     "datasets": ("datasets", "list datasets or build a local OpenML cache"),
     "families": ("families", "list the registered model families"),
