@@ -124,9 +124,10 @@ def test_bad_settings_fail_before_any_work(params, message):
 
 
 def test_zoo_declares_the_ranker():
-    dim = zoo.get("smash").space["ranker"]
-    assert set(dim.choices) == {"proxy", "unf", "both"}
-    assert dim.default == SmashClassifier().ranker
+    family = zoo.get("smash")
+    assert family.default_params()["ranker"] == SmashClassifier().ranker == "proxy"
+    assert "ranker" not in family.space  # not searched: "unf" needs max_depth <= 3 (shipped)
+    assert family.make(ranker="both").ranker == "both"
 
 
 def test_a_predictor_that_cannot_read_the_space_is_refused_before_any_work(predictor):
