@@ -53,6 +53,18 @@ def test_many_classes_give_per_class_probabilities(twenty_classes, mode):
     np.testing.assert_allclose(clf.predict_proba(Xte[:7]), proba[:7], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("mode", ["tree", "codes"])
+def test_many_classes_with_row_chunks_that_lack_rare_classes(mode):
+    rng = np.random.default_rng(2)
+    y = np.repeat(np.arange(30), np.r_[[2] * 10, [30] * 20])  # ten classes of 2 rows
+    X = rng.standard_normal((len(y), 5)) + 0.3 * y[:, None]
+    clf = fit(X, y, many_classes=mode, n_estimators=2, max_train_rows=120)
+    assert any("chunks" in m for m in clf.limits_applied_)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(y), 30) and np.isfinite(proba).all()
+    assert np.allclose(proba.sum(1), 1)
+
+
 def test_output_code_groupings_are_balanced_and_differ(twenty_classes):
     Xtr, ytr, _, _ = twenty_classes
     clf = fit(Xtr, ytr, many_classes="codes", n_estimators=2)

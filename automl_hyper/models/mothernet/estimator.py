@@ -225,6 +225,14 @@ class MotherNetClassifier(TabularClassifierBase):
                     local = np.zeros(n_classes, dtype=np.int64)
                     local[members] = np.arange(len(members))
                     sub_rows = rows[np.isin(y[rows], members)]
+                    if len(np.unique(y[sub_rows])) < len(members):
+                        # This row chunk lacks some of the group's classes: use the group's
+                        # rows from the whole training set (at most max_train_rows of them).
+                        sub_rows = np.flatnonzero(np.isin(y, members))
+                        if len(sub_rows) > self.max_train_rows:
+                            sub_rows = np.sort(
+                                rng.choice(sub_rows, self.max_train_rows, replace=False)
+                            )
                     out.append((sub_rows, features, kind, local[y], members, "sub", None))
                 return out
             return [
