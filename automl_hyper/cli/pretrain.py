@@ -92,6 +92,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="save the full training state (resumable) to OUT/checkpoint.pt this often",
     )
     parser.add_argument(
+        "--checkpoint-steps",
+        type=int,
+        default=None,
+        help="also save the full training state every this many steps (default: by time only)",
+    )
+    parser.add_argument(
         "--snapshot-minutes",
         type=float,
         default=20.0,
@@ -210,7 +216,10 @@ def main(args: argparse.Namespace) -> int:
             if now - last_eval > 60 * args.eval_minutes:
                 evaluate()
                 last_eval = time.monotonic()
-            if now - last_ckpt > 60 * args.checkpoint_minutes:
+            every = args.checkpoint_steps
+            if now - last_ckpt > 60 * args.checkpoint_minutes or (
+                every and trainer.step % every == 0
+            ):
                 trainer.save(out)
                 last_ckpt = time.monotonic()
             if now - last_snapshot > 60 * args.snapshot_minutes:

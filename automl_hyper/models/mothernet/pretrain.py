@@ -7,6 +7,7 @@ model, optimizer, scheduler, step and torch RNG states.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -112,12 +113,16 @@ class Trainer:
         return state
 
     def save(self, out_dir: Path, name: str = CHECKPOINT) -> Path:
+        """Write the checkpoint (and config.json) atomically: to a temporary file, flushed to
+        disk (fsync), then renamed over the old one, so that a kill or power loss at any moment
+        leaves either the previous complete file or the new complete file, never a torn one."""
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / CONFIG).write_text(json.dumps(self.config.to_dict(), indent=1))
+        config = json.dumps(self.config.to_dict(), indent=1)
+        config_path = out_dir / CONFIG
+        if not config_path.exists() or config_path.read_text() != config:
+            _atomic_write(config_path, lambda f: f.write(config.encode()))
         path = out_dir / name
-        tmp = path.with_suffix(".tmp")
-        torch.save(self.state(), tmp)
-        os.replace(tmp, path)  # atomic: a kill during saving never leaves a broken checkpoint
+        _atomic_write(path, lambda f: torch.save(self.state(), f))
         return path
 
     @classmethod
@@ -140,6 +145,22 @@ class Trainer:
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
         return trainer
+
+
+def _atomic_write(path: Path, write) -> None:
+    """``write(file)`` into ``<path>.tmp``, fsync, ``os.replace`` onto ``path``, fsync the folder."""
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):  # the rename itself durable (not possible everywhere)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 class StopFlag:
