@@ -216,18 +216,30 @@ def summarise(rows: pd.DataFrame, taus: pd.DataFrame, args, command: str) -> str
         "",
         "## Test AUC and time per variant (mean over dataset-splits)",
         "",
-        "| variant | mean test AUC | vs proxy | wins/ties/losses vs proxy | mean time s |",
-        "|---|---|---|---|---|",
+        "| variant | mean test AUC | vs proxy | median vs proxy | wins/ties/losses vs proxy "
+        "| datasets better/worse (split mean) | mean time s |",
+        "|---|---|---|---|---|---|---|",
     ]
     ref = rows[rows.variant == "proxy"].set_index(["dataset", "split"]).test_auc
     for variant, group in rows.groupby("variant", sort=False):
         g = group.set_index(["dataset", "split"]).test_auc
         d = (g - ref.reindex(g.index)).to_numpy()
         wtl = f"{(d > 1e-4).sum()}/{(abs(d) <= 1e-4).sum()}/{(d < -1e-4).sum()}"
+        per = pd.Series(d, index=g.index).groupby(level="dataset").mean()
+        bw = f"{(per > 1e-4).sum()}/{(per < -1e-4).sum()}"
         out.append(
-            f"| {variant} | {g.mean():.4f} | {np.nanmean(d):+.4f} | {wtl} | "
-            f"{group.time_s.mean():.1f} |"
+            f"| {variant} | {g.mean():.4f} | {np.nanmean(d):+.4f} | {np.nanmedian(d):+.4f} | "
+            f"{wtl} | {bw} | {group.time_s.mean():.1f} |"
         )
+    wide = rows.pivot_table(index="dataset", columns="variant", values="test_auc", sort=False)
+    per_dataset = [
+        "",
+        "Per dataset (test AUC, mean over splits):",
+        "",
+        "| dataset | " + " | ".join(wide.columns) + " |",
+        "|---" * (len(wide.columns) + 1) + "|",
+        *(f"| {n} | " + " | ".join(f"{v:.4f}" for v in r) + " |" for n, r in wide.iterrows()),
+    ]
     out += [
         "",
         "## Within-task Kendall tau against real scores",
@@ -247,6 +259,7 @@ def summarise(rows: pd.DataFrame, taus: pd.DataFrame, args, command: str) -> str
         "",
         f"UNF scoring of the whole pool: {taus.unf_s.mean():.1f} s mean (pool build "
         f"{taus.pool_s.mean():.1f} s). Peak RSS {peak_rss_mb():.0f} MB.",
+        *per_dataset,
         "",
     ]
     return "\n".join(out)

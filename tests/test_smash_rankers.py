@@ -140,3 +140,20 @@ def test_a_predictor_that_cannot_read_the_space_is_refused_before_any_work(predi
     with pytest.raises(ValueError, match="at most 3 layers, but max_depth is 4"):
         clf.set_params(unf_predictor=predictor, hyper_time_budget=None).fit(X, y)
     assert time.perf_counter() - start < 5.0  # refused before the hypernetwork trains
+
+
+def test_unf_scoring_stays_inside_the_time_limit(predictor):
+    import time
+
+    X, y = make_classification(300, 6, random_state=0)
+    start = time.perf_counter()
+    params = {**TINY, "n_candidates": 3000, "n_mutations": 0, "hyper_time_budget": None}
+    clf = SmashClassifier(**params, ranker="unf", unf_predictor=predictor, time_limit=3.0)
+    clf.set_params(hyper_max_epochs=10_000).fit(X, y)
+    assert time.perf_counter() - start < 3.0 + 6.0
+    table = clf.search_results_
+    assert table.real_score.notna().any()
+    # scored in proxy order: every scored candidate has a proxy at least that of any unscored one
+    scored = table.unf_score.notna()
+    if (~scored).any():
+        assert table.proxy_score[scored].min() >= table.proxy_score[~scored].max()

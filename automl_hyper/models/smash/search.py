@@ -274,14 +274,22 @@ def load_predictor(name: str | None):
 
 @torch.no_grad()
 def unf_scores(
-    ctx: SearchContext, gen: WeightGenerator, specs: list[ArchSpec], predictor, chunk: int = 32
+    ctx: SearchContext,
+    gen: WeightGenerator,
+    specs: list[ArchSpec],
+    predictor,
+    chunk: int = 16,
+    deadline: float | None = None,
 ) -> np.ndarray:
-    """The predictor's predicted held-out score of each spec's generated weights."""
+    """The predictor's predicted held-out score of each spec's generated weights (of the first
+    specs only, chunk by chunk, where ``deadline`` passes first)."""
     from automl_hyper.weightspace.uses import score_architectures
 
     gen.eval()
     out = []
     for i in range(0, len(specs), chunk):
+        if _past(deadline):
+            break
         batch = specs[i : i + chunk]
         params = gen.generate_many(batch)
         out.append(
@@ -331,22 +339,25 @@ def rank_candidates(
     candidates: list[Candidate],
     ranker: str,
     predictor=None,
+    deadline: float | None = None,
 ) -> list[Candidate]:
     """Candidates best first under ``ranker``; sets ``unf`` (where computed) and ``rank_score``.
 
-    ``"both"`` averages the two rank positions (ties broken by the proxy)."""
+    ``"both"`` averages the two rank positions (ties broken by the proxy). The UNF scores the
+    candidates in proxy order; those left unscored when ``deadline`` passes rank last."""
     from scipy.stats import rankdata
 
     proxy = np.array([c.proxy for c in candidates], dtype=np.float64)
     if ranker == "proxy":
         score = proxy
     else:
-        todo = [c for c in candidates if c.unf is None]
+        todo = sorted((c for c in candidates if c.unf is None), key=lambda c: -c.proxy)
         if todo:
             predictor = predictor or load_predictor(ctx.config.unf_predictor)
-            for c, u in zip(todo, unf_scores(ctx, gen, [c.spec for c in todo], predictor)):
+            specs = [c.spec for c in todo]
+            for c, u in zip(todo, unf_scores(ctx, gen, specs, predictor, deadline=deadline)):
                 c.unf = float(u)
-        unf = np.array([c.unf for c in candidates], dtype=np.float64)
+        unf = np.array([np.nan if c.unf is None else c.unf for c in candidates])
         unf = np.where(np.isfinite(unf), unf, -np.inf)
         if ranker == "unf":
             score = unf
@@ -424,7 +435,9 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
     gen, candidates, losses = build_pool(ctx, space, timings)
 
     t1 = time.perf_counter()
-    ranked = rank_candidates(ctx, gen, candidates, config.ranker)
+    # UNF scoring may use half of what is left, like sampling; the finalists get the rest.
+    rank_deadline = None if ctx.deadline is None else t1 + 0.5 * max(0.0, ctx.deadline - t1)
+    ranked = rank_candidates(ctx, gen, candidates, config.ranker, deadline=rank_deadline)
     timings["ranking_s"] = time.perf_counter() - t1
 
     t3 = time.perf_counter()
