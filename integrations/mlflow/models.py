@@ -121,36 +121,64 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _split_state(state: dict, prefix: str, arrays: dict, objects: dict) -> dict:
+    """One object's attributes as JSON entries: arrays go to ``arrays`` (the npz) and fitted
+    objects (transformers) to ``objects`` (skops), each entry saying where its value is."""
+    entries: dict[str, Any] = {}
+    for name, value in state.items():
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            arrays[prefix + name] = value
+            entries[name] = {"array": prefix + name}
+        elif isinstance(value, np.ndarray):  # labels of mixed or text type: JSON, exactly
+            items = [_plain(v) for v in value.tolist()]
+            if not all(v is None or isinstance(v, bool | int | float | str) for v in items):
+                objects[name] = value
+                entries[name] = {"object": name}
+            else:
+                entries[name] = {"object_array": items}
+        elif value is None or isinstance(value, bool | int | float | str | np.generic):
+            entries[name] = {"value": _plain(value)}
+        else:
+            objects[name] = value
+            entries[name] = {"object": name}
+    return entries
+
+
+def _join_state(entries: dict, arrays, objects: dict) -> dict:
+    state = {}
+    for name, entry in entries.items():
+        if "array" in entry:
+            state[name] = np.array(arrays[entry["array"]])
+        elif "object_array" in entry:
+            state[name] = np.asarray(entry["object_array"], dtype=object)
+        elif "value" in entry:
+            state[name] = entry["value"]
+        else:
+            state[name] = objects[entry["object"]]
+    return state
+
+
 def write_numpy_child(child: Any, folder: Path) -> dict[str, Path]:
-    """A MotherNet ``NumpyChild`` as three files, none of them a pickle: ``.npz`` weights and
-    input mappings, JSON settings (temperature, clip, class labels, member modes and weights),
-    and the fitted preprocessing in skops' format. :func:`read_numpy_child` reads them back."""
+    """A MotherNet ``NumpyChild`` as three files, none of them a pickle: ``.npz`` arrays (weights,
+    input mappings, statistics), JSON (settings, class labels, member modes and weights, and
+    where each attribute is), and the fitted transformers in skops' format (JSON + arrays).
+    Every attribute of the child and of its members is written, whatever they are, so that a
+    field added later is not lost. :func:`read_numpy_child` reads them back."""
     import skops.io as sio
 
     arrays: dict[str, np.ndarray] = {}
-    members = []
-    for i, m in enumerate(child.members):
-        for name in ("W1", "b1", "W2", "b2", "features", "targets", "mean", "std"):
-            arrays[f"member{i}.{name}"] = np.asarray(getattr(m, name))
-        if m.log_share is not None:
-            arrays[f"member{i}.log_share"] = np.asarray(m.log_share)
-        members.append({"mode": str(m.mode), "weight": float(m.weight)})
-    for key, value in arrays.items():
-        if value.dtype == object:
-            raise TypeError(f"child array {key} has dtype object, which needs pickle")
-    classes = np.asarray(child.classes_)
-    config = {
-        "format_version": 1,
-        "temperature": float(child.temperature),
-        "clip": float(child.clip),
-        "classes": [_plain(c) for c in classes.tolist()],
-        "classes_dtype": "object" if classes.dtype == object else classes.dtype.str,
-        "members": members,
+    objects: dict[str, Any] = {}
+    state = {k: v for k, v in vars(child).items() if k != "members"}
+    config: dict[str, Any] = {
+        "format_version": 2,
+        "child": _split_state(state, "", arrays, objects),
     }
-    fitted = {
-        "preprocessor": child.preprocessor,
-        "transforms": [m.transform for m in child.members],
-    }
+    member_objects = []
+    config["members"] = []
+    for i, member in enumerate(child.members):
+        found: dict[str, Any] = {}
+        config["members"].append(_split_state(vars(member), f"member{i}.", arrays, found))
+        member_objects.append(found)
     paths = {
         _CHILD_WEIGHTS: folder / "child_weights.npz",
         _CHILD_CONFIG: folder / "child_config.json",
@@ -158,12 +186,14 @@ def write_numpy_child(child: Any, folder: Path) -> dict[str, Path]:
     }
     np.savez_compressed(paths[_CHILD_WEIGHTS], **arrays)
     paths[_CHILD_CONFIG].write_text(json.dumps(config, indent=1))
-    sio.dump(fitted, paths[_CHILD_PREPROCESSING])
+    sio.dump({"child": objects, "members": member_objects}, paths[_CHILD_PREPROCESSING])
     return paths
 
 
 def read_numpy_child(weights: str | Path, config: str | Path, preprocessing: str | Path) -> Any:
-    """The ``NumpyChild`` written by :func:`write_numpy_child`, without unpickling anything."""
+    """The ``NumpyChild`` written by :func:`write_numpy_child`, without unpickling anything:
+    ``np.load(allow_pickle=False)``, JSON, and skops restricted to ``automl_hyper.`` and
+    ``sklearn.`` types (anything else is refused)."""
     import skops.io as sio
 
     from automl_hyper.models.mothernet.child import Member, NumpyChild
@@ -178,34 +208,45 @@ def read_numpy_child(weights: str | Path, config: str | Path, preprocessing: str
             f"the child's preprocessing ({preprocessing}) names types outside automl_hyper and "
             f"scikit-learn: {refused}; refusing to load it"
         )
-    fitted = sio.load(preprocessing, trusted=untrusted)
-    members = []
+    objects = sio.load(preprocessing, trusted=untrusted)
     with np.load(weights, allow_pickle=False) as f:
-        for i, (member, transform) in enumerate(zip(settings["members"], fitted["transforms"])):
-            arrays = {
-                name: f[f"member{i}.{name}"]
-                for name in ("W1", "b1", "W2", "b2", "features", "targets", "mean", "std")
-            }
-            members.append(
-                Member(
-                    transform=transform,
-                    mode=member["mode"],
-                    weight=member["weight"],
-                    log_share=f[f"member{i}.log_share"] if f"member{i}.log_share" in f else None,
-                    **arrays,
-                )
-            )
-    classes = np.asarray(settings["classes"], dtype=np.dtype(settings["classes_dtype"]))
-    return NumpyChild(
-        fitted["preprocessor"], members, classes, settings["temperature"], settings["clip"]
-    )
+        members = [
+            Member(**_join_state(entries, f, found))
+            for entries, found in zip(settings["members"], objects["members"])
+        ]
+        child = NumpyChild.__new__(NumpyChild)
+        child.__dict__.update(_join_state(settings["child"], f, objects["child"]))
+    child.members = members
+    return child
 
 
-def write_serving_artifacts(obj: Any, folder: Path) -> tuple[str, dict[str, Path]]:
+def write_serving_artifacts(
+    obj: Any, folder: Path, example: Any = None
+) -> tuple[str, dict[str, Path]]:
     """(format, artifact name -> file) for a serving object: ``numpy-child`` (no pickle) for
-    MotherNet's child, else ``cloudpickle``."""
+    MotherNet's child, checked by reading it back and predicting ``example`` (when given) exactly
+    as the original; else, or if that fails (with a warning), ``cloudpickle``."""
     if _is_numpy_child(obj):
-        return "numpy-child", write_numpy_child(obj, folder)
+        try:
+            paths = write_numpy_child(obj, folder)
+            if example is not None:
+                again = read_numpy_child(
+                    paths[_CHILD_WEIGHTS], paths[_CHILD_CONFIG], paths[_CHILD_PREPROCESSING]
+                )
+                data = _as_input(obj, example)
+                if not np.array_equal(again.predict_proba(data), obj.predict_proba(data)):
+                    raise RuntimeError("the child read back predicts differently")
+            return "numpy-child", paths
+        except Exception as err:  # noqa: BLE001 - any failure: the pickled format still serves
+            import warnings
+
+            warnings.warn(
+                f"MotherNet's child could not be written without pickle ({err}); logging it "
+                "with cloudpickle instead (verified by sha256 at load)",
+                stacklevel=3,
+            )
+            for path in folder.glob("child_*"):
+                path.unlink()
     path = folder / f"{_ARTIFACT}.pkl"
     path.write_bytes(cloudpickle.dumps(obj))
     return "cloudpickle", {_ARTIFACT: path}
@@ -354,7 +395,7 @@ def log_family_model(
         mlflow.start_run(run_name=name)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            fmt, files = write_serving_artifacts(obj, Path(tmp))
+            fmt, files = write_serving_artifacts(obj, Path(tmp), input_example)
             hashes = {key: sha256_of(path) for key, path in files.items()}
             code = package_source(Path(tmp) / "code")
             wrapper = Path(tmp) / "pyfunc_model.py"
