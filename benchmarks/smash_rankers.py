@@ -286,8 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     command = "python benchmarks/smash_rankers.py " + " ".join(argv or sys.argv[1:])
     if args.summarise is not None:
+        # parts may overlap (runs over the list from both ends): the first of a pair counts
         rows = pd.concat([pd.read_csv(f"{p}.csv") for p in args.summarise])
+        rows = rows.drop_duplicates(["dataset", "split", "variant"], ignore_index=True)
         taus = pd.concat([pd.read_csv(f"{p}_tau.csv") for p in args.summarise])
+        taus = taus.drop_duplicates(["dataset", "split"], ignore_index=True)
         text = summarise(rows, taus, args, command)
         print(text)
         if args.out:

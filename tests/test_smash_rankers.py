@@ -63,7 +63,9 @@ def test_proxy_ranker_computes_no_unf_score(data):
     clf = SmashClassifier(**TINY).fit(X, y)
     assert clf.ranker == "proxy" and clf.search_results_.unf_score.isna().all()
     np.testing.assert_array_equal(clf.search_results_.rank_score, clf.search_results_.proxy_score)
-    assert len(clf.ensemble_nets_) == 1 and clf.tuning_results_ == []
+    assert len(clf.ensemble_nets_) == 2 and clf.tuning_results_ == []  # the defaults
+    single = SmashClassifier(**TINY, ensemble_top_k=1).fit(X, y)
+    assert single.ensemble_nets_ == [single.net_] and single.best_spec_ == clf.best_spec_
 
 
 def test_top_k_average_and_tuning_are_seeded(data):

@@ -98,7 +98,7 @@ def _outputs(est, X: np.ndarray) -> torch.Tensor:
 
 @torch.no_grad()
 def _member_outputs(est, X: np.ndarray) -> list[torch.Tensor]:
-    """Outputs of every ensemble member (the winner alone without ``ensemble_top_k``)."""
+    """Outputs of every ensemble member (the winner alone where ``ensemble_top_k`` is 1)."""
     check_is_fitted(est, "net_")
     nets = getattr(est, "ensemble_nets_", None) or [est.net_]
     X_t = torch.as_tensor(X, dtype=torch.float64)
@@ -145,7 +145,7 @@ class _SmashMixin:
         init_from_hypernet: bool = False,
         ranker: str = "proxy",
         unf_predictor: str | None = None,
-        ensemble_top_k: int = 1,
+        ensemble_top_k: int = 2,
         tune_trials: int = 0,
         validation_fraction: float = 0.2,
         random_state=None,
@@ -221,9 +221,9 @@ class SmashClassifier(_SmashMixin, TabularClassifierBase):
 
     ``ranker`` chooses the ``top_k`` finalists: ``"proxy"`` (validation score under generated
     weights), ``"unf"`` (the UNF predictor ``unf_predictor``, default the shipped ``unf-smash``,
-    scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` averages the
-    probabilities of the best trained finalists; ``tune_trials`` Optuna trials retrain the winner
-    with other learning rates, dropouts and weight decays inside ``time_limit``.
+    scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` (default 2)
+    averages the probabilities of the best trained finalists; ``tune_trials`` Optuna trials
+    retrain the winner with other learning rates, dropouts and weight decays in ``time_limit``.
 
     Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
     ``ensemble_nets_`` (the averaged members, winner first), ``search_results_`` (DataFrame:
