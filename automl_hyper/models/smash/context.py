@@ -93,7 +93,7 @@ class SearchConfig:
     ranker: str = "proxy"
     unf_predictor: str | None = None  # a predictor file or shipped name; None: "unf-smash"
     # Average the predictions of the best k trained finalists. 2: on the selection set it raised
-    # test AUC on 10 of 14 datasets at no fit cost (benchmarks/results/smash_rankers.md).
+    # test AUC on 11 of 16 datasets at no fit cost (benchmarks/results/smash_rankers.md).
     ensemble_top_k: int = 2
     tune_trials: int = 0  # Optuna trials over the winner's learning rate, dropout, weight decay
 
