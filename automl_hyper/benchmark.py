@@ -219,10 +219,8 @@ def _worker_init(threads: int) -> None:
     not oversubscribe the machine's cores."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
-    with contextlib.suppress(ImportError):
-        import torch
-
-        torch.set_num_threads(threads)
+    # torch reads OMP_NUM_THREADS when it is first imported (in the task, not here: importing
+    # it in every worker would cost seconds even for families that never use it).
 
 
 def shard_datasets(datasets: Sequence[str], shard: tuple[int, int] = (0, 1)) -> list[str]:
@@ -457,11 +455,15 @@ def plot_per_dataset(table: pd.DataFrame, anchors: pd.DataFrame | None = None):
     return fig
 
 
-def _anchor_colours(n: int) -> list:
-    from matplotlib import colormaps
+# Published anchors: ten colours apart from the families' own.
+_ANCHORS = (
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
+    "#e6ab02", "#a6761d", "#555555", "#17becf", "#bcbd22",
+)  # fmt: skip
 
-    cmap = colormaps["Dark2"]
-    return [cmap(i % cmap.N) for i in range(n)]
+
+def _anchor_colours(n: int) -> list:
+    return [_ANCHORS[i % len(_ANCHORS)] for i in range(n)]
 
 
 def plot_ranks(ranks: pd.DataFrame, ours: Sequence[str], level: float = 0.95):

@@ -4,12 +4,14 @@
 * :mod:`.requirements`: the pip pins and the package source that a logged model ships with;
 * :mod:`.serving`: ``mlflow models serve --env-manager local`` and HTTP invocation;
 * :mod:`.tracking`: where runs go, the ``compare`` and pretraining trackers, leaderboards;
+* :mod:`.benchmark`: the store of ``automl-hyper benchmark`` (finished runs, results, report);
 * :mod:`.optuna_callback`: a study's trials as MLflow runs.
 
 The modules ``import mlflow`` with absolute imports, which reach the real library even though this
 subpackage has the same name.
 """
 
+from automl_hyper.integrations.mlflow.benchmark import MLflowBenchmarkStore
 from automl_hyper.integrations.mlflow.models import (
     FamilyPyfuncModel,
     as_request_frame,
@@ -37,6 +39,7 @@ from automl_hyper.integrations.mlflow.tracking import (
 __all__ = [
     "DEFAULT_TRACKING_URI",
     "FamilyPyfuncModel",
+    "MLflowBenchmarkStore",
     "MLflowCallback",
     "MLflowTracker",
     "PretrainingTracker",
