@@ -116,6 +116,8 @@ def _from_file(
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path}")
     lower = path.name.lower()
+    if not lower.endswith(_PARQUET_SUFFIXES + _CSV_SUFFIXES + _ARFF_SUFFIXES):
+        raise ValueError(f"{path}: unknown file type; use .csv, .tsv, .parquet, .pq or .arff")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: the file is empty")
     if lower.endswith(_PARQUET_SUFFIXES):
