@@ -43,7 +43,11 @@ def test_cache_then_list_then_load(tmp_path, shared_datasets_dir, capsys, no_net
 
 
 def test_cache_errors_are_reported_not_raised(tmp_path, capsys):
-    assert _run("cache", "--from", str(tmp_path / "absent"), "--cache-dir", str(tmp_path)) == 2
-    assert "dataset folder not found" in capsys.readouterr().err
+    from automl_hyper.cli import main as cli_main
+
+    argv = ["datasets", "cache", "--from", str(tmp_path / "absent"), "--cache-dir", str(tmp_path)]
+    assert cli_main(argv) == 2  # a usage error: one line on stderr, no traceback
+    err = capsys.readouterr().err
+    assert err.startswith("automl-hyper datasets: error: dataset folder not found")
     with pytest.raises(SystemExit):
         _run("cache")  # --from is required
