@@ -499,7 +499,12 @@ def plot_ranks(ranks: pd.DataFrame, ours: Sequence[str], level: float = 0.95):
     return fig
 
 
-def plot_pareto(table: pd.DataFrame, anchor_times: pd.DataFrame | None = None, anchors=None):
+def plot_pareto(
+    table: pd.DataFrame,
+    anchor_times: pd.DataFrame | None = None,
+    anchors: pd.DataFrame | None = None,
+    families: Sequence[str] = (),
+):
     """Mean ROC AUC against median fit+predict seconds (log scale); the Pareto front as a line;
     published models (their hardware, their median times) as hollow grey points."""
     from matplotlib.figure import Figure
@@ -507,7 +512,9 @@ def plot_pareto(table: pd.DataFrame, anchor_times: pd.DataFrame | None = None, a
 
     fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.subplots()
-    for i, row in enumerate(table.itertuples(index=False)):
+    order = list(families) or list(table.family)  # the same colour per family in every plot
+    for row in table.itertuples(index=False):
+        i = order.index(row.family) if row.family in order else len(order)
         ax.scatter(
             row.seconds_median,
             row.auc_mean,
@@ -604,7 +611,7 @@ def write_report(
             plotted, suite_anchors.reindex(plotted.index) if suite_anchors is not None else None
         ),
         "plot_ranks": plot_ranks(ranks, families),
-        "plot_pareto": plot_pareto(pareto, anchor_times, suite_anchors),
+        "plot_pareto": plot_pareto(pareto, anchor_times, suite_anchors, families),
     }
     for key, figure in figures.items():
         figure.savefig(paths[key], dpi=110)
