@@ -531,12 +531,22 @@ def plot_pareto(
     if len(front) > 1:
         ax.step(front.seconds_median, front.auc_mean, where="post", color="black", alpha=0.5)
     if anchor_times is not None and anchors is not None and len(table):
+        labelled = False
         for model, row in anchor_times.iterrows():
             if model not in anchors.columns:
                 continue
             seconds = float(row.fit_time + row.inference_time)
             value = float(anchors[model].mean())
-            ax.scatter(seconds, value, marker="s", facecolors="none", edgecolors="0.5", s=30)
+            ax.scatter(
+                seconds,
+                value,
+                marker="s",
+                facecolors="none",
+                edgecolors="0.5",
+                s=30,
+                label=None if labelled else "published (the paper's median times, its hardware)",
+            )
+            labelled = True
             ax.annotate(
                 model,
                 (seconds, value),
