@@ -232,3 +232,19 @@ def _check_rendering(chromium: str, report: Path, images: list[str], tmp_path: P
     saturation = pixels.max(axis=2) - pixels.min(axis=2)
     # Text and tables are grey; only the plots put saturated colours on the page.
     assert colours > 500 and (saturation > 120).sum() > 1000, (colours, (saturation > 120).sum())
+
+
+def test_run_comparison_skips_finished_jobs():
+    """``run_comparison(skip=...)`` runs only the other (split, family) pairs, on the same splits
+    and parameters as a full run (what a resumed benchmark relies on)."""
+    from sklearn.datasets import load_breast_cancer
+
+    from automl_hyper.compare import run_comparison
+    from automl_hyper.data.loading import load_dataset
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    data = load_dataset(X.assign(target=y).head(200), "target", name="bc200")
+    full = run_comparison(data, ["logreg"], n_splits=3, progress=False)
+    rest = run_comparison(data, ["logreg"], n_splits=3, progress=False, skip={(0, "logreg")})
+    assert [r.split for r in rest.records] == [1, 2]
+    assert [r.auc for r in rest.records] == [r.auc for r in full.records[1:]]
