@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", choices=("selection", "report"), default="selection")
     parser.add_argument("--splits", type=int, default=None)
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument(
+        "--shipped",
+        default="mothernet-small",
+        help="the reference checkpoint (a shipped name, or a copy with its .pt.json beside it)",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -44,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     splits = args.splits or (SELECTION_SPLITS if args.set == "selection" else 5)
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoints = {"shipped": "mothernet-small"}
+        checkpoints = {"shipped": args.shipped}
         for spec in args.run:
             name, run_dir = spec.split("=", 1)
             entry = ship(Path(run_dir), Path(tmp) / name, name)
