@@ -111,10 +111,9 @@ def _one_line_error(proc: subprocess.CompletedProcess, pattern: str) -> None:
     assert "Traceback" not in proc.stderr
     assert lines[0].startswith("automl-hyper compare: error:"), lines
     assert re.search(pattern, lines[0]), lines[0]
-    if proc.returncode != 2:
-        # The message is the data layer's (a ValueError naming the file and the problem); the
-        # CLI maps such errors to exit code 2 and one line (issue 9, in progress in cli/).
-        pytest.xfail(f"the CLI exits {proc.returncode} for this data error, not 2 (issue 9)")
+    # The message is the data layer's (a ValueError naming the file and the problem); the CLI
+    # maps such errors to a usage error: exit code 2 and one line.
+    assert proc.returncode == 2, (proc.returncode, lines)
     assert len(lines) == 1, lines
 
 

@@ -208,7 +208,9 @@ def load(args: argparse.Namespace):
     except ValueError as err:
         if "target column" in str(err):  # the message lists the columns
             raise UsageError(f"--target {args.target}: {err}") from err
-        raise
+        # An empty, header-only or unreadable file, or a target with one class: the data
+        # layer's message names the file and the problem, so it is a usage error too.
+        raise UsageError(f"--dataset {args.dataset}: {err}") from err
 
 
 def report(args, comparison, tracker, log_path: Path | None) -> None:
