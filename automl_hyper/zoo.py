@@ -157,9 +157,9 @@ register(
             "dropout": Float(0.0, 0.5, default=0.0),
             "weight_decay": Float(1e-7, 1e-2, default=1e-5, log=True),
         },
-        # Finalists by the proxy, the UNF predictor of generated weights ("unf", max_depth <= 3
-        # with the shipped predictor) or both ranks: a default, not searched (benchmarks/results/
-        # smash_rankers.md); AutoGluon hyperparameters and Optuna fixed_params override it.
+        # Finalists by the proxy, the UNF predictor of generated weights ("unf") or both ranks:
+        # a default, not searched (benchmarks/results/smash_rankers.md: UNF scoring costs 2.5x the
+        # search); AutoGluon hyperparameters and Optuna fixed_params override it.
         defaults={"ranker": "proxy"},
         ag_key="SMASH",
         ag_name="SMASH",

@@ -128,7 +128,7 @@ def test_bad_settings_fail_before_any_work(params, message):
 def test_zoo_declares_the_ranker():
     family = zoo.get("smash")
     assert family.default_params()["ranker"] == SmashClassifier().ranker == "proxy"
-    assert "ranker" not in family.space  # not searched: "unf" needs max_depth <= 3 (shipped)
+    assert "ranker" not in family.space  # a default, not searched (UNF scoring is costly)
     assert family.make(ranker="both").ranker == "both"
 
 
