@@ -34,6 +34,9 @@ def test_the_champion_is_refitted_on_all_rows_tagged_and_moves_the_alias_with_a_
     # The user already registered their own model under the name and alias compare will use.
     X, y = load_dataset("iris").X, load_dataset("iris").y
     mlflow.set_tracking_uri(absolute)
+    # MLflow keeps the active experiment across set_tracking_uri: an earlier test's experiment id
+    # does not exist in this fresh store, so name one here as a user would.
+    mlflow.set_experiment("my-flowers")
     own = zoo.get("logreg").make(random_state=0).fit(X, y)
     mine = log_family_model(own, name="mine", registered_model_name="flowers", alias="champion")
     printed = capsys.readouterr().out
