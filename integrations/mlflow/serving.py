@@ -4,8 +4,9 @@
 
 ``mlflow models serve`` starts its server (``uvicorn``) by name from ``PATH``: with a virtualenv
 that is not activated (``/path/venv/bin/python script.py``) it is not found and the command exits
-127. :func:`serve_model` therefore puts the running interpreter's ``bin`` folder first on the
-server's ``PATH`` (:func:`server_env`), and :func:`serve_command` prints the same prefix.
+127. :func:`serve_model` therefore puts the running interpreter's ``bin`` folder, then a ``uvicorn``
+shim that runs this interpreter's module, first on the server's ``PATH`` (:func:`server_env`), and
+:func:`serve_command` prints the ``bin`` prefix.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def server_env(tracking_uri: str | None = None, base: dict | None = None) -> dic
     ``bin`` folder first on ``PATH`` (MLflow starts ``uvicorn`` by name) and the tracking URI."""
     env = dict(os.environ if base is None else base)
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p]
-    env["PATH"] = os.pathsep.join([interpreter_bin(), *[p for p in path if p != interpreter_bin()]])
+    first = [interpreter_bin(), uvicorn_shim_dir()]
+    env["PATH"] = os.pathsep.join([*first, *[p for p in path if p not in first]])
     env["MLFLOW_TRACKING_URI"] = tracking_uri or mlflow.get_tracking_uri()
     return env
 
@@ -108,6 +110,27 @@ def serve_model(
     finally:
         _stop(proc)
         log.close()
+
+
+def uvicorn_shim_dir() -> str:
+    """A folder holding a ``uvicorn`` command that runs this interpreter's uvicorn module: the
+    interpreter's ``bin`` is not always where uvicorn's script is (a ``--system-site-packages``
+    virtualenv keeps it in the base interpreter's ``bin``). One folder per interpreter, written
+    atomically, so concurrent servers share it."""
+    import hashlib
+
+    key = hashlib.sha256(sys.executable.encode()).hexdigest()[:12]
+    folder = os.path.join(tempfile.gettempdir(), f"automl-hyper-shims-{key}")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "uvicorn")
+    script = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m uvicorn "$@"\n'
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(script)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, path)
+    return folder
 
 
 def _wait_for_ping(url: str, proc: subprocess.Popen, log, timeout: float) -> None:
