@@ -1,0 +1,345 @@
+"""AutoGluon uplift: does adding our families to the GBDT trio raise a TabularPredictor's test AUC?
+
+Two arms at the same ``time_limit`` on the same paper splits (train = min(1000, n/2) rows, test the
+same size): ``gbdt`` fits ``{GBM, CAT, XGB}``; ``gbdt+ours`` fits the same plus ``{MOTHERNET, INN,
+SMASH}`` (the configurations of ``automl_hyper.integrations.autogluon.default_hyperparameters``
+when that exists, else one default config each). Per dataset x split x arm: test ROC AUC (the
+project's ``auc_score``: binary, one-vs-one macro for multiclass), the weights of the predictor's
+final model (its weighted ensemble, or a single model at weight 1), fit and predict seconds.
+Rows are appended to ``--out``; a row already there (same dataset, split, arm, time limit,
+presets, config) is skipped, so the same command resumes. The summary (``--summary``, Markdown)
+is rewritten from the whole CSV after every dataset.
+
+    python benchmarks/autogluon_uplift.py --suite cc18-30 --splits 1 --time-limit 60
+    python benchmarks/autogluon_uplift.py --suite diabetes,kc2 --splits 1 --time-limit 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA_DIR, ROOT, load_shared  # noqa: E402
+
+GBDT = {"GBM": {}, "CAT": {}, "XGB": {}}
+OUR_KEYS = ("MOTHERNET", "INN", "SMASH")
+# AutoGluon model names start with the family's ag_name (a second config gets a suffix "_2").
+OUR_NAMES = {"MotherNet": "mothernet", "INN": "inn", "SMASH": "smash"}
+ARMS = ("gbdt", "gbdt+ours")
+KEY = ["dataset", "split", "arm", "time_limit", "presets", "ours_config"]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def our_hyperparameters() -> tuple[dict, str]:
+    """Our families' AutoGluon configs, and which source they came from (a column of the CSV)."""
+    from automl_hyper.integrations import autogluon as ag_integration
+
+    factory = getattr(ag_integration, "default_hyperparameters", None)
+    if factory is None:
+        return {key: {} for key in OUR_KEYS}, "plain"
+    return {k: v for k, v in factory().items() if k in OUR_KEYS}, "default_hyperparameters"
+
+
+def family_of(model_name: str) -> str:
+    """Our family a model of the ensemble belongs to, else AutoGluon's own name without suffix."""
+    for prefix, family in OUR_NAMES.items():
+        if model_name == prefix or model_name.startswith(prefix + "_"):
+            return family
+    return model_name.split("_")[0]
+
+
+def final_weights(predictor) -> dict[str, float]:
+    """Weight of each base model in what the predictor predicts with (its best model)."""
+    best = predictor.model_best
+    model = predictor._trainer.load_model(best)
+    if hasattr(model, "_get_model_weights"):
+        return {name: float(w) for name, w in model._get_model_weights().items() if w > 0}
+    return {best: 1.0}
+
+
+def fit_arm(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    hyperparameters: dict,
+    time_limit: float,
+    presets: str,
+    num_cpus: int,
+    seed: int = 0,
+) -> dict:
+    """Fit one TabularPredictor in a temporary folder, score it on ``test``, delete it."""
+    from autogluon.tabular import TabularPredictor
+
+    from automl_hyper.metrics import auc_score
+
+    classes = sorted(train["target"].unique())
+    metric = "roc_auc" if len(classes) == 2 else "roc_auc_ovo"
+    folder = tempfile.mkdtemp(prefix="ag_uplift_")
+    try:
+        predictor = TabularPredictor(label="target", eval_metric=metric, path=folder, verbosity=0)
+        start = time.perf_counter()
+        predictor.fit(
+            train,
+            hyperparameters=hyperparameters,
+            time_limit=time_limit,
+            presets=presets,
+            num_cpus=num_cpus,
+            num_gpus=0,
+            ag_args_fit={"random_seed": seed},
+        )
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        proba = predictor.predict_proba(test.drop(columns="target"))
+        predict_s = time.perf_counter() - start
+        # AutoGluon may drop very rare classes: give every training class a column.
+        full = np.zeros((len(test), len(classes)))
+        for i, label in enumerate(classes):
+            if label in proba.columns:
+                full[:, i] = proba[label].to_numpy()
+        y_idx = np.array([classes.index(v) for v in test["target"]])
+        weights = final_weights(predictor)
+        fitted = predictor.model_names()
+        best = predictor.model_best
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    row = {
+        "auc": auc_score(y_idx, full),
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "best_model": best,
+        "n_models_fit": len(fitted),
+        "models_fit": ";".join(fitted),
+        "weights": json.dumps({k: round(v, 4) for k, v in weights.items()}),
+    }
+    for family in OUR_NAMES.values():
+        row[f"w_{family}"] = sum(w for m, w in weights.items() if family_of(m) == family)
+        row[f"fit_{family}"] = any(family_of(m) == family for m in fitted)
+    return row
+
+
+def run_dataset(
+    name: str,
+    splits: int,
+    time_limit: float,
+    presets: str,
+    num_cpus: int,
+    done: set,
+    ours: dict,
+    ours_config: str,
+    dataset=None,
+) -> list[dict]:
+    """Both arms on every split of one dataset, except the (split, arm) pairs in ``done``."""
+    from automl_hyper.data.splits import paper_splits
+
+    ds = dataset if dataset is not None else load_shared(name)
+    frame = ds.X.copy()
+    frame["target"] = ds.y.to_numpy()
+    rows = []
+    for split, (tr, te) in enumerate(paper_splits(ds.y, n_splits=splits, seed=0)):
+        for arm in ARMS:
+            key = (name, split, arm, float(time_limit), presets, ours_config)
+            if key in done:
+                continue
+            hp = dict(GBDT) if arm == "gbdt" else {**GBDT, **ours}
+            row = dict(zip(KEY, key))
+            row.update(
+                n_train=len(tr),
+                n_test=len(te),
+                n_classes=int(ds.y.nunique()),
+                num_cpus=num_cpus,
+                load_avg_1m=round(os.getloadavg()[0], 2),
+            )
+            try:
+                row.update(
+                    fit_arm(frame.iloc[tr], frame.iloc[te], hp, time_limit, presets, num_cpus)
+                )
+                row["error"] = ""
+            except Exception as err:  # a failed arm is recorded and run again on resume
+                row.update(auc=float("nan"), error=f"{type(err).__name__}: {err}"[:300])
+            rows.append(row)
+            print(
+                f"{name} split {split} {arm:9s} auc {row['auc']:.4f} "
+                f"fit {row.get('fit_s', float('nan')):.1f}s {row.get('weights', row['error'])}",
+                flush=True,
+            )
+    return rows
+
+
+def load_done(out: Path) -> tuple[pd.DataFrame, set]:
+    """Rows already in the CSV and the keys of the successful ones (failed rows run again)."""
+    if not out.exists():
+        return pd.DataFrame(), set()
+    table = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    ok = table[table["auc"].notna()]
+    keys = {
+        (r.dataset, int(r.split), r.arm, float(r.time_limit), r.presets, r.ours_config)
+        for r in ok.itertuples()
+    }
+    return table, keys
+
+
+def summarise(table: pd.DataFrame) -> str:
+    """Markdown: mean AUC per arm, paired difference, worst dataset, how often ours are kept."""
+    ok = table[table["auc"].notna()].drop_duplicates(KEY, keep="last")
+    wide = ok.pivot_table(index=["dataset", "split"], columns="arm", values="auc")
+    paired = wide.dropna(subset=list(ARMS))
+    lines = []
+    if paired.empty:
+        return "no dataset x split has both arms yet\n"
+    diff = paired["gbdt+ours"] - paired["gbdt"]
+    per_ds = diff.groupby(level="dataset").mean()
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+    times = ok.groupby("arm")[["fit_s", "predict_s"]].median()
+    lines += [
+        f"{paired.index.get_level_values('dataset').nunique()} datasets, {len(paired)} "
+        "dataset x split pairs with both arms",
+        "",
+        "| arm | mean test AUC | median fit s | median predict s |",
+        "|---|---|---|---|",
+    ]
+    for arm in ARMS:
+        lines.append(
+            f"| {arm} | {paired[arm].mean():.4f} | {times.loc[arm, 'fit_s']:.1f} "
+            f"| {times.loc[arm, 'predict_s']:.2f} |"
+        )
+    worst = per_ds.idxmin()
+    lines += [
+        "",
+        f"paired difference (gbdt+ours - gbdt): mean {diff.mean():+.4f}, standard error "
+        f"{se:.4f}; better on {(diff > 0).sum()}, equal on {(diff == 0).sum()}, "
+        f"worse on {(diff < 0).sum()} of {len(diff)}",
+        f"per-dataset difference: min {per_ds.min():+.4f} ({worst}), max {per_ds.max():+.4f} "
+        f"({per_ds.idxmax()}); below -0.005 on {(per_ds < -0.005).sum()} datasets",
+        "",
+        "our models in the final model of the gbdt+ours arm:",
+        "",
+        "| family | fitted (of runs) | kept (weight > 0) | mean weight when kept | "
+        "mean weight overall |",
+        "|---|---|---|---|---|",
+    ]
+    ours = ok[ok["arm"] == "gbdt+ours"]
+    for family in OUR_NAMES.values():
+        w = ours[f"w_{family}"].astype(float)
+        fitted = ours[f"fit_{family}"].astype(str).str.lower().eq("true").sum()
+        kept = w > 0
+        when_kept = f"{w[kept].mean():.3f}" if kept.any() else "-"
+        lines.append(
+            f"| {family} | {fitted}/{len(ours)} | {kept.sum()}/{len(ours)} | {when_kept} "
+            f"| {w.mean():.3f} |"
+        )
+    lines += [
+        "",
+        "per dataset (mean over splits):",
+        "",
+        "| dataset | gbdt | gbdt+ours | diff | w mothernet | w inn | w smash |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    wmean = ours.groupby("dataset")[[f"w_{f}" for f in OUR_NAMES.values()]].mean()
+    means = paired.groupby(level="dataset").mean()
+    for name in means.index:
+        w = wmean.loc[name]
+        lines.append(
+            f"| {name} | {means.loc[name, 'gbdt']:.4f} | {means.loc[name, 'gbdt+ours']:.4f} "
+            f"| {per_ds[name]:+.4f} | {w['w_mothernet']:.3f} | {w['w_inn']:.3f} "
+            f"| {w['w_smash']:.3f} |"
+        )
+    failed = table[table["auc"].isna()]
+    if len(failed):
+        lines += ["", f"{len(failed)} failed rows (run again on resume):", ""]
+        lines += [f"- {r.dataset} split {r.split} {r.arm}: {r.error}" for r in failed.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def suite_names(suite: str) -> list[str]:
+    from automl_hyper.data.benchmark_sets import REPORT_SET, SELECTION_SET
+
+    if suite == "cc18-30":
+        return list(REPORT_SET)
+    if suite == "selection":
+        return list(SELECTION_SET)
+    return [n for n in suite.split(",") if n]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="cc18-30", help="cc18-30, selection or names,comma")
+    parser.add_argument("--splits", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per predictor")
+    parser.add_argument("--presets", default="medium_quality")
+    parser.add_argument("--num-cpus", type=int, default=1, help="AutoGluon's num_cpus")
+    parser.add_argument("--out", default=None, help="CSV (default results/autogluon_uplift_SUITE)")
+    parser.add_argument("--summary", default=None, help="Markdown (default: --out as .md)")
+    args = parser.parse_args(argv)
+
+    label = args.suite if args.suite in ("cc18-30", "selection") else "custom"
+    out = Path(args.out or RESULTS / f"autogluon_uplift_{label}.csv")
+    summary = Path(args.summary or out.with_suffix(".md"))
+    warnings.filterwarnings("ignore")
+    import autogluon.tabular  # noqa: F401  (fires automl_hyper's registration hook)
+
+    ours, ours_config = our_hyperparameters()
+    command = "python benchmarks/autogluon_uplift.py " + " ".join(argv or sys.argv[1:])
+    names = suite_names(args.suite)
+    missing = [n for n in names if not (DATA_DIR / f"{n}.csv").exists()]
+    if missing:
+        parser.error(f"not in {DATA_DIR}: {', '.join(missing)}")
+    table, done = load_done(out)
+    start = time.time()
+    for name in names:
+        rows = run_dataset(
+            name,
+            args.splits,
+            args.time_limit,
+            args.presets,
+            args.num_cpus,
+            done,
+            ours,
+            ours_config,
+        )
+        if not rows:
+            continue
+        new = pd.DataFrame(rows)
+        new.to_csv(out, mode="a", header=not out.exists(), index=False)
+        table = pd.concat([table, new], ignore_index=True)
+        write_summary(summary, table, command, ours, ours_config)
+    if not table.empty:
+        write_summary(summary, table, command, ours, ours_config)
+        print(summarise(table))
+    print(f"{time.time() - start:.0f} s")
+    return 0
+
+
+def write_summary(path: Path, table: pd.DataFrame, command: str, ours: dict, config: str) -> None:
+    load = os.getloadavg()
+    header = [
+        "# AutoGluon uplift: {GBM, CAT, XGB} vs the same + {MOTHERNET, INN, SMASH}",
+        "",
+        f"Command: `nice -n 5 {command}` (resumable: rows already in the CSV are skipped;",
+        "the summary covers every row of the CSV).",
+        f"Our configs ({config}): `{json.dumps(ours, default=str)}`.",
+        "Test ROC AUC is `automl_hyper.metrics.auc_score` (binary; one-vs-one macro for",
+        "multiclass), AutoGluon's eval_metric the same (`roc_auc` / `roc_auc_ovo`).",
+        "Weights: the predictor's best model (its WeightedEnsemble, else one model at 1).",
+        "",
+        "Timing caveat: this ran on a machine with 2 CPU cores shared with a niced background",
+        "benchmark and other engineers' tests (load average per row in the CSV's `load_avg_1m`;",
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} when this summary was written), so fit",
+        "and predict times are comparable within a row only, and a time limit buys fewer models",
+        "than on an idle machine.",
+        "",
+    ]
+    path.write_text("\n".join(header) + summarise(table))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
