@@ -27,6 +27,9 @@ class Family:
     ag_key: str | None = None
     ag_name: str | None = None
     ag_priority: int = 0
+    # AutoGluon configs offered by ``integrations.autogluon.default_hyperparameters``, fastest
+    # first (AutoGluon's own defaults list several configs per key with ``ag_args`` suffixes).
+    ag_configs: tuple[dict[str, Any], ...] = ({},)
     # True when the estimator learns epoch by epoch through ``partial_fit`` (per-epoch pruning).
     iterative: bool = False
     # Optional define-by-run override for conditional spaces: trial -> params.
@@ -131,11 +134,14 @@ register(
         ag_key="MOTHERNET",
         ag_name="MotherNet",
         ag_priority=50,
+        # Generation only (one forward pass), then + 50 fine-tuning steps as "MotherNetFT": the
+        # two modes `compare` reports as mothernet and mothernet-ft, under one AutoGluon key.
+        ag_configs=({}, {"finetune_steps": 50, "ag_args": {"name_suffix": "FT"}}),
     )
 )
 
 # The same pretrained model with a few Adam steps on the generated child (HyperFast-style), so
-# `compare` reports both modes side by side. AutoGluon users set finetune_steps on MOTHERNET.
+# `compare` reports both modes side by side. In AutoGluon it is MOTHERNET's second config.
 register(
     Family(
         name="mothernet-ft",

@@ -46,7 +46,20 @@ from autogluon.tabular.registry import ag_model_registry
 from automl_hyper import zoo
 from automl_hyper.space import Categorical, Dimension, Float, Int
 
-__all__ = ["ZooModel", "register_families", "model_class", "to_autogluon_space"]
+__all__ = [
+    "ZooModel",
+    "default_hyperparameters",
+    "family_hyperparameters",
+    "model_class",
+    "register_families",
+    "to_autogluon_space",
+]
+
+# The reference trio of issue 13.7, as AutoGluon's own "default" config declares each of them.
+GBDT_KEYS = ("GBM", "CAT", "XGB")
+# The families default_hyperparameters offers: the zoo's own, not SMASH winners registered at
+# run time (those are fixed architectures a user adds by name).
+DEFAULT_FAMILIES = ("mothernet", "inn", "smash")
 
 # Estimator parameters that count epochs; the first one an estimator has receives ``n_epochs_``
 # after fit, so that refit_full trains for as long as the original model actually did.
@@ -68,6 +81,48 @@ def to_autogluon_space(space: dict[str, Dimension]) -> dict[str, ag_space.Space]
             out[name] = ag_space.Categorical(dim.default, *rest)
         else:
             raise TypeError(f"unknown search dimension for {name!r}: {dim!r}")
+    return out
+
+
+def family_hyperparameters(families: list[str] | None = None) -> dict[str, list[dict]]:
+    """``hyperparameters`` entries for the zoo's AutoGluon families (default: DEFAULT_FAMILIES).
+
+    Each family's ``ag_configs`` (zoo.py), fastest first: config i gets priority
+    ``ag_priority - i``, so AutoGluon fits MotherNet generation before MotherNet + fine-tuning
+    (``MotherNetFT``) whatever else is in the run. A priority set in a config's ``ag_args`` wins.
+    """
+    names = DEFAULT_FAMILIES if families is None else families
+    out: dict[str, list[dict]] = {}
+    for name in names:
+        family = zoo.get(name)
+        if family.ag_key is None:
+            raise ValueError(
+                f"family {family.name!r} has no ag_key, so it is not an AutoGluon model"
+            )
+        configs = []
+        for i, config in enumerate(family.ag_configs):
+            config = {**config, "ag_args": {**config.get("ag_args", {})}}
+            config["ag_args"].setdefault("priority", int(family.ag_priority) - i)
+            configs.append(config)
+        out[family.ag_key] = configs
+    return out
+
+
+def default_hyperparameters(
+    families: list[str] | None = None, *, gbdt: bool = True
+) -> dict[str, Any]:
+    """AutoGluon's GBDT trio (GBM, CAT, XGB as its "default" config has them) plus our families.
+
+    ``TabularPredictor(...).fit(df, hyperparameters=default_hyperparameters())``; ``gbdt=False``
+    gives only the zoo's families (:func:`family_hyperparameters`).
+    """
+    from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_config
+
+    out: dict[str, Any] = {}
+    if gbdt:
+        ag_default = get_hyperparameter_config("default")
+        out.update({key: ag_default[key] for key in GBDT_KEYS})
+    out.update(family_hyperparameters(families))
     return out
 
 

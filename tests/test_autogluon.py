@@ -216,3 +216,17 @@ def test_hpo_samples_the_family_space(tmp_path):
         assert params["hidden_width"] in space["hidden_width"].choices
     # The first trial is the default configuration, the second a random sample.
     assert configs[0]["learning_rate"] != configs[1]["learning_rate"]
+
+
+def test_default_hyperparameters_offer_both_mothernet_modes_fastest_first():
+    hp = ag_int.default_hyperparameters()
+    assert set(hp) == {"GBM", "CAT", "XGB", "MOTHERNET", "INN", "SMASH"}
+    generation, finetuned = hp["MOTHERNET"]
+    assert generation.get("finetune_steps", 0) == 0
+    assert finetuned["finetune_steps"] == 50 and finetuned["ag_args"]["name_suffix"] == "FT"
+    # AutoGluon fits higher priorities first: generation (one forward pass) before fine-tuning.
+    assert generation["ag_args"]["priority"] > finetuned["ag_args"]["priority"]
+    assert set(ag_int.default_hyperparameters(families=[])) == {"GBM", "CAT", "XGB"}
+    assert set(ag_int.default_hyperparameters(["inn"], gbdt=False)) == {"INN"}
+    with pytest.raises(ValueError, match="no ag_key"):
+        ag_int.family_hyperparameters(["xgboost"])
