@@ -1,0 +1,46 @@
+"""``benchmarks/unf_real_data.py``'s core on one small real dataset, one split, MotherNet children
+only: the rows it writes, the Kendall taus it reports, and that a rerun resumes (adds nothing)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "unf_real_data.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("unf_real_data", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_children_part_one_split(bench, shared_datasets_dir, tmp_path):
+    out = tmp_path / "unf_real_data.csv"
+    results = bench.run(["children"], ["breast-w"], 1, out, shared_datasets_dir)
+
+    assert list(results.columns) == bench.COLUMNS
+    n_children = sum(v[1] for v in bench.VARIANTS)
+    assert len(results) == n_children
+    assert set(results.part) == {"children"} and set(results.split) == {0}
+    assert set(results.variant) == {v[0] for v in bench.VARIANTS}
+    for col in ("predicted_auc", "train_log_loss", "test_auc"):
+        assert np.isfinite(results[col]).all(), col
+    assert results.test_auc.between(0, 1).all()
+    # the fine-tuned members are other children than the generated ones
+    assert results[["predicted_auc", "test_auc"]].drop_duplicates().shape[0] > n_children // 2
+
+    taus = bench.child_taus(results)
+    assert len(taus) == 1 and taus.children.iloc[0] == n_children
+    for col in ("tau_unf", "tau_train_loss"):
+        assert -1.0 <= taus[col].iloc[0] <= 1.0, col
+
+    again = bench.run(["children"], ["breast-w"], 1, out, shared_datasets_dir)
+    assert len(again) == n_children  # the done group is skipped, not appended twice
+    text = bench.summarise(again, "python benchmarks/unf_real_data.py ...")
+    assert "(a) MotherNet children" in text and "breast-w" in text
