@@ -1,0 +1,62 @@
+"""benchmarks/autogluon_uplift.py on one tiny dataset: both arms fit, the table is complete, the
+final model's weights sum to 1, resume skips finished rows and the summary reads the table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from automl_hyper.data.loading import Dataset
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "autogluon_uplift.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("autogluon_uplift", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_uplift_tiny_dataset(tmp_path: Path) -> None:
+    pytest.importorskip("autogluon.tabular")
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("catboost")
+    uplift = _script()
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    # 160 rows, 6 columns: paper splits of 80/80, every model fits in a few seconds.
+    keep = y.groupby(y).head(80).index
+    ds = Dataset(
+        "tiny-wdbc",
+        X.loc[keep, X.columns[:6]].reset_index(drop=True),
+        y[keep].reset_index(drop=True),
+    )
+    ours = {key: {} for key in uplift.OUR_KEYS}
+    args = dict(splits=1, time_limit=20.0, presets="medium_quality", num_cpus=1, ours=ours)
+    rows = uplift.run_dataset("tiny-wdbc", done=set(), ours_config="plain", dataset=ds, **args)
+
+    table = pd.DataFrame(rows)
+    assert list(table["arm"]) == list(uplift.ARMS)
+    expected = {*uplift.KEY, "auc", "fit_s", "predict_s", "best_model", "weights", "error"}
+    expected |= {f"{p}_{f}" for f in ("mothernet", "inn", "smash") for p in ("w", "fit")}
+    assert expected <= set(table.columns)
+    assert (table["error"] == "").all(), table["error"].tolist()
+    assert table["auc"].between(0.5, 1.0).all()
+    for row in table.itertuples():
+        assert sum(json.loads(row.weights).values()) == pytest.approx(1.0, abs=1e-3)
+    gbdt, both = table.iloc[0], table.iloc[1]
+    assert not gbdt["fit_mothernet"] and gbdt["w_mothernet"] == 0
+    assert "MotherNet" in both["models_fit"].split(";")  # our families ran in the second arm
+
+    # Resume: with both keys done nothing runs; the summary pairs the two arms.
+    done = {tuple(r[k] for k in uplift.KEY) for r in rows}
+    assert uplift.run_dataset("tiny-wdbc", done=done, ours_config="plain", dataset=ds, **args) == []
+    text = uplift.summarise(table)
+    assert "1 dataset x split pairs with both arms" in text
+    assert "| mothernet |" in text and "tiny-wdbc" in text
