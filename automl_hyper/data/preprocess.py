@@ -347,15 +347,16 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         check_unique_columns(X.columns)
         check_same_columns(self.columns_, X.columns)
         X = _to_numbers(X, self.numeric_columns_, "predict")
-        self._warn_unseen_categories(X)
+        text = self._warn_unseen_categories(X)
         X, far_inputs = self._clip_far_inputs(X)
-        out = np.asarray(
-            self.column_transformer_.transform(
-                X[self.numeric_columns_ + self.categorical_columns_]
-            ),
-            dtype=np.float64,
-        )
+        out = self._encode(X[self.numeric_columns_ + self.categorical_columns_], text)
         return self._finish(self._clip_far(out, far_inputs))
+
+    def _encode(self, X: pd.DataFrame, text: np.ndarray | None) -> np.ndarray:
+        """The fitted ColumnTransformer's output, in float64. ``text`` is the categorical columns
+        as :func:`_as_text` writes them (None without any), for a subclass that encodes them
+        itself (MotherNet's numpy child): the checks around this step stay the same."""
+        return np.asarray(self.column_transformer_.transform(X), dtype=np.float64)
 
     def _finish(self, out: np.ndarray) -> np.ndarray:
         out = out.astype(np.float32)
@@ -402,9 +403,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             )
         return out
 
-    def _warn_unseen_categories(self, X: pd.DataFrame) -> None:
+    def _warn_unseen_categories(self, X: pd.DataFrame) -> np.ndarray | None:
+        """Warn per column about categories unseen in fit; return the columns as text."""
         if not self.categorical_columns_:
-            return
+            return None
         encoder = self.column_transformer_.named_transformers_["cat"].named_steps["encode"]
         values = _as_text(X[self.categorical_columns_])
         for i, column in enumerate(self.categorical_columns_):
@@ -417,6 +419,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                     f"column {column!r} has categories not seen in fit {unseen[:5]}: "
                     f"encoded as {encoded} (or the infrequent level where there is one)"
                 )
+        return values
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "column_transformer_")
