@@ -2,11 +2,14 @@
 
 Example: ``automl-hyper pretrain --config small --minutes 120 --out runs/mn --eval-data DIR``;
 resume with ``automl-hyper pretrain --resume runs/mn --minutes 60 --out runs/mn``.
+Data-parallel: ``--nproc N`` spawns N local processes, or run under ``torchrun`` (it sets
+RANK/WORLD_SIZE/LOCAL_RANK); see docs/mothernet_pretraining.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -117,6 +120,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow tracking URI")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     parser.add_argument("--log-every", type=int, default=50, help="steps between log lines")
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="data-parallel processes on this machine (DDP: gloo on CPU, nccl on GPUs, one per "
+        "GPU); the global --batch-size is split over them. Under torchrun, leave at 1",
+    )
+    parser.add_argument(
+        "--seed-streams",
+        type=int,
+        default=None,
+        help="draw each step's tasks as this many sub-batches (default: the number of processes; "
+        "fresh runs only). A single process with --seed-streams N trains on the same tasks as N "
+        "processes",
+    )
+    parser.add_argument(
+        "--metrics-file",
+        default=None,
+        help="also append every logged metric as a JSON line (full precision) to this file",
+    )
+
+
+class _JsonLines:
+    """Metrics as JSON lines: full precision, no MLflow needed (a lent machine, tests)."""
+
+    def __init__(self, path: str, inner) -> None:
+        self.path, self.inner = Path(path), inner
+
+    def log(self, metrics: dict, step: int) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps({"step": step, **metrics}) + "\n")
+        self.inner.log(metrics, step)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 class _NoTracking:
@@ -140,38 +178,113 @@ def open_tracker(uri: str | None, trainer):
     return PretrainingTracker(uri, trainer)
 
 
+def global_config(args: argparse.Namespace):
+    """The run's configuration: the resumed run's config.json, or the named one with overrides."""
+    from automl_hyper.models.mothernet.configs import PretrainConfig, get_config
+    from automl_hyper.models.mothernet.pretrain import CONFIG
+
+    if args.resume:
+        run = Path(args.resume)
+        run = run if run.is_dir() else run.parent
+        return PretrainConfig.from_dict(json.loads((run / CONFIG).read_text()))
+    return override_train(get_config(args.config), args.batch_size, args.total_steps)
+
+
+def _check_arguments(args: argparse.Namespace, world_size: int) -> None:
+    from automl_hyper.models.mothernet.distributed import check_divisible
+
+    if args.resume and (args.batch_size or args.total_steps or args.seed_streams):
+        raise UsageError(
+            "--batch-size/--total-steps/--seed-streams apply to fresh runs; a resume keeps its "
+            "config"
+        )
+    if args.nproc < 1 or (args.seed_streams is not None and args.seed_streams < 1):
+        raise UsageError("--nproc and --seed-streams must be at least 1")
+    try:
+        config = global_config(args)
+    except (OSError, KeyError) as err:
+        raise UsageError(f"cannot read the run's configuration: {err}") from None
+    streams = args.seed_streams or world_size
+    try:
+        check_divisible(config.train.batch_size, world_size, 1 if args.resume else streams)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
 def main(args: argparse.Namespace) -> int:
+    from automl_hyper.models.mothernet.distributed import World, launch
+
+    world = World.from_env()
+    if args.nproc > 1:
+        if world.distributed:
+            raise UsageError("--nproc spawns the processes itself: leave it at 1 under torchrun")
+        _check_arguments(args, args.nproc)
+        return launch(_spawned, args.nproc, (args,))
+    _check_arguments(args, world.size)
+    return run(args, world)
+
+
+def _spawned(local_rank: int, nproc: int, port: int, args: argparse.Namespace) -> None:
+    """One rank of ``--nproc``: a process spawned by torch.multiprocessing on this machine."""
+    from automl_hyper.models.mothernet.distributed import World
+
+    world = World(rank=local_rank, size=nproc, local_rank=local_rank)
+    try:
+        code = run(args, world, init_method=f"tcp://127.0.0.1:{port}")
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        code = 2
+    if code:
+        sys.exit(code)
+
+
+def run(args: argparse.Namespace, world, init_method: str | None = None) -> int:
+    """Train as rank ``world.rank`` of ``world.size`` (one process: the plain loop)."""
     import torch
     from tqdm import tqdm
 
-    from automl_hyper.models.mothernet.configs import get_config
+    from automl_hyper.models.mothernet import distributed
     from automl_hyper.models.mothernet.evaluate import real_eval, synthetic_eval
     from automl_hyper.models.mothernet.pretrain import StopFlag, Trainer
     from automl_hyper.models.torch_utils import resolve_device
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    elif world.distributed:
+        torch.set_num_threads(1)  # ranks share the CPU cores: one thread each
     device = resolve_device(args.device)
     if device.type == "cuda":
+        if world.distributed:
+            device = torch.device("cuda", world.local_rank)  # one GPU per process
+            torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True  # fp32 parts (loss, child) on tensor cores
         torch.backends.cudnn.allow_tf32 = True
+    if world.distributed:
+        distributed.init(world, device, init_method)
+    main_rank = world.is_main
+    say = print if main_rank else (lambda *a, **k: None)
     out = Path(args.out)
-    if args.resume and (args.batch_size or args.total_steps):
-        raise UsageError(
-            "--batch-size/--total-steps apply to fresh runs; a resume keeps its config"
-        )
     if args.resume:
-        trainer = Trainer.resume(args.resume, device)
-        print(f"resumed at step {trainer.step} ({trainer.tasks_seen} tasks seen)", flush=True)
+        trainer = Trainer.resume(args.resume, device, world)
+        say(f"resumed at step {trainer.step} ({trainer.tasks_seen} tasks seen)", flush=True)
     else:
-        config = override_train(get_config(args.config), args.batch_size, args.total_steps)
-        trainer = Trainer(config, device=device, prior_seed=args.seed)
+        config = global_config(args)
+        streams = args.seed_streams or world.size
+        trainer = Trainer(
+            config, device=device, prior_seed=args.seed, world=world, seed_streams=streams
+        )
         if args.init_from:
             init_weights(trainer, args.init_from)
-            print(f"initialised from {args.init_from}", flush=True)
+            say(f"initialised from {args.init_from}", flush=True)
     n_params = sum(p.numel() for p in trainer.model.parameters())
-    print(f"config {trainer.config.name}: {n_params / 1e6:.2f}M parameters on {device}", flush=True)
-    tracker = open_tracker(None if args.no_mlflow else args.tracking_uri, trainer)
+    say(f"config {trainer.config.name}: {n_params / 1e6:.2f}M parameters on {device}", flush=True)
+    if world.distributed:
+        say(f"data-parallel: {trainer.hardware()}", flush=True)
+    tracker = _NoTracking()
+    if main_rank:  # rank 0 alone logs and checkpoints; the others hold the same state
+        tracker = open_tracker(None if args.no_mlflow else args.tracking_uri, trainer)
+        if args.metrics_file:
+            tracker = _JsonLines(args.metrics_file, tracker)
 
     def evaluate() -> dict:
         metrics = synthetic_eval(trainer.model, trainer.config.prior, device=device)
@@ -187,19 +300,34 @@ def main(args: argparse.Namespace) -> int:
     last_ckpt = last_eval = last_snapshot = start
     window_loss, window_n, window_start, window_tasks = 0.0, 0, time.monotonic(), trainer.tasks_seen
     total = trainer.config.train.total_steps
-    bar = tqdm(total=total, initial=trainer.step, mininterval=10, disable=not sys.stderr.isatty())
-    if trainer.step == 0:
+    bar = tqdm(
+        total=total,
+        initial=trainer.step,
+        mininterval=10,
+        disable=not (main_rank and sys.stderr.isatty()),
+    )
+    if trainer.step == 0 and main_rank:
         evaluate()
     with StopFlag() as flag:
-        while not flag.stop and time.monotonic() < deadline:
+        # Every rank stops after the same step: the stop (a signal to any rank, or any rank's
+        # clock past the budget) is agreed on in the all_reduce that averages each step's loss.
+        _, signalled, timed_out = distributed.agree(
+            world, device, 0.0, flag.stop, time.monotonic() >= deadline
+        )
+        while not (signalled or timed_out):
             if args.max_steps is not None and trainer.step >= args.max_steps:
                 break
             t0 = time.monotonic()
             loss = trainer.train_step()
             trainer.train_seconds += time.monotonic() - t0
+            loss, signalled, timed_out = distributed.agree(
+                world, device, loss, flag.stop, time.monotonic() >= deadline
+            )
             window_loss += loss
             window_n += 1
             bar.update(1)
+            if not main_rank:
+                continue
             now = time.monotonic()
             if trainer.step % args.log_every == 0:
                 rate = (trainer.tasks_seen - window_tasks) / (now - window_start)
@@ -226,13 +354,15 @@ def main(args: argparse.Namespace) -> int:
                 trainer.save(out, f"checkpoint_step{trainer.step}.pt")
                 last_snapshot = time.monotonic()
     bar.close()
-    path = trainer.save(out)
-    reason = "signal" if flag.stop else "budget"
-    print(
-        f"stopped ({reason}) at step {trainer.step}, {trainer.tasks_seen} tasks; saved {path}",
-        flush=True,
-    )
-    if not flag.stop:
-        evaluate()
-    tracker.close()
+    if main_rank:
+        path = trainer.save(out)
+        reason = "signal" if signalled else "budget"
+        print(
+            f"stopped ({reason}) at step {trainer.step}, {trainer.tasks_seen} tasks; saved {path}",
+            flush=True,
+        )
+        if not signalled:
+            evaluate()
+        tracker.close()
+    distributed.shutdown(world)
     return 0

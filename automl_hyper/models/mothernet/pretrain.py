@@ -3,11 +3,17 @@
 Exact resume: every batch is drawn from the prior with its own seed, ``prior_seed`` mixed with the
 batch index, so a resumed run sees the same tasks an uninterrupted one would; the checkpoint holds
 model, optimizer, scheduler, step and torch RNG states.
+
+Data-parallel training (``world`` of several ranks, see ``distributed.py``) splits each step's
+tasks over the ranks under DistributedDataParallel; the checkpoint holds only global state (step,
+tasks seen, seed streams; DDP keeps the model and optimizer identical on every rank), so a run
+resumes on any number of processes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -18,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from automl_hyper.models.mothernet import distributed
 from automl_hyper.models.mothernet.configs import PretrainConfig
 from automl_hyper.models.mothernet.model import MotherNet, task_loss
 from automl_hyper.priors import sample_batch
@@ -62,8 +69,15 @@ class Trainer:
     # Where the starting weights came from (``--init-from``): earlier runs' steps, tasks and
     # hardware, so a shipped checkpoint's provenance covers its whole training history.
     lineage: list[dict] = field(default_factory=list)
+    world: distributed.World = field(default_factory=distributed.World)
+    # Sub-batches each step's global batch is drawn as (see distributed.py); fixed for a run.
+    seed_streams: int = 1
 
     def __post_init__(self) -> None:
+        distributed.check_divisible(
+            self.config.train.batch_size, self.world.size, self.seed_streams
+        )
+        self._ddp = None
         torch.manual_seed(self.prior_seed)
         self.model = MotherNet(self.config.model).to(self.device)
         t = self.config.train
@@ -73,19 +87,49 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda_for(t))
 
     # -- one optimizer step ---------------------------------------------------------------------
+    def _forward_module(self) -> torch.nn.Module:
+        """The model, wrapped in DDP on several ranks (lazily: after resume/--init-from loads)."""
+        if not self.world.distributed:
+            return self.model
+        if self._ddp is None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._ddp = DistributedDataParallel(self.model, device_ids=ids)
+        return self._ddp
+
     def train_step(self) -> float:
+        """One optimizer step; returns this rank's share of the loss (the loss itself on one
+        process; on several, ``distributed.agree`` averages the shares into the global loss)."""
         t = self.config.train
+        module = self._forward_module()
         self.optimizer.zero_grad(set_to_none=True)
+        parts = distributed.pieces(t.batch_size, self.seed_streams, self.world)
+        shard_size = t.batch_size // self.seed_streams
         total = 0.0
+        n_backward = t.accumulation * len(parts)
         for micro in range(t.accumulation):
             index = self.step * t.accumulation + micro
-            batch = sample_batch(
-                self.config.prior, t.batch_size, batch_seed(self.prior_seed, index), self.device
-            )
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-                loss = task_loss(self.model, batch) / t.accumulation
-            loss.backward()
-            total += loss.item()
+            for j, (shard, start, stop, weight) in enumerate(parts):
+                seed = batch_seed(self.prior_seed, index * self.seed_streams + shard)
+                batch = sample_batch(self.config.prior, shard_size, seed, self.device)
+                if stop - start < shard_size:
+                    batch = _tasks(batch, start, stop)
+                # DDP all-reduces gradients on the step's last backward only.
+                last = micro * len(parts) + j == n_backward - 1
+                sync = (
+                    contextlib.nullcontext() if last or module is self.model else module.no_sync()
+                )
+                with sync:
+                    with torch.autocast(
+                        "cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"
+                    ):
+                        loss = task_loss(module, batch)
+                        if weight != 1.0:  # one process, one stream: the loss exactly as before
+                            loss = loss * weight
+                        loss = loss / t.accumulation
+                    loss.backward()
+                total += loss.item()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
@@ -105,12 +149,22 @@ class Trainer:
             "prior_seed": self.prior_seed,
             "torch_rng": torch.get_rng_state(),
             "mlflow_run_id": self.mlflow_run_id or "",
-            "hardware": hardware_description(self.device),
+            "hardware": self.hardware(),
             "lineage": json.dumps(self.lineage),
+            # Global, not per-rank: a resume on another number of processes continues the same
+            # tasks (global batch size is in config.json).
+            "seed_streams": self.seed_streams,
         }
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
+
+    def hardware(self) -> str:
+        one = hardware_description(self.device)
+        if not self.world.distributed:
+            return one
+        backend = "nccl" if self.device.type == "cuda" else "gloo"
+        return f"{self.world.size} DDP processes ({backend}), each {one}"
 
     def save(self, out_dir: Path, name: str = CHECKPOINT) -> Path:
         """Write the checkpoint (and config.json) atomically: to a temporary file, flushed to
@@ -126,13 +180,21 @@ class Trainer:
         return path
 
     @classmethod
-    def resume(cls, path: str | Path, device: torch.device) -> Trainer:
+    def resume(
+        cls, path: str | Path, device: torch.device, world: distributed.World | None = None
+    ) -> Trainer:
         path = Path(path)
         if path.is_dir():
             path = path / CHECKPOINT
         config = PretrainConfig.from_dict(json.loads((path.parent / CONFIG).read_text()))
         state = torch.load(path, map_location=device, weights_only=True)
-        trainer = cls(config, device=device, prior_seed=int(state["prior_seed"]))
+        trainer = cls(
+            config,
+            device=device,
+            prior_seed=int(state["prior_seed"]),
+            world=world or distributed.World(),
+            seed_streams=int(state.get("seed_streams", 1)),  # older checkpoints: one stream
+        )
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
         trainer.scheduler.load_state_dict(state["scheduler"])
@@ -145,6 +207,17 @@ class Trainer:
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
         return trainer
+
+
+def _tasks(batch, start: int, stop: int):
+    """Tasks ``start:stop`` of a batch (they share its rows and split)."""
+    return dataclasses.replace(
+        batch,
+        X=batch.X[start:stop],
+        y=batch.y[start:stop],
+        n_features=batch.n_features[start:stop],
+        n_classes=batch.n_classes[start:stop],
+    )
 
 
 def _atomic_write(path: Path, write) -> None:
