@@ -577,8 +577,11 @@ def write_report(
     anchor_times: pd.DataFrame | None = None,
     command: str | None = None,
     tracking: str | None = None,
+    faithfulness: str | os.PathLike | None = None,
 ) -> list[Path]:
-    """``index.html``, its PNG plots and the CSV tables in ``folder``; returns the paths."""
+    """``index.html``, its PNG plots and the CSV tables in ``folder``; returns the paths, the page
+    last. With INN's faithfulness results (``faithfulness``, or ``inn_faithfulness.csv`` already
+    in ``folder``) the page gets an "Explanations" section (:func:`explanations_section`)."""
     from automl_hyper.provenance import describe
 
     folder = Path(folder).resolve()
@@ -625,11 +628,60 @@ def write_report(
     }
     for key, figure in figures.items():
         figure.savefig(paths[key], dpi=110)
-    paths["html"].write_text(
-        _html(plan, results, summary, table, ranks, pareto, describe(), command, tracking),
-        encoding="utf-8",
+    page = _html(plan, results, summary, table, ranks, pareto, describe(), command, tracking)
+    section, copied = explanations_section(folder, faithfulness)
+    paths["html"].write_text(page.replace("</body>", section + "</body>", 1), encoding="utf-8")
+    return [p for k, p in paths.items() if k != "html"] + copied + [paths["html"]]
+
+
+FAITHFULNESS_FILES = ("inn_faithfulness.csv", "inn_faithfulness.png")
+
+
+def explanations_section(
+    folder: Path, source: str | os.PathLike | None = None
+) -> tuple[str, list[Path]]:
+    """The "Explanations" section of the page from ``benchmarks/inn_faithfulness.py``'s results
+    (its CSV ``source``, the PNG beside it, copied into ``folder`` so the page stands alone;
+    without ``source``, ``folder``'s own copies): mean deletion area and CPU seconds per explained
+    row per model and explainer, the area per dataset, and the mean deletion curves. Returns the
+    HTML ("" without results) and the files copied."""
+    csv = Path(source) if source is not None else folder / FAITHFULNESS_FILES[0]
+    if not csv.is_file():
+        return "", []
+    copied = []
+    for name, origin in zip(FAITHFULNESS_FILES, (csv, csv.with_suffix(".png"))):
+        target = folder / name
+        if origin.is_file() and origin.resolve() != target.resolve():
+            target.write_bytes(origin.read_bytes())
+            copied.append(target)
+    runs = pd.read_csv(csv)
+    runs["explained by"] = runs.explainer + " on " + runs.model
+    means = runs.groupby("explained by", sort=False).agg(
+        datasets=("dataset", "nunique"),
+        deletion_area=("deletion_area", "mean"),
+        auc_unmasked=("auc_unmasked", "mean"),
+        cpu_s_per_row=("seconds_per_row", "mean"),
     )
-    return list(paths.values())
+    areas = runs.pivot_table(
+        index="dataset", columns="explained by", values="deletion_area", sort=False
+    )
+    image = ""
+    if (folder / FAITHFULNESS_FILES[1]).is_file():
+        image = f'<img src="{FAITHFULNESS_FILES[1]}" alt="mean deletion curves per explainer">'
+    return (
+        f"""<h2>Explanations</h2>
+<p class="note">Deletion curves (benchmarks/inn_faithfulness.py): in each explained test row the
+k top-attributed features are set to their training mean, and the model's ROC AUC on those rows is
+measured for k = 0..F; lower area = more faithful attributions. INN's own w * x against
+KernelSHAP and a random order on the same INN; TreeSHAP on tuned XGBoost against a random order
+on XGBoost. CPU seconds per explained row on one thread.
+<a href="{FAITHFULNESS_FILES[0]}">{FAITHFULNESS_FILES[0]}</a></p>
+{image}
+{_fmt_table(means.reset_index())}
+{_fmt_table(areas, index=True)}
+""",
+        copied,
+    )
 
 
 def _extra(results: pd.DataFrame) -> list[str]:

@@ -137,3 +137,41 @@ def test_multiclass_kernel_and_tree_shap_shapes():
     tree, random = measure_xgb(xgb, X[:100], X[100:], y[100:])
     assert (tree.explainer, random.explainer) == ("treeshap", "random")
     assert len(tree.curve) == 5 and tree.area < random.area
+
+
+def test_suite_report_gets_an_explanations_section(tmp_path):
+    """write_report copies the faithfulness CSV and PNG into the report and shows them."""
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from automl_hyper.benchmark import Plan, Suite, write_report
+
+    source = tmp_path / "results"
+    source.mkdir()
+    pd.DataFrame(
+        [
+            {"dataset": "x", "model": "inn", "explainer": e, "deletion_area": a,
+             "auc_unmasked": 0.9, "seconds_per_row": s}
+            for e, a, s in (("inn", 0.55, 0.002), ("kernelshap", 0.6, 1.5), ("random", 0.8, None))
+        ]
+    ).to_csv(source / "inn_faithfulness.csv", index=False)  # fmt: skip
+    Figure(figsize=(2, 2)).savefig(source / "inn_faithfulness.png")
+    runs = pd.DataFrame(
+        [{"dataset": "x", "split": 0, "family": "a", "status": "ok", "error": None, "auc": 0.8,
+          "accuracy": 0.7, "log_loss": 0.5, "fit_s": 0.1, "predict_s": 0.01}]
+    )  # fmt: skip
+    report = tmp_path / "report"
+    paths = write_report(
+        runs, report, Plan(Suite("s", ("x",)), ("a",), n_splits=1),
+        faithfulness=source / "inn_faithfulness.csv",
+    )  # fmt: skip
+    assert paths[-1].name == "index.html"
+    assert {"inn_faithfulness.csv", "inn_faithfulness.png"} <= {p.name for p in paths}
+    page = paths[-1].read_text()
+    assert "<h2>Explanations</h2>" in page and 'src="inn_faithfulness.png"' in page
+    assert "kernelshap on inn" in page and "0.5500" in page
+    # A later report in the same folder keeps the section without being told again.
+    write_report(runs, report, Plan(Suite("s", ("x",)), ("a",), n_splits=1))
+    assert "<h2>Explanations</h2>" in (report / "index.html").read_text()
+    plain = write_report(runs, tmp_path / "plain", Plan(Suite("s", ("x",)), ("a",), n_splits=1))
+    assert "Explanations" not in plain[-1].read_text()
