@@ -3,7 +3,9 @@
 For each split (train = min(1000, n/2) rows, test the same size, stratified, every class on both
 sides) every family is fitted and scored in the same process on the same rows: ROC AUC (one-vs-one
 macro for multiclass, as the MotherNet paper), accuracy and log loss, with fit and predict wall time.
-A family that fails is recorded as failed with its message; the others carry on.
+A family that fails is recorded as failed with its message; the others carry on. Ctrl-C
+(KeyboardInterrupt) stops the comparison: the tracker sees the unfinished run end with the
+interrupt and ``finish`` gets the partial comparison, which :class:`ComparisonInterrupted` carries.
 
 Tracking is pluggable: ``run_comparison(..., tracker=...)`` calls ``tracker.family_run(...)``
 (a context manager around each fit, which ends FAILED if the fit raises) and ``tracker.finish(...)``.
@@ -46,6 +48,7 @@ class RunRecord:
     fit_s: float = float("nan")
     predict_s: float = float("nan")
     extra: dict[str, float] = field(default_factory=dict)
+    n_train: int = 0  # training rows (the UNF predictor reads it as a meta-feature)
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -160,7 +163,7 @@ def evaluate(
     y_test: pd.Series,
 ) -> tuple[RunRecord, Any]:
     """Fit one family and score it on the test rows; exceptions propagate to the caller."""
-    record = RunRecord(family=name, split=-1, params=params)
+    record = RunRecord(family=name, split=-1, params=params, n_train=len(X_train))
     estimator = zoo.get(name).make("classification", **params)
     start = time.perf_counter()
     estimator.fit(X_train, y_train)
@@ -212,6 +215,7 @@ class Comparison:
     champion_fit: ChampionFit | None = None
     # Filled by a tracker: (family, split) -> where the fitted model was logged.
     model_uris: dict[tuple[str, int], str] = field(default_factory=dict)
+    interrupted: bool = False  # stopped by Ctrl-C: records hold the runs that finished
 
     def frame(self) -> pd.DataFrame:
         rows = [
@@ -282,6 +286,15 @@ class Comparison:
         return out
 
 
+class ComparisonInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_comparison`; ``comparison`` holds the runs that finished (its
+    ``interrupted`` is set). A KeyboardInterrupt, so code that does not know it still stops."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        super().__init__(f"comparison interrupted after {len(comparison.records)} runs")
+        self.comparison = comparison
+
+
 def run_comparison(
     dataset: Dataset,
     families: Sequence[str],
@@ -306,6 +319,9 @@ def run_comparison(
     Every family's parameters are validated (:func:`check_families`) before any fit starts.
     ``skip``: (split, family) pairs not to run (finished earlier: ``automl-hyper benchmark``
     resumes a suite this way); they have no record in the result.
+    Ctrl-C raises :class:`ComparisonInterrupted` (a KeyboardInterrupt) carrying the finished runs,
+    after the tracker's ``finish`` has seen them; the unfinished run's ``family_run`` context
+    sees the KeyboardInterrupt.
     """
     if dataset.task != "classification":
         raise ValueError(
@@ -331,6 +347,40 @@ def run_comparison(
     jobs = [(i, name) for i in range(len(splits)) for name in families if (i, name) not in skipped]
     champion_job = 1 if refit_champion else 0
     bar = _progress(jobs, progress, dataset.name, extra=champion_job)
+    try:
+        _run_jobs(dataset, jobs, splits, comparison, tracker, overrides, bar)
+        champion = comparison.champion() if refit_champion else None
+        if champion is not None:
+            if bar is not None:
+                bar.set_postfix_str(f"{champion} on all {len(dataset.X)} rows")
+            comparison.champion_fit = _refit(dataset, champion, budget, seed, overrides, tracker)
+            if bar is not None:
+                bar.update(1)
+    except KeyboardInterrupt as stop:
+        # KeyboardInterrupt is not an Exception, so no per-job handler swallowed it. Keep what
+        # finished: the tracker logs and saves the partial results, the caller prints them.
+        comparison.interrupted = True
+        if bar is not None:
+            bar.close()
+        tracker.finish(comparison)
+        raise ComparisonInterrupted(comparison) from stop
+    if bar is not None:
+        bar.close()
+    tracker.finish(comparison)
+    return comparison
+
+
+def _run_jobs(
+    dataset: Dataset,
+    jobs: list[tuple[int, str]],
+    splits: list,
+    comparison: Comparison,
+    tracker: Tracker,
+    overrides: dict[str, dict[str, Any]],
+    bar: Any,
+) -> None:
+    """Fit and score each (split, family) job, appending its record to ``comparison``."""
+    budget, seed = comparison.budget, comparison.seed
     for split, name in jobs:
         train, test = splits[split]
         X_train, y_train = dataset.X.iloc[train], dataset.y.iloc[train]
@@ -349,17 +399,6 @@ def run_comparison(
         comparison.records.append(record)
         if bar is not None:
             bar.update(1)
-    champion = comparison.champion() if refit_champion else None
-    if champion is not None:
-        if bar is not None:
-            bar.set_postfix_str(f"{champion} on all {len(dataset.X)} rows")
-        comparison.champion_fit = _refit(dataset, champion, budget, seed, overrides, tracker)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    tracker.finish(comparison)
-    return comparison
 
 
 def _refit(

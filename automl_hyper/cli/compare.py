@@ -5,6 +5,12 @@ family on the protocol's splits, refits the best family on all rows, logs each r
 champion's model to MLflow (sqlite:///mlflow.db in the working folder by default), registers the
 champion as <dataset>@champion (or --register-as NAME) and prints a leaderboard. The CLI is the
 application layer, so it (not the core protocol in automl_hyper.compare) wires in MLflow.
+
+Every trained model is first saved under --save-dir (compare_models/<dataset>-<UTC time>/), then
+logged. If the MLflow store becomes unavailable mid-run (server stopped, database or folder gone
+or unwritable), the comparison carries on without tracking, warns once naming that folder, and
+writes runs.csv and leaderboard.md there. Ctrl-C keeps the finished runs (FINISHED), marks the
+unfinished one and the comparison's run KILLED, prints the partial leaderboard and exits with 130.
 """
 
 from __future__ import annotations
@@ -90,6 +96,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "every split's (about 4 MB each), or none; metrics and child weights are always logged",
     )
     parser.add_argument(
+        "--save-dir",
+        default="compare_models",
+        metavar="DIR",
+        help="every trained model (each split's, the champion's) is saved here first, in "
+        "<dataset>-<UTC time>/split<k>-<family>/, before any MLflow call for it, with runs.csv "
+        "and leaderboard.md at the end. If the MLflow store becomes unavailable mid-run, the "
+        "comparison carries on without tracking and warns once, naming this folder",
+    )
+    parser.add_argument(
         "--output",
         default=None,
         metavar="DIR",
@@ -117,49 +132,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from automl_hyper.cli.chatter import default_log_path, stderr_to_file
-    from automl_hyper.compare import run_comparison
+    from automl_hyper.compare import ComparisonInterrupted, run_comparison
 
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     overrides = parse_overrides(args.set, families)
     check_request(args, families, overrides)
     log_path = None if args.verbose else Path(args.log_file or default_log_path("compare"))
     register = not args.no_register
-    with contextlib.ExitStack() as stack:
-        # Everything the libraries write to stderr goes to the log; the bar to the terminal.
-        terminal = sys.stderr if log_path is None else stack.enter_context(stderr_to_file(log_path))
-        dataset = load(args)
-        print(f"{dataset!r}", flush=True)
-
-        from automl_hyper.integrations.mlflow import MLflowTracker
-
-        tracker = stack.enter_context(
-            MLflowTracker(
-                dataset.name,
-                tracking_uri=args.tracking_uri,
-                experiment=args.experiment,
-                log_models=args.log_models,
-                register=register,
-                registered_model_name=args.register_as,
-                run_params={
-                    "families": ",".join(families),
-                    "splits": args.splits,
-                    "budget": args.budget,
-                    "seed": args.seed,
-                    "log_models": args.log_models,
-                },
+    tracker = None
+    try:
+        with contextlib.ExitStack() as stack:
+            # Everything the libraries write to stderr goes to the log; the bar to the terminal.
+            terminal = (
+                sys.stderr if log_path is None else stack.enter_context(stderr_to_file(log_path))
             )
-        )
-        comparison = run_comparison(
-            dataset,
-            families,
-            n_splits=args.splits,
-            budget=args.budget,
-            seed=args.seed,
-            overrides=overrides,
-            tracker=tracker,
-            progress=False if args.quiet else terminal,
-            refit_champion=register,
-        )
+            dataset = load(args)
+            print(f"{dataset!r}", flush=True)
+
+            from automl_hyper.integrations.mlflow import MLflowTracker
+
+            tracker = stack.enter_context(
+                MLflowTracker(
+                    dataset.name,
+                    tracking_uri=args.tracking_uri,
+                    experiment=args.experiment,
+                    log_models=args.log_models,
+                    register=register,
+                    registered_model_name=args.register_as,
+                    run_params={
+                        "families": ",".join(families),
+                        "splits": args.splits,
+                        "budget": args.budget,
+                        "seed": args.seed,
+                        "log_models": args.log_models,
+                    },
+                    save_dir=args.save_dir,
+                    # Said once, on the terminal, when it happens (and in the log).
+                    notify=lambda message: print(f"\nwarning: {message}", file=terminal),
+                )
+            )
+            comparison = run_comparison(
+                dataset,
+                families,
+                n_splits=args.splits,
+                budget=args.budget,
+                seed=args.seed,
+                overrides=overrides,
+                tracker=tracker,
+                progress=False if args.quiet else terminal,
+                refit_champion=register,
+            )
+    except ComparisonInterrupted as stop:
+        # The tracker has ended the unfinished run and the parent KILLED on the way out.
+        report(args, stop.comparison, tracker, log_path)
+        return 130
     report(args, comparison, tracker, log_path)
     ok = any(r.status == "ok" for r in comparison.records)
     return 0 if ok else 1
@@ -220,6 +246,12 @@ def report(args, comparison, tracker, log_path: Path | None) -> None:
 
     board = comparison.leaderboard()
     print()
+    if comparison.interrupted:
+        planned = comparison.n_splits * len(comparison.families)
+        print(
+            f"interrupted (Ctrl-C): {len(comparison.records)} of {planned} runs finished; "
+            "partial leaderboard of those:"
+        )
     print(
         f"{comparison.dataset}: {comparison.n_splits} splits, budget {comparison.budget}, "
         f"ROC AUC mean ± std over splits, times per fit"
@@ -231,9 +263,19 @@ def report(args, comparison, tracker, log_path: Path | None) -> None:
     if args.output:
         written = write_outputs(Path(args.output), comparison)
         print(f"\nwritten: {', '.join(str(p) for p in written)}")
+    print()
+    if tracker.saved_folder is not None and tracker.saved_folder.exists():
+        print(f"models saved locally: {tracker.saved_folder}")
+    state = (
+        f"tracking stopped ({tracker.tracking_error}); later runs are only in the folder above"
+        if tracker.tracking_error
+        else "KILLED (interrupted)"
+        if comparison.interrupted
+        else ""
+    )
     print(
-        f"\nMLflow: {tracker.tracking_uri}  experiment {tracker.experiment}  "
-        f"run {tracker.parent_run_id}"
+        f"MLflow: {tracker.tracking_uri}  experiment {tracker.experiment}  "
+        f"run {tracker.parent_run_id}" + (f"  {state}" if state else "")
     )
     print(f"browse: {ui_command(tracker.tracking_uri)}")
     fit = comparison.champion_fit

@@ -10,6 +10,12 @@ the leaderboard is logged (:func:`log_leaderboard`, the one place leaderboards r
 the champion's model is registered (default under the dataset's name) with the alias
 ``champion``, a description and tags.
 
+Nothing trained is lost to a tracking store that goes away mid-run: each model is first saved
+locally (:mod:`.local_models`, ``compare_models/<dataset>-<time>/``), then logged. When an MLflow
+call fails and a check write to the store fails too, tracking stops for the rest of the comparison
+with one warning naming that folder, and the comparison carries on (the runs still open are ended
+as far as the store allows). Ctrl-C ends the unfinished run and the parent run KILLED.
+
 ``PretrainingTracker`` logs a MotherNet pretraining run and never stops it: a failing tracking
 server only warns.
 """
@@ -21,9 +27,10 @@ import os
 import re
 import sys
 import tempfile
+import time
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,7 @@ from automl_hyper.compare import (
     leaderboard_report,
     plot_auc_vs_time,
 )
+from automl_hyper.integrations.mlflow.local_models import DEFAULT_ROOT, LocalModels
 from automl_hyper.integrations.mlflow.models import log_family_model, log_feature_importances
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -91,6 +99,30 @@ def log_generated_child(child: Any) -> None:
 
 
 LOG_MODELS = ("champion", "all", "none")
+# Once the store has failed, the calls that close its runs or check it must not wait through
+# MLflow's retries again (7 by default, about 4 minutes per call to an unreachable server).
+_FAIL_FAST = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+
+@contextlib.contextmanager
+def _fail_fast() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in _FAIL_FAST}
+    os.environ.update(_FAIL_FAST)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _status_for(exc_type: type[BaseException] | None) -> str:
+    if exc_type is None:
+        return "FINISHED"
+    # Ctrl-C (or a KeyboardInterrupt raised for it) stopped the run from outside.
+    return "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
 
 
 class MLflowTracker:
@@ -104,6 +136,12 @@ class MLflowTracker:
     description and tags (dataset, metric mean ± std over splits, protocol, budget, package version
     and commit, training rows), and ``alias`` points at it; moving an alias from another version
     warns and is kept in ``alias_moved``.
+
+    ``save_models`` (default on): every split's model and the champion are first written under
+    ``save_dir`` (default ``./compare_models``) in ``<dataset>-<UTC time>/`` (``saved_folder``),
+    before any MLflow call for them, with ``runs.csv`` and ``leaderboard.md`` at the end. If the
+    store becomes unavailable, tracking stops (``tracking_error`` says why), ``notify`` (default:
+    a warning) is called once with a message naming that folder, and the comparison carries on.
     """
 
     def __init__(
@@ -117,6 +155,9 @@ class MLflowTracker:
         registered_model_name: str | None = None,
         alias: str = "champion",
         run_params: dict[str, Any] | None = None,
+        save_models: bool = True,
+        save_dir: str | Path | None = None,
+        notify: Callable[[str], None] | None = None,
     ):
         if isinstance(log_models, bool):  # the older boolean form: every split, or none
             log_models = "all" if log_models else "none"
@@ -137,6 +178,15 @@ class MLflowTracker:
         self.alias_moved: str | None = None
         self.parent_run_id: str | None = None
         self._progress_env: str | None = None
+        self.saved = LocalModels(dataset, save_dir or DEFAULT_ROOT) if save_models else None
+        self.tracking_error: str | None = None  # set when the store failed: tracking stopped
+        self.lost_message: str | None = None  # the one warning given then
+        self._notify = notify
+
+    @property
+    def saved_folder(self) -> Path | None:
+        """Where this comparison's models are saved locally (None with ``save_models=False``)."""
+        return None if self.saved is None else self.saved.folder
 
     def __enter__(self) -> MLflowTracker:
         # Logging a model with an input example downloads it back to validate the signature,
@@ -152,26 +202,118 @@ class MLflowTracker:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        mlflow.end_run(status="FAILED" if exc_type else "FINISHED")
+        if self.tracking_error is None:
+            try:
+                mlflow.end_run(status=_status_for(exc_type))
+            except Exception as err:  # noqa: BLE001 - the results exist; say where they are
+                self._lost("ending the comparison run", err)
         if self._progress_env is None:
             os.environ.pop(_ARTIFACTS_PROGRESS_BAR, None)
         else:
             os.environ[_ARTIFACTS_PROGRESS_BAR] = self._progress_env
 
+    # -- the store going away --------------------------------------------------------------------
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        """``fn()`` (MLflow calls), or None once tracking has stopped. If it raises and the store
+        fails a check write too, tracking stops (:meth:`_lost`); if the store answers, the error
+        is the call's own and is raised as before."""
+        if self.tracking_error is not None:
+            return None
+        try:
+            return fn()
+        except Exception as err:
+            if self._store_answers():
+                raise
+            self._lost(what, err)
+            return None
+
+    def _store_answers(self) -> bool:
+        """Whether the store still takes a write: a tag and a small artifact on the parent run."""
+        if self.parent_run_id is None:
+            return False
+        client = mlflow.MlflowClient()
+        try:
+            with _fail_fast():
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                client.set_tag(self.parent_run_id, "automl_hyper.store_checked", stamp)
+                client.log_text(self.parent_run_id, stamp, "store_check.txt")
+        except Exception:  # noqa: BLE001 - any failure means the store is not usable
+            return False
+        return True
+
+    def _lost(self, what: str, err: BaseException) -> None:
+        """Stop tracking: end the runs still open as far as the store allows (quickly), and
+        say once where the models are."""
+        first_line = (str(err).strip().splitlines() or [""])[0][:300]
+        self.tracking_error = f"{what}: {type(err).__name__}: {first_line}"
+        with _fail_fast():
+            while mlflow.active_run() is not None:
+                with contextlib.suppress(Exception):
+                    mlflow.end_run(status="FAILED")  # pops the run first, then tells the store
+        where = (
+            f"every model trained is saved in {self.saved_folder}"
+            if self.saved is not None
+            else "models trained from now on are not saved (save_models=False)"
+        )
+        self.lost_message = (
+            f"MLflow store {self.tracking_uri} unavailable ({self.tracking_error}); tracking "
+            f"stopped and the comparison carries on without it: {where}"
+        )
+        warnings.warn(self.lost_message, stacklevel=3)
+        if self._notify is not None:
+            self._notify(self.lost_message)
+
+    def _save_locally(self, name: str, estimator: Any, example: Any, info: dict) -> None:
+        if self.saved is None:
+            return
+        try:
+            self.saved.save(name, estimator, example, info)
+        except Exception as err:  # noqa: BLE001 - the fit stands; say that this copy is missing
+            warnings.warn(
+                f"could not save {name} under {self.saved.folder}: {type(err).__name__}: {err}",
+                stacklevel=3,
+            )
+
+    # -- runs ----------------------------------------------------------------------------------
+    def _start_nested(self, run_name: str, tags: dict[str, str], params: dict[str, Any]) -> Any:
+        run = mlflow.start_run(run_name=run_name, nested=True)
+        try:
+            mlflow.set_tags(tags)
+            mlflow.log_params({k: v for k, v in params.items() if v is not None})
+        except BaseException:
+            with _fail_fast(), contextlib.suppress(Exception):
+                mlflow.end_run(status="FAILED")
+            raise
+        return run
+
+    def _end_with_error(self, err: BaseException, status: str) -> None:
+        try:
+            mlflow.set_tag("automl_hyper.error", f"{type(err).__name__}: {err}"[:5000])
+            mlflow.log_text(traceback.format_exc(), "error.txt")
+        finally:
+            mlflow.end_run(status=status)
+
     @contextlib.contextmanager
     def _nested_run(
         self, run_name: str, tags: dict[str, str], params: dict[str, Any]
     ) -> Iterator[Any]:
-        with mlflow.start_run(run_name=run_name, nested=True) as run:
-            mlflow.set_tags(tags)
-            mlflow.log_params({k: v for k, v in params.items() if v is not None})
-            try:
-                yield run
-            except BaseException as err:
-                mlflow.set_tag("automl_hyper.error", f"{type(err).__name__}: {err}"[:5000])
-                mlflow.log_text(traceback.format_exc(), "error.txt")
-                mlflow.end_run(status="FAILED")
-                raise
+        """A nested run around a fit: FINISHED, FAILED with the error, or KILLED by Ctrl-C;
+        yields None (and the fit goes on) when tracking has stopped."""
+        run = self._call(
+            f"starting run {run_name}", lambda: self._start_nested(run_name, tags, params)
+        )
+        try:
+            yield run
+        except BaseException as err:
+            if run is not None and self.tracking_error is None:
+                status = _status_for(type(err))
+                with contextlib.suppress(Exception):  # the fit's own error is what matters
+                    self._call(
+                        f"ending run {run_name}", lambda e=err: self._end_with_error(e, status)
+                    )
+            raise
+        if run is not None:
+            self._call(f"ending run {run_name}", lambda: mlflow.end_run(status="FINISHED"))
 
     def family_run(
         self, family: str, split: int, params: dict[str, Any]
@@ -182,12 +324,38 @@ class MLflowTracker:
     def log_result(
         self, run: Any, record: RunRecord, estimator: Any, X_sample: pd.DataFrame
     ) -> None:
-        mlflow.log_metrics(record.metrics)
+        from automl_hyper.weightspace.uses import child_quality
+
+        quality = child_quality(estimator, record.n_train)  # {} for families with no children
+        info = {
+            "family": record.family,
+            "split": record.split,
+            "train_rows": record.n_train,
+            "params": record.params,
+            "metrics": {**record.metrics, **quality},
+        }
+        # Locally first: whatever happens to the store from here on, this model is kept.
+        self._save_locally(f"split{record.split}-{record.family}", estimator, X_sample, info)
+        if run is not None:
+            self._call(
+                f"logging {record.family} split {record.split}",
+                lambda: self._log_result(record, estimator, X_sample, quality),
+            )
+
+    def _log_result(
+        self, record: RunRecord, estimator: Any, X_sample: pd.DataFrame, quality: dict
+    ) -> None:
+        # The UNF-predicted AUC of each generated child next to the measured one (auc).
+        mlflow.log_metrics({**record.metrics, **quality})
         if hasattr(estimator, "export_child"):
             log_generated_child(estimator.export_child())
         if self.log_models == "all":
             info = log_family_model(
-                estimator, name="model", input_example=X_sample, family=record.family, quiet=True
+                estimator,
+                name="model",
+                input_example=X_sample,
+                family=record.family,
+                quiet=True,
             )
             self.model_uris[(record.family, record.split)] = info.model_uri
         else:
@@ -202,7 +370,27 @@ class MLflowTracker:
     def log_champion(
         self, run: Any, fit: ChampionFit, estimator: Any, X_sample: pd.DataFrame
     ) -> None:
-        mlflow.log_metrics({"training_rows": fit.training_rows, "fit_s": fit.fit_s})
+        from automl_hyper.weightspace.uses import child_quality
+
+        quality = child_quality(estimator, fit.training_rows)
+        info = {
+            "family": fit.family,
+            "champion": True,
+            "train_rows": fit.training_rows,
+            "params": fit.params,
+            "metrics": {"fit_s": fit.fit_s, **quality},
+        }
+        self._save_locally(f"champion-{fit.family}", estimator, X_sample, info)
+        if run is not None:
+            self._call(
+                f"logging the champion {fit.family}",
+                lambda: self._log_champion(fit, estimator, X_sample, quality),
+            )
+
+    def _log_champion(
+        self, fit: ChampionFit, estimator: Any, X_sample: pd.DataFrame, quality: dict
+    ) -> None:
+        mlflow.log_metrics({"training_rows": fit.training_rows, "fit_s": fit.fit_s, **quality})
         mlflow.set_tag("automl_hyper.training_rows", str(fit.training_rows))
         if hasattr(estimator, "export_child"):
             log_generated_child(estimator.export_child())
@@ -215,11 +403,27 @@ class MLflowTracker:
         self.champion_model_uri = info.model_uri
 
     def finish(self, comparison: Comparison) -> None:
+        if self.saved is not None:
+            try:
+                self.saved.write_results(comparison.frame(), leaderboard_report(comparison))
+            except OSError as err:
+                warnings.warn(
+                    f"could not write the results under {self.saved.folder}: {err}", stacklevel=2
+                )
+        if comparison.interrupted:
+            self._call("logging the leaderboard", lambda: self._log_board(comparison))
+            return
+        self._call("logging the leaderboard", lambda: self._finish(comparison))
+
+    def _log_board(self, comparison: Comparison) -> None:
         board = comparison.leaderboard()
         log_leaderboard(board, markdown=leaderboard_report(comparison))
         mlflow.log_table(comparison.frame(), artifact_file="runs.json")
         figure = plot_auc_vs_time(board, title=comparison.dataset, n_splits=comparison.n_splits)
         mlflow.log_figure(figure, "auc_vs_fit_time.png")
+
+    def _finish(self, comparison: Comparison) -> None:
+        self._log_board(comparison)
         fit = comparison.champion_fit
         if fit is None:
             return
