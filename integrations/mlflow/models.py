@@ -16,8 +16,12 @@ Safe loading (README "Safe loading"):
   ``np.load(allow_pickle=False)``), its settings and class labels as JSON, and its fitted
   preprocessing (the shared ``TabularPreprocessor``, each member's quantile/power transform) with
   skops (JSON + arrays; only types under ``automl_hyper.`` / ``sklearn.`` are accepted);
-* other families (INN, SMASH, the baselines: estimators holding torch modules) are still written
-  with cloudpickle;
+* INN, SMASH and the baselines are written as weights (format ``weights``): ``config.json``
+  (parameters, labels, the fitted preprocessing as JSON + arrays) and ``arrays.npz`` (networks'
+  tensors; ``np.load(allow_pickle=False)``), plus XGBoost's own JSON model; the family module that
+  wrote them (one of :data:`_WEIGHT_EXPORTS`) rebuilds the estimator (``from_weights``);
+* anything else, or a model whose weights do not read back identically, is written with
+  cloudpickle (with a warning in the second case);
 * every artifact's sha256 is recorded at log time (in the model's ``model_config`` inside
   ``MLmodel``, and as tags ``automl_hyper.sha256.<artifact>`` of the run) and checked in
   ``load_context`` before the file is read: a modified artifact is refused with
@@ -26,7 +30,9 @@ Safe loading (README "Safe loading"):
 
 from __future__ import annotations
 
+import importlib
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -56,6 +62,14 @@ _CHILD_WEIGHTS, _CHILD_CONFIG, _CHILD_PREPROCESSING = (
 # Type names that skops may rebuild for a child's preprocessing (besides its own safe defaults).
 _TRUSTED_PREFIXES = ("automl_hyper.", "sklearn.")
 _TRUSTED_TYPES = ("numpy.dtype",)
+# INN, SMASH and the baselines as weights (no pickle): the modules that write and read them, the
+# only ones a logged config may name.
+_WEIGHT_EXPORTS = (
+    "automl_hyper.models.inn.export",
+    "automl_hyper.models.smash.export",
+    "automl_hyper.models.baselines.export",
+)
+_WEIGHTS = "weights_"  # artifact name prefix: weights_config, weights_arrays, weights_xgboost
 _MODEL_CODE = """\"\"\"automl-hyper's pyfunc wrapper, logged as code (MLflow models-from-code): no pickle.\"\"\"
 import mlflow
 
@@ -69,7 +83,8 @@ class FamilyPyfuncModel(PythonModel):
     """Serves a family's serving object; one code path answers ``predict`` and HTTP requests.
 
     ``load_context`` checks every artifact against the sha256 recorded at log time, then rebuilds
-    the object from its format (``numpy-child``: npz + JSON + skops; ``cloudpickle``).
+    the object from its format (``numpy-child``: npz + JSON + skops; ``weights``: JSON + npz
+    (+ XGBoost's JSON model); ``cloudpickle``).
     """
 
     def load_context(self, context) -> None:
@@ -79,6 +94,8 @@ class FamilyPyfuncModel(PythonModel):
             self.serving = read_numpy_child(
                 paths[_CHILD_WEIGHTS], paths[_CHILD_CONFIG], paths[_CHILD_PREPROCESSING]
             )
+        elif config.get("format") == "weights":
+            self.serving = read_weights(paths)
         else:
             with open(paths[_ARTIFACT], "rb") as f:
                 self.serving = cloudpickle.load(f)  # verified against its logged sha256 above
@@ -220,12 +237,52 @@ def read_numpy_child(weights: str | Path, config: str | Path, preprocessing: str
     return child
 
 
+def _weights_exporter(obj: Any) -> Any:
+    """The module of :data:`_WEIGHT_EXPORTS` that can write ``obj`` as weights, else None."""
+    for name in _WEIGHT_EXPORTS:
+        module = importlib.import_module(name)
+        if module.can_export(obj):
+            return module
+    return None
+
+
+def write_weights(obj: Any, folder: Path, example: Any = None) -> dict[str, Path]:
+    """INN, SMASH or a baseline as weights in ``folder`` (artifact name -> file), checked by
+    reading them back and predicting ``example`` (when given) as the original, to 1e-9."""
+    module = _weights_exporter(obj)
+    if module is None:
+        raise TypeError(f"no weights format for {type(obj).__qualname__}")
+    files = module.export_weights(obj, folder)
+    if example is not None:
+        again = module.from_weights(folder)
+        pd.testing.assert_frame_equal(
+            predict_frame(again, example), predict_frame(obj, example), rtol=0, atol=1e-9
+        )
+    return {_WEIGHTS + name: path for name, path in files.items()}
+
+
+def read_weights(paths: dict[str, str]) -> Any:
+    """The estimator written by :func:`write_weights` (files already checked against their
+    sha256), read by the module its ``config.json`` names, which must be one of ours."""
+    files = {k[len(_WEIGHTS) :]: Path(p) for k, p in paths.items() if k.startswith(_WEIGHTS)}
+    loader = json.loads(files["config"].read_text()).get("loader")
+    if loader not in _WEIGHT_EXPORTS:
+        raise ChecksumError(f"the weights config names the reader {loader!r}: refusing it")
+    folder = files["config"].parent
+    if any(p != folder / p.name for p in files.values()):  # MLflow put them apart: gather them
+        folder = Path(tempfile.mkdtemp(prefix="automl_hyper_weights_"))
+        for path in files.values():
+            shutil.copy(path, folder / path.name)
+    return importlib.import_module(loader).from_weights(folder)
+
+
 def write_serving_artifacts(
     obj: Any, folder: Path, example: Any = None
 ) -> tuple[str, dict[str, Path]]:
     """(format, artifact name -> file) for a serving object: ``numpy-child`` (no pickle) for
     MotherNet's child, checked by reading it back and predicting ``example`` (when given) exactly
-    as the original; else, or if that fails (with a warning), ``cloudpickle``."""
+    as the original; ``weights`` (no pickle) for INN, SMASH and the baselines, checked likewise
+    (:func:`write_weights`); else, or if that fails (with a warning), ``cloudpickle``."""
     if _is_numpy_child(obj):
         try:
             paths = write_numpy_child(obj, folder)
@@ -247,6 +304,18 @@ def write_serving_artifacts(
             )
             for path in folder.glob("child_*"):
                 path.unlink()
+    elif _weights_exporter(obj) is not None:
+        try:
+            return "weights", write_weights(obj, folder / "weights", example)
+        except Exception as err:  # noqa: BLE001 - any failure: the pickled format still serves
+            import warnings
+
+            warnings.warn(
+                f"{type(obj).__name__} could not be written as weights without pickle ({err}); "
+                "logging it with cloudpickle instead (verified by sha256 at load)",
+                stacklevel=3,
+            )
+            shutil.rmtree(folder / "weights", ignore_errors=True)
     path = folder / f"{_ARTIFACT}.pkl"
     path.write_bytes(cloudpickle.dumps(obj))
     return "cloudpickle", {_ARTIFACT: path}
