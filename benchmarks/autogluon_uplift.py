@@ -34,8 +34,15 @@ from common import DATA_DIR, ROOT, load_shared  # noqa: E402
 
 GBDT = {"GBM": {}, "CAT": {}, "XGB": {}}
 OUR_KEYS = ("MOTHERNET", "INN", "SMASH")
-# AutoGluon model names start with the family's ag_name (a second config gets a suffix "_2").
-OUR_NAMES = {"MotherNet": "mothernet", "INN": "inn", "SMASH": "smash"}
+# AutoGluon model names are the family's ag_name plus a config's name_suffix ("MotherNetFT") or
+# a counter ("_2"); longer prefixes first so that MotherNetFT is not counted as MotherNet.
+OUR_NAMES = {
+    "MotherNetFT": "mothernet_ft",
+    "MotherNet": "mothernet",
+    "INN": "inn",
+    "SMASH": "smash",
+}
+FAMILIES = ("mothernet", "mothernet_ft", "inn", "smash")
 ARMS = ("gbdt", "gbdt+ours")
 KEY = ["dataset", "split", "arm", "time_limit", "presets", "ours_config"]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -54,7 +61,8 @@ def our_hyperparameters() -> tuple[dict, str]:
 def family_of(model_name: str) -> str:
     """Our family a model of the ensemble belongs to, else AutoGluon's own name without suffix."""
     for prefix, family in OUR_NAMES.items():
-        if model_name == prefix or model_name.startswith(prefix + "_"):
+        rest = model_name[len(prefix) :]
+        if model_name.startswith(prefix) and (not rest or rest.startswith("_")):
             return family
     return model_name.split("_")[0]
 
@@ -121,10 +129,32 @@ def fit_arm(
         "models_fit": ";".join(fitted),
         "weights": json.dumps({k: round(v, 4) for k, v in weights.items()}),
     }
-    for family in OUR_NAMES.values():
+    row.update(family_columns(row["weights"], row["models_fit"]))
+    return row
+
+
+def family_columns(weights: str, models_fit: str) -> dict:
+    """Per family of ours: its weight in the final model and whether it was fitted at all."""
+    weights = json.loads(weights) if isinstance(weights, str) and weights else {}
+    fitted = models_fit.split(";") if isinstance(models_fit, str) else []
+    row = {}
+    for family in FAMILIES:
         row[f"w_{family}"] = sum(w for m, w in weights.items() if family_of(m) == family)
         row[f"fit_{family}"] = any(family_of(m) == family for m in fitted)
     return row
+
+
+def code_state() -> str:
+    """HEAD and whether tracked files differed from it: others edit the same working tree."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
+    dirty = git(
+        "status", "--porcelain", "--untracked-files=no", "--", "automl_hyper", "integrations"
+    )
+    return git("rev-parse", "--short", "HEAD").strip() + ("+dirty" if dirty.strip() else "")
 
 
 def run_dataset(
@@ -157,6 +187,7 @@ def run_dataset(
                 n_test=len(te),
                 n_classes=int(ds.y.nunique()),
                 num_cpus=num_cpus,
+                code=code_state(),
                 load_avg_1m=round(os.getloadavg()[0], 2),
             )
             try:
@@ -190,7 +221,10 @@ def load_done(out: Path) -> tuple[pd.DataFrame, set]:
 
 def summarise(table: pd.DataFrame) -> str:
     """Markdown: mean AUC per arm, paired difference, worst dataset, how often ours are kept."""
-    ok = table[table["auc"].notna()].drop_duplicates(KEY, keep="last")
+    ok = table[table["auc"].notna()].drop_duplicates(KEY, keep="last").reset_index(drop=True)
+    # Recomputed from the raw columns: rows written before MotherNetFT existed count it too.
+    derived = pd.DataFrame([family_columns(w, m) for w, m in zip(ok["weights"], ok["models_fit"])])
+    ok = pd.concat([ok.drop(columns=derived.columns, errors="ignore"), derived], axis=1)
     wide = ok.pivot_table(index=["dataset", "split"], columns="arm", values="auc")
     paired = wide.dropna(subset=list(ARMS))
     lines = []
@@ -228,7 +262,7 @@ def summarise(table: pd.DataFrame) -> str:
         "|---|---|---|---|---|",
     ]
     ours = ok[ok["arm"] == "gbdt+ours"]
-    for family in OUR_NAMES.values():
+    for family in FAMILIES:
         w = ours[f"w_{family}"].astype(float)
         fitted = ours[f"fit_{family}"].astype(str).str.lower().eq("true").sum()
         kept = w > 0
@@ -241,17 +275,16 @@ def summarise(table: pd.DataFrame) -> str:
         "",
         "per dataset (mean over splits):",
         "",
-        "| dataset | gbdt | gbdt+ours | diff | w mothernet | w inn | w smash |",
-        "|---|---|---|---|---|---|---|",
+        "| dataset | gbdt | gbdt+ours | diff | " + " | ".join(f"w {f}" for f in FAMILIES) + " |",
+        "|---|---|---|---|" + "---|" * len(FAMILIES),
     ]
-    wmean = ours.groupby("dataset")[[f"w_{f}" for f in OUR_NAMES.values()]].mean()
+    wmean = ours.groupby("dataset")[[f"w_{f}" for f in FAMILIES]].mean()
     means = paired.groupby(level="dataset").mean()
     for name in means.index:
         w = wmean.loc[name]
         lines.append(
             f"| {name} | {means.loc[name, 'gbdt']:.4f} | {means.loc[name, 'gbdt+ours']:.4f} "
-            f"| {per_ds[name]:+.4f} | {w['w_mothernet']:.3f} | {w['w_inn']:.3f} "
-            f"| {w['w_smash']:.3f} |"
+            f"| {per_ds[name]:+.4f} | " + " | ".join(f"{w[f'w_{f}']:.3f}" for f in FAMILIES) + " |"
         )
     failed = table[table["auc"].isna()]
     if len(failed):
@@ -279,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-cpus", type=int, default=1, help="AutoGluon's num_cpus")
     parser.add_argument("--out", default=None, help="CSV (default results/autogluon_uplift_SUITE)")
     parser.add_argument("--summary", default=None, help="Markdown (default: --out as .md)")
+    parser.add_argument(
+        "--summarise-only",
+        action="store_true",
+        help="rewrite the Markdown from the CSV, fit nothing",
+    )
     args = parser.parse_args(argv)
 
     label = args.suite if args.suite in ("cc18-30", "selection") else "custom"
@@ -288,12 +326,17 @@ def main(argv: list[str] | None = None) -> int:
     import autogluon.tabular  # noqa: F401  (fires automl_hyper's registration hook)
 
     ours, ours_config = our_hyperparameters()
-    command = "python benchmarks/autogluon_uplift.py " + " ".join(argv or sys.argv[1:])
+    flags = [a for a in (argv or sys.argv[1:]) if a != "--summarise-only"]
+    command = "python benchmarks/autogluon_uplift.py " + " ".join(flags)
     names = suite_names(args.suite)
     missing = [n for n in names if not (DATA_DIR / f"{n}.csv").exists()]
     if missing:
         parser.error(f"not in {DATA_DIR}: {', '.join(missing)}")
     table, done = load_done(out)
+    if args.summarise_only:
+        write_summary(summary, table, command, ours, ours_config)
+        print(summarise(table))
+        return 0
     start = time.time()
     for name in names:
         rows = run_dataset(
@@ -308,9 +351,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not rows:
             continue
-        new = pd.DataFrame(rows)
-        new.to_csv(out, mode="a", header=not out.exists(), index=False)
-        table = pd.concat([table, new], ignore_index=True)
+        table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+        # The whole table is rewritten (then renamed into place): columns added by a newer
+        # version of this script stay aligned with rows written by an older one.
+        table.to_csv(out.with_suffix(".tmp"), index=False)
+        out.with_suffix(".tmp").replace(out)
         write_summary(summary, table, command, ours, ours_config)
     if not table.empty:
         write_summary(summary, table, command, ours, ours_config)
@@ -330,6 +375,8 @@ def write_summary(path: Path, table: pd.DataFrame, command: str, ours: dict, con
         "Test ROC AUC is `automl_hyper.metrics.auc_score` (binary; one-vs-one macro for",
         "multiclass), AutoGluon's eval_metric the same (`roc_auc` / `roc_auc_ovo`).",
         "Weights: the predictor's best model (its WeightedEnsemble, else one model at 1).",
+        "Code: the CSV's `code` column is the commit the row ran on (`+dirty`: other engineers'",
+        "uncommitted edits of automl_hyper/ or integrations/ were in the shared working tree).",
         "",
         "Timing caveat: this ran on a machine with 2 CPU cores shared with a niced background",
         "benchmark and other engineers' tests (load average per row in the CSV's `load_avg_1m`;",
