@@ -464,11 +464,13 @@ def display_leaderboard(board: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for row in board.to_dict("records"):
         auc = row.get("auc_mean", float("nan"))
+        # No score: every split failed, or none ran (a comparison stopped by Ctrl-C).
+        missing = "failed" if row.get("splits_failed", 0) else "not run"
         cells = {
             "family": row["family"],
-            "ROC AUC": (
-                f"{auc:.4f} ± {row.get('auc_std', 0.0):.4f}" if np.isfinite(auc) else "failed"
-            ),
+            "ROC AUC": f"{auc:.4f} ± {row.get('auc_std', 0.0):.4f}"
+            if np.isfinite(auc)
+            else missing,
         }
         for title, column, template in _COLUMNS:
             scale = 1000.0 if title == "predict ms" else 1.0

@@ -203,7 +203,8 @@ def test_mlflow_server_killed_mid_compare_keeps_models_and_results(tmp_path):
     warning = [line for line in err.splitlines() if line.startswith("warning: MLflow store")]
     assert len(warning) == 1 and http in warning[0] and str(folder) in warning[0], err[-3000:]
     assert "tracking stopped" in out
-    assert re.search(r"^logreg +0\.9", out, re.M) and re.search(r"^xgboost-tuned +0\.9", out, re.M)
+    for family in ("logreg", "xgboost-tuned"):
+        assert re.search(rf"^{family} +[01]\.\d{{4}} ± ", out, re.M), out
     dataset = load_dataset("iris")
     runs = pd.read_csv(folder / "runs.csv")
     assert len(runs) == 4 and set(runs.status) == {"ok"}
@@ -246,8 +247,8 @@ def test_ctrl_c_keeps_finished_runs_kills_the_rest_and_prints_the_partial_leader
             compare.wait(timeout=30)
     assert compare.returncode == 130, err[-3000:]
     assert "interrupted (Ctrl-C): 1 of 4 runs finished" in out
-    assert re.search(r"^logreg +0\.9\d+ ± 0\.0000", out, re.M), out
-    assert re.search(r"^xgboost-tuned +failed", out, re.M), out
+    assert re.search(r"^logreg +[01]\.\d{4} ± 0\.0000", out, re.M), out  # one split
+    assert re.search(r"^xgboost-tuned +not run", out, re.M), out
     runs = _runs(uri)
     assert runs["logreg-split0"].info.status == "FINISHED"
     assert runs["xgboost-tuned-split0"].info.status == "KILLED"
