@@ -255,6 +255,11 @@ def run(args: argparse.Namespace, world, init_method: str | None = None) -> int:
     device = resolve_device(args.device)
     if device.type == "cuda":
         if world.distributed:
+            if world.local_rank >= torch.cuda.device_count():
+                raise UsageError(
+                    f"process {world.local_rank} on this machine has no GPU of its own "
+                    f"({torch.cuda.device_count()} GPUs): one process per GPU"
+                )
             device = torch.device("cuda", world.local_rank)  # one GPU per process
             torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True  # fp32 parts (loss, child) on tensor cores

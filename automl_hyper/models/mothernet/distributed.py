@@ -140,7 +140,10 @@ def launch(worker, nproc: int, args: tuple) -> int:
         while not context.join():
             pass
     except mp.ProcessExitedException as err:
-        print(f"error: pretraining process {err.error_index} exited with {err.exit_code}")
+        print(
+            f"error: pretraining process {err.error_index} exited with {err.exit_code}",
+            file=sys.stderr,
+        )
         return err.exit_code if err.exit_code and err.exit_code > 0 else 1
     except mp.ProcessRaisedException as err:
         print(f"error: a pretraining process failed:\n{err}", file=sys.stderr)
