@@ -24,6 +24,10 @@ appended as soon as it is done.
     nice -n 10 python benchmarks/unf_real_data.py --parts children,members --out benchmarks/results/unf_real_data
     nice -n 10 python benchmarks/unf_real_data.py --parts smash --out benchmarks/results/unf_real_data
     python benchmarks/unf_real_data.py --summarise --out benchmarks/results/unf_real_data
+
+``--compare-predictors A B --bank DIR --bank-heldout DIR --out FILE.md`` compares UNF predictors
+on prior-task child banks (``automl-hyper unf build``): what decides whether a retrained
+predictor ships, since the report datasets decide nothing.
 """
 
 from __future__ import annotations
@@ -317,6 +321,14 @@ def summarise(results: pd.DataFrame, command: str) -> str:
                 f"| {label} | {t.mean():.3f} | {t.median():.3f} | {(t > 0).mean():.2f} "
                 f"({(t > 0).sum()}/{len(t)}) | {_tau(pooled, children.test_auc):.3f} |"
             )
+        generated = children[children.finetune_steps == 0]  # without the fine-tuning effect
+        gen = child_taus(generated)
+        t = gen.tau_unf.dropna()
+        lines.append(
+            f"| UNF, generated children only ({int(gen.children.mean())} per split, no "
+            f"fine-tuning) | {t.mean():.3f} | {t.median():.3f} | {(t > 0).mean():.2f} "
+            f"({(t > 0).sum()}/{len(t)}) | {_tau(generated.predicted_auc, generated.test_auc):.3f} |"
+        )
         lines += [
             "",
             f"Mean within-split std of the children's real test AUC: {taus.test_auc_std.mean():.4f}"
@@ -376,19 +388,80 @@ def summarise(results: pd.DataFrame, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- optional: shipped vs retrained predictor on prior-task banks (decides; real data never does)
+def bank_taus(predictors: list[str], banks: list[str], heldout_banks: list[str]) -> pd.DataFrame:
+    """Kendall taus of each predictor (shipped name or file with sidecar) on every task of
+    ``banks`` and on the held-out tasks of ``heldout_banks`` (``unf train``'s default split:
+    20 %, seed 0), one row per (bank, predictor)."""
+    from automl_hyper.weightspace.bank import ChildCollection
+    from automl_hyper.weightspace.predictor import (
+        ChildQualityPredictor,
+        _tasks_from,
+        kendall_taus,
+        split_tasks,
+    )
+
+    loaded = {p: ChildQualityPredictor.load(p) for p in predictors}
+    sets = []
+    for bank in banks:
+        coll = ChildCollection(bank)
+        sets.append(
+            (f"{bank} (all tasks)", coll, [(coll, int(t)) for t in coll.table.task.unique()])
+        )
+    for bank in heldout_banks:
+        coll = ChildCollection(bank)
+        sets.append((f"{bank} (held out)", coll, split_tasks([coll], 0.2, 0)[1]))
+    rows = []
+    for label, _, ids in sets:
+        tasks = _tasks_from([ids[0][0]], ids)
+        real = [s for _, s, _ in tasks]
+        for name, predictor in loaded.items():
+            preds = [predictor.predict(ch, m) for ch, _, m in tasks]
+            per_task = [_tau(p, r) for p, r in zip(preds, real)]
+            share = float(np.mean([t > 0 for t in per_task if np.isfinite(t)]))
+            rows.append(
+                {"bank": label, "predictor": name, **kendall_taus(preds, real), "share_pos": share}
+            )
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--datasets", default=",".join(REPORT_SET))
     parser.add_argument("--splits", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--out", required=True, help="prefix: <out>.csv (appended), <out>.md")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="prefix: <out>.csv (appended), <out>.md; a file with --compare-predictors",
+    )
     parser.add_argument("--stop-at", default=None, help="UTC HH:MM after which no group starts")
     parser.add_argument("--summarise", action="store_true", help="only rewrite <out>.md")
+    parser.add_argument("--compare-predictors", nargs="*", default=None, help="names or files")
+    parser.add_argument("--bank", nargs="*", default=[], help="with --compare-predictors")
+    parser.add_argument("--bank-heldout", nargs="*", default=[], help="its held-out tasks only")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    csv, md = Path(f"{args.out}.csv"), Path(f"{args.out}.md")
     command = "python benchmarks/unf_real_data.py " + " ".join(argv or sys.argv[1:])
+    if args.compare_predictors:
+        table = bank_taus(args.compare_predictors, args.bank, args.bank_heldout)
+        lines = [
+            f"`{command}`",
+            "",
+            "| bank | predictor | tau within | tau across | tasks | share > 0 |",
+        ]
+        lines.append("|---|---|---|---|---|---|")
+        for r in table.itertuples():
+            lines.append(
+                f"| {r.bank} | {r.predictor} | {r.tau_within_task:.3f} | {r.tau_across_tasks:.3f} "
+                f"| {r.n_tasks_ranked} | {r.share_pos:.2f} |"
+            )
+        text = "\n".join(lines) + "\n"
+        Path(args.out).write_text(text)
+        print(text)
+        return 0
+    csv, md = Path(f"{args.out}.csv"), Path(f"{args.out}.md")
     stop_at = None
     if args.stop_at:
         hh, mm = (int(x) for x in args.stop_at.split(":"))
