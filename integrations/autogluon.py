@@ -14,7 +14,9 @@ has its own preprocessing.
 # ruff: noqa: E402  (imports follow register_families on purpose, see there)
 from __future__ import annotations
 
+import contextlib
 import copyreg
+import inspect
 import re
 import sys
 import time
@@ -147,7 +149,15 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
     family_name: str = ""
     seed_name = "random_state"
     # AutoGluon's generators hand over numbers and categories; text and datetimes are dropped.
-    _default_auxiliary_params_extra = {"valid_raw_types": ["bool", "int", "float", "category"]}
+    # use_val_data (set as "ag.use_val_data"): hand AutoGluon's X_val/y_val to the estimator's fit.
+    _default_auxiliary_params_extra = {
+        "valid_raw_types": ["bool", "int", "float", "category"],
+        "use_val_data": True,
+    }
+    # torch threads this model was fitted with (AutoGluon's num_cpus for it); predict uses them.
+    fit_torch_threads: int | None = None
+    # Whether the estimator early-stopped / ranked on AutoGluon's X_val (else its own split).
+    used_val_data: bool = False
 
     @property
     def family(self) -> zoo.Family:
@@ -162,6 +172,9 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
 
     def _get_default_searchspace(self) -> dict:
         return to_autogluon_space(self.family.space)
+
+    def _ag_params(self) -> set[str]:
+        return {"use_val_data"}
 
     def _fit(
         self,
@@ -179,6 +192,9 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
         start = time.monotonic()
         if num_cpus and num_cpus > 0:
             torch.set_num_threads(int(num_cpus))  # reset afterwards by the reset_torch_threads tag
+        # What this fit (a bagged fold in a Ray worker included) was given; the estimators use at
+        # most this many (MotherNet and INN train on one thread, see torch_utils.torch_threads).
+        self.fit_torch_threads = torch.get_num_threads()
         device = self._resolve_fit_device(num_gpus=num_gpus)
 
         params = self._get_model_params()
@@ -200,7 +216,15 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
 
         X = self.preprocess(X, is_train=True)
         self.model = self.family.make(self._task(), **params)
-        self.model.fit(X, y)
+        fit_kwargs = {}
+        use_val = self._get_ag_params().get("use_val_data", True)
+        if use_val and X_val is not None and y_val is not None and len(X_val):
+            if "X_val" in inspect.signature(self.model.fit).parameters:
+                # AutoGluon's holdout (or a bagged fold's out-of-fold rows) replaces the
+                # estimator's internal split: all of X trains.
+                fit_kwargs = {"X_val": self.preprocess(X_val), "y_val": y_val}
+        self.model.fit(X, y, **fit_kwargs)
+        self.used_val_data = bool(fit_kwargs)
 
         n_epochs = getattr(self.model, "n_epochs_", None)
         epoch_param = next((p for p in _EPOCH_PARAMS if p in accepted), None)
@@ -209,6 +233,21 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
             self.params_trained[epoch_param] = max(int(n_epochs), 1)
 
     def _predict_proba(self, X: pd.DataFrame, **kwargs) -> np.ndarray:
+        with self._fit_threads():
+            return self._predict_proba_inner(X, **kwargs)
+
+    @contextlib.contextmanager
+    def _fit_threads(self):
+        """Predict on the threads AutoGluon gave the fit (then restore the caller's setting)."""
+        if not self.fit_torch_threads:
+            yield
+            return
+        from automl_hyper.models.torch_utils import torch_threads
+
+        with torch_threads(self.fit_torch_threads):
+            yield
+
+    def _predict_proba_inner(self, X: pd.DataFrame, **kwargs) -> np.ndarray:
         X = self.preprocess(X, **kwargs)
         if self.problem_type == "regression":
             return np.asarray(self.model.predict(X), dtype=np.float32)
@@ -242,7 +281,8 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
         return {"reset_torch_threads": True}
 
     def _more_tags(self) -> dict:
-        # The estimator uses no AutoGluon validation data; params_trained carries the epoch count.
+        # refit_full has no X_val: INN trains for the epochs the X_val fit chose (params_trained);
+        # MotherNet fine-tuning and SMASH fall back to their internal split there.
         return {"can_refit_full": True}
 
 

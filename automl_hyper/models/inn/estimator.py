@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
+from automl_hyper.models.eval_set import ValidationSetMixin
 from automl_hyper.models.inn.network import MesomorphicNet
 from automl_hyper.models.torch_utils import resolve_device, seed_from, seeded, torch_threads
 
@@ -117,8 +118,11 @@ class _INNMixin:
 
     def _train_loop(self, X: np.ndarray, y: np.ndarray, stratify: np.ndarray | None) -> None:
         deadline = None if self.time_limit is None else time.monotonic() + float(self.time_limit)
-        use_val = self.validation_fraction and len(X) >= 20
-        if use_val:
+        given = self._validation_arrays()
+        use_val = given is not None or (self.validation_fraction and len(X) >= 20)
+        if given is not None:  # the caller's rows (AutoGluon's holdout): train on all of X
+            X_tr, y_tr, (X_val, y_val) = X, y, given
+        elif use_val:
             X_tr, X_val, y_tr, y_val = train_test_split(
                 X,
                 y,
@@ -264,7 +268,8 @@ _COMMON_DOC = """
     max_epochs : upper bound on epochs.
     restart_period : epochs per cosine cycle; a snapshot is taken at the end of each cycle.
     n_snapshots : how many snapshots (lowest validation loss) form the ensemble.
-    validation_fraction : internal split for early stopping (0 disables it).
+    validation_fraction : internal split for early stopping (0 disables it); ``fit(X, y,
+        X_val=..., y_val=...)`` early-stops on the caller's rows instead and trains on all of X.
     patience : cycles without validation improvement before stopping.
     time_limit : seconds; training stops after the epoch that crosses it (None: no limit).
     numeric_transform : quantile, power, standard or none (the shared preprocessing path).
@@ -305,7 +310,7 @@ _PARAMETER_CONSTRAINTS = {
 }
 
 
-class INNClassifier(_INNMixin, TabularClassifierBase):
+class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
     __doc__ = (
         "Interpretable Mesomorphic Network classifier: each prediction is a linear model of the row.\n"
         + _COMMON_DOC
@@ -445,7 +450,7 @@ class INNClassifier(_INNMixin, TabularClassifierBase):
         }
 
 
-class INNRegressor(_INNMixin, TabularRegressorBase):
+class INNRegressor(ValidationSetMixin, _INNMixin, TabularRegressorBase):
     __doc__ = (
         "Interpretable Mesomorphic Network regressor (one output, MSE on the standardised target).\n"
         + _COMMON_DOC

@@ -40,6 +40,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from automl_hyper.models.base import TabularClassifierBase
+from automl_hyper.models.eval_set import ValidationSetMixin
 from automl_hyper.models.mothernet.child import GridPowerTransformer, Member, NumpyChild
 from automl_hyper.models.mothernet.model import ChildWeights, MotherNet, child_logits
 from automl_hyper.models.mothernet.registry import load_model
@@ -73,7 +74,7 @@ class _Adam:
             p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
-class MotherNetClassifier(TabularClassifierBase):
+class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     """Classifier whose MLP is written by a pretrained transformer from the training set.
 
     Parameters
@@ -99,7 +100,8 @@ class MotherNetClassifier(TabularClassifierBase):
     temperature: softmax temperature of the children.
     finetune_steps: full-batch Adam steps on each generated child (0 = generation only); the step
         count is chosen by early stopping on an internal 80/20 split, then applied to the child
-        generated from all rows.
+        generated from all rows; with ``fit(X, y, X_val=..., y_val=...)`` (AutoGluon's holdout)
+        the full-data child is tuned directly and early-stopped on X_val instead.
     finetune_lr: learning rate of that fine-tuning.
     max_train_rows: rows per generation; larger training sets are split into chunks.
     random_state: seeds feature subsets (over 100 features) and row chunks.
@@ -165,6 +167,9 @@ class MotherNetClassifier(TabularClassifierBase):
         n, F = X.shape
         self.limits_applied_ = []
         self.member_train_loss_ = []  # filled for member_selection="train"
+        self.finetune_best_steps_ = []  # per fine-tuned child: the step count early stopping chose
+        val = self._validation_arrays() if self.finetune_steps > 0 else None
+        val = None if val is None else (*val, y)
         chunks = self._row_chunks(y, rng)
         auto = self.n_estimators == "auto"
         n_members = len(chunks) if auto else max(self.n_estimators, len(chunks))
@@ -244,14 +249,14 @@ class MotherNetClassifier(TabularClassifierBase):
             # The first member is the same for every ensemble size (no shift, no rotation, no
             # transform); its CPU time prices the others.
             start = time.process_time()
-            first = self._build_members(model, X, member_specs(0, 1))
+            first = self._build_members(model, X, member_specs(0, 1), val)
             cost = max(time.process_time() - start, 1e-6)
             n_members = max(n_members, min(_AUTO_MAX_MEMBERS, int(self.time_budget // cost)))
             specs = [s for i in range(1, n_members) for s in member_specs(i, n_members)]
-            self.members_ = first + (self._build_members(model, X, specs) if specs else [])
+            self.members_ = first + (self._build_members(model, X, specs, val) if specs else [])
         else:
             specs = [s for i in range(n_members) for s in member_specs(i, n_members)]
-            self.members_ = self._build_members(model, X, specs)
+            self.members_ = self._build_members(model, X, specs, val)
         self.n_members_ = n_members
         if self.member_selection is not None:
             self._weight_members(X, y, n)
@@ -355,7 +360,8 @@ class MotherNetClassifier(TabularClassifierBase):
             warnings.simplefilter("ignore")  # constant or binary columns: harmless warnings
             return t, t.fit(Z).transform(Z)
 
-    def _build_members(self, model, X: np.ndarray, specs) -> list[Member]:
+    def _build_members(self, model, X: np.ndarray, specs, val=None) -> list[Member]:
+        """``val``: (X_val, y_val, y) when the caller gave validation rows, for fine-tuning."""
         prepared = []
         for rows, features, kind, local, targets, mode, log_share in specs:
             transform, Z = self._fit_transform(kind, X[rows][:, features])
@@ -365,12 +371,13 @@ class MotherNetClassifier(TabularClassifierBase):
                 features, transform, mean, std, None, None, None, None, targets, mode, log_share
             )
             Z = member.inputs(X[rows], self._clip)
-            prepared.append((member, Z, local[rows]))
-        weights = self._generate(model, [(Z, yl) for _, Z, yl in prepared])
+            member_val = None if val is None else self._member_val(member, val, rows, local)
+            prepared.append((member, Z, local[rows], member_val))
+        weights = self._generate(model, [(Z, yl) for _, Z, yl, _ in prepared])
         members = []
-        for (member, Z, yl), w in zip(prepared, weights):
+        for (member, Z, yl, member_val), w in zip(prepared, weights):
             if self.finetune_steps > 0:
-                w = self._finetune(model, Z, yl, w)
+                w = self._finetune(model, Z, yl, w, member_val)
             K = member.n_outputs
             F = Z.shape[1]
             member.W1 = w.W1[0, :F].numpy().astype(np.float32)
@@ -409,8 +416,26 @@ class MotherNetClassifier(TabularClassifierBase):
             out.extend(w.select(j) for j in range(len(part)))
         return out
 
-    def _finetune(self, model, Z: np.ndarray, y: np.ndarray, w: ChildWeights) -> ChildWeights:
-        """Early stopping on an 80/20 split picks the step count; then tune the full-data child."""
+    def _member_val(self, member: Member, val, rows: np.ndarray, local: np.ndarray):
+        """The caller's validation rows as this member's child sees them: its inputs, and each
+        class's label in the child (rows of classes the child does not tell apart are dropped)."""
+        Xv, yv, y = val
+        lookup = np.full(int(y.max()) + 1, -1, dtype=np.int64)
+        lookup[y[rows]] = local[rows]
+        keep = lookup[yv] >= 0
+        if not keep.any():
+            return None
+        return member.inputs(Xv[keep], self._clip), lookup[yv[keep]]
+
+    def _finetune(
+        self, model, Z: np.ndarray, y: np.ndarray, w: ChildWeights, val=None
+    ) -> ChildWeights:
+        """Tune the full-data child, early-stopped on the caller's validation rows (``val``);
+        without them, early stopping on an internal 80/20 split picks the step count first."""
+        if val is not None:
+            tuned, best_step = self._tune(w, Z, y, *val, self.finetune_steps)
+            self.finetune_best_steps_.append(best_step)
+            return tuned
         counts = np.bincount(y)
         if len(y) < 10 or counts[counts > 0].min() < 2:
             self._announce(
@@ -422,9 +447,12 @@ class MotherNetClassifier(TabularClassifierBase):
         tr, va = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
         w_tr = self._generate(model, [(Z[tr], y[tr])])[0]
         best_step = self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps)[1]
+        self.finetune_best_steps_.append(best_step)
         return self._tune(w, Z, y, None, None, best_step)[0]
 
     def _tune(self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int) -> tuple[ChildWeights, int]:
+        """``steps`` Adam steps; with validation rows, the weights and step count of the lowest
+        validation loss, else the last ones."""
         K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
         params = [p.detach().clone().requires_grad_(True) for p in (w.W1, w.b1, w.W2, w.b2)]
         adam = _Adam(params, lr=self.finetune_lr)
@@ -439,6 +467,7 @@ class MotherNetClassifier(TabularClassifierBase):
             return torch.nn.functional.cross_entropy(logits, yb)
 
         best, best_step = math.inf, 0
+        best_params = [p.detach().clone() for p in params]
         with torch.enable_grad():
             for step in range(steps + 1):
                 if Xva is not None:
@@ -446,12 +475,14 @@ class MotherNetClassifier(TabularClassifierBase):
                         val = loss_on(Xva, torch.from_numpy(yva)).item()
                     if val < best - 1e-4:
                         best, best_step = val, step
+                        best_params = [p.detach().clone() for p in params]
                 if step == steps:
                     break
                 grads = torch.autograd.grad(loss_on(Xtr, ttr), params)
                 adam.step(grads)
-        tuned = ChildWeights(*(p.detach() for p in params))
-        return tuned, (best_step if Xva is not None else steps)
+        if Xva is not None:
+            return ChildWeights(*best_params), best_step
+        return ChildWeights(*(p.detach() for p in params)), steps
 
     # -- predict ----------------------------------------------------------------------------------
     def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
+from automl_hyper.models.eval_set import ValidationSetMixin
 from automl_hyper.models.smash.architecture import ArchSpec, SearchSpace, as_spec
 from automl_hyper.models.smash.context import CONFIG_CONSTRAINTS, SearchConfig, SearchContext
 from automl_hyper.models.smash.network import ArchNet
@@ -63,17 +64,30 @@ _COMMON_CONSTRAINTS = {
 def _context(
     est, X: np.ndarray, y: np.ndarray, n_outputs: int, config: SearchConfig
 ) -> SearchContext:
-    """Seed, deadline, holdout split and tensors: what one fit's search or training runs in."""
+    """Seed, deadline, holdout split and tensors: what one fit's search or training runs in.
+
+    Validation rows given to ``fit`` (AutoGluon's holdout) rank the architectures and early-stop
+    the finalists; then every row of X trains. Otherwise ``validation_fraction`` is held out."""
     seed = seed_from(est.random_state)
     deadline = None if est.time_limit is None else time.perf_counter() + float(est.time_limit)
-    fit_idx, val_idx = holdout_split(y, est._task, est.validation_fraction, seed)
-    y_t = torch.as_tensor(y, dtype=torch.int64 if est._task == "classification" else torch.float32)
+    dtype = torch.int64 if est._task == "classification" else torch.float32
     X_t = torch.as_tensor(X, dtype=torch.float32)
+    y_t = torch.as_tensor(y, dtype=dtype)
+    given = est._validation_arrays()
+    if given is not None:
+        X_v, y_v = given
+        if est._task != "classification":  # the scale fit's targets were standardised to
+            y_v = (y_v - est.y_mean_) / est.y_scale_
+        X_fit, y_fit = X_t, y_t
+        X_val, y_val = torch.as_tensor(X_v, dtype=torch.float32), torch.as_tensor(y_v, dtype=dtype)
+    else:
+        fit_idx, val_idx = holdout_split(y, est._task, est.validation_fraction, seed)
+        X_fit, y_fit, X_val, y_val = X_t[fit_idx], y_t[fit_idx], X_t[val_idx], y_t[val_idx]
     return SearchContext(
-        X_fit=X_t[fit_idx],
-        y_fit=y_t[fit_idx],
-        X_val=X_t[val_idx],
-        y_val=y_t[val_idx],
+        X_fit=X_fit,
+        y_fit=y_fit,
+        X_val=X_val,
+        y_val=y_val,
         task=est._task,
         n_outputs=n_outputs,
         config=config,
@@ -216,7 +230,7 @@ class _SmashMixin:
         return self.best_spec_.save(path)
 
 
-class SmashClassifier(_SmashMixin, TabularClassifierBase):
+class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     """SMASH one-shot architecture search over tabular MLPs, as a classifier.
 
     ``ranker`` chooses the ``top_k`` finalists: ``"proxy"`` (validation score under generated
@@ -240,7 +254,7 @@ class SmashClassifier(_SmashMixin, TabularClassifierBase):
         return probas[0] if len(probas) == 1 else np.mean(probas, axis=0)
 
 
-class SmashRegressor(_SmashMixin, TabularRegressorBase):
+class SmashRegressor(ValidationSetMixin, _SmashMixin, TabularRegressorBase):
     """SMASH one-shot architecture search over tabular MLPs, as a regressor (target standardised)."""
 
     _task = "regression"
@@ -316,7 +330,7 @@ class _FixedMixin:
         return self.spec_.save(path)
 
 
-class FixedArchitectureClassifier(_FixedMixin, TabularClassifierBase):
+class FixedArchitectureClassifier(ValidationSetMixin, _FixedMixin, TabularClassifierBase):
     """Train one given architecture (JSON, dict or ArchSpec) with early stopping on a holdout."""
 
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
@@ -326,7 +340,7 @@ class FixedArchitectureClassifier(_FixedMixin, TabularClassifierBase):
         return outputs_to_proba(_outputs(self, X))
 
 
-class FixedArchitectureRegressor(_FixedMixin, TabularRegressorBase):
+class FixedArchitectureRegressor(ValidationSetMixin, _FixedMixin, TabularRegressorBase):
     """Train one given architecture as a regressor (target standardised internally)."""
 
     _task = "regression"
