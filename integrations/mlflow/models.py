@@ -12,10 +12,10 @@ Safe loading (README "Safe loading"):
 
 * the pyfunc wrapper is logged as code (MLflow's models-from-code, ``pyfunc_model.py``), not as
   MLflow's pickled ``python_model.pkl``;
-* MotherNet's child is written without pickle: its weights as ``.npz`` (read with
-  ``np.load(allow_pickle=False)``), its settings and class labels as JSON, and its fitted
-  preprocessing (the shared ``TabularPreprocessor``, each member's quantile/power transform) with
-  skops (JSON + arrays; only types under ``automl_hyper.`` / ``sklearn.`` are accepted);
+* MotherNet's child is written without pickle: every array (weights, member transforms' tables,
+  the fitted preprocessing's arrays) in one ``.npz`` read with ``np.load(allow_pickle=False)``,
+  and a JSON config (settings, exact class labels, the preprocessing's structure: only allowed
+  scikit-learn classes are rebuilt, see :mod:`automl_hyper.data.preprocess_state`);
 * INN, SMASH and the baselines are written as weights (format ``weights``): ``config.json``
   (parameters, labels, the fitted preprocessing as JSON + arrays) and ``arrays.npz`` (networks'
   tensors; ``np.load(allow_pickle=False)``), plus XGBoost's own JSON model; the family module that
@@ -53,15 +53,8 @@ from automl_hyper.integrations.mlflow.requirements import (
 )
 
 _ARTIFACT = "serving_object"  # the cloudpickled serving object (families without a safe format)
-# MotherNet's numpy child, no pickle: weights, JSON settings, skops preprocessing.
-_CHILD_WEIGHTS, _CHILD_CONFIG, _CHILD_PREPROCESSING = (
-    "child_weights",
-    "child_config",
-    "child_preprocessing",
-)
-# Type names that skops may rebuild for a child's preprocessing (besides its own safe defaults).
-_TRUSTED_PREFIXES = ("automl_hyper.", "sklearn.")
-_TRUSTED_TYPES = ("numpy.dtype",)
+# MotherNet's numpy child, no pickle: arrays (npz) + JSON config (NumpyChild.to_state).
+_CHILD_WEIGHTS, _CHILD_CONFIG = "child_weights", "child_config"
 # INN, SMASH and the baselines as weights (no pickle): the modules that write and read them, the
 # only ones a logged config may name.
 _WEIGHT_EXPORTS = (
@@ -91,9 +84,7 @@ class FamilyPyfuncModel(PythonModel):
         config = dict(context.model_config or {})
         paths = verify_artifacts(context.artifacts, config.get("sha256"))
         if config.get("format") == "numpy-child":
-            self.serving = read_numpy_child(
-                paths[_CHILD_WEIGHTS], paths[_CHILD_CONFIG], paths[_CHILD_PREPROCESSING]
-            )
+            self.serving = read_numpy_child(paths[_CHILD_WEIGHTS], paths[_CHILD_CONFIG])
         elif config.get("format") == "weights":
             self.serving = read_weights(paths)
         else:
@@ -134,107 +125,34 @@ def _is_numpy_child(obj: Any) -> bool:
     return type(obj) is NumpyChild
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _split_state(state: dict, prefix: str, arrays: dict, objects: dict) -> dict:
-    """One object's attributes as JSON entries: arrays go to ``arrays`` (the npz) and fitted
-    objects (transformers) to ``objects`` (skops), each entry saying where its value is."""
-    entries: dict[str, Any] = {}
-    for name, value in state.items():
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            arrays[prefix + name] = value
-            entries[name] = {"array": prefix + name}
-        elif isinstance(value, np.ndarray):  # labels of mixed or text type: JSON, exactly
-            items = [_plain(v) for v in value.tolist()]
-            if not all(v is None or isinstance(v, bool | int | float | str) for v in items):
-                objects[name] = value
-                entries[name] = {"object": name}
-            else:
-                entries[name] = {"object_array": items}
-        elif value is None or isinstance(value, bool | int | float | str | np.generic):
-            entries[name] = {"value": _plain(value)}
-        else:
-            objects[name] = value
-            entries[name] = {"object": name}
-    return entries
-
-
-def _join_state(entries: dict, arrays, objects: dict) -> dict:
-    state = {}
-    for name, entry in entries.items():
-        if "array" in entry:
-            state[name] = np.array(arrays[entry["array"]])
-        elif "object_array" in entry:
-            state[name] = np.asarray(entry["object_array"], dtype=object)
-        elif "value" in entry:
-            state[name] = entry["value"]
-        else:
-            state[name] = objects[entry["object"]]
-    return state
-
-
 def write_numpy_child(child: Any, folder: Path) -> dict[str, Path]:
-    """A MotherNet ``NumpyChild`` as three files, none of them a pickle: ``.npz`` arrays (weights,
-    input mappings, statistics), JSON (settings, class labels, member modes and weights, and
-    where each attribute is), and the fitted transformers in skops' format (JSON + arrays).
-    Every attribute of the child and of its members is written, whatever they are, so that a
-    field added later is not lost. :func:`read_numpy_child` reads them back."""
-    import skops.io as sio
-
-    arrays: dict[str, np.ndarray] = {}
-    objects: dict[str, Any] = {}
-    state = {k: v for k, v in vars(child).items() if k != "members"}
-    config: dict[str, Any] = {
-        "format_version": 2,
-        "child": _split_state(state, "", arrays, objects),
-    }
-    member_objects = []
-    config["members"] = []
-    for i, member in enumerate(child.members):
-        found: dict[str, Any] = {}
-        config["members"].append(_split_state(vars(member), f"member{i}.", arrays, found))
-        member_objects.append(found)
+    """A MotherNet ``NumpyChild`` as two files, neither a pickle: ``child_weights.npz`` (every
+    array: weights, input mappings, member transforms' tables, the fitted preprocessing's
+    arrays) and ``child_config.json`` (``NumpyChild.to_state``'s config).
+    :func:`read_numpy_child` reads them back."""
+    config, arrays = child.to_state()
     paths = {
         _CHILD_WEIGHTS: folder / "child_weights.npz",
         _CHILD_CONFIG: folder / "child_config.json",
-        _CHILD_PREPROCESSING: folder / "child_preprocessing.skops",
     }
     np.savez_compressed(paths[_CHILD_WEIGHTS], **arrays)
     paths[_CHILD_CONFIG].write_text(json.dumps(config, indent=1))
-    sio.dump({"child": objects, "members": member_objects}, paths[_CHILD_PREPROCESSING])
     return paths
 
 
-def read_numpy_child(weights: str | Path, config: str | Path, preprocessing: str | Path) -> Any:
+def read_numpy_child(weights: str | Path, config: str | Path) -> Any:
     """The ``NumpyChild`` written by :func:`write_numpy_child`, without unpickling anything:
-    ``np.load(allow_pickle=False)``, JSON, and skops restricted to ``automl_hyper.`` and
-    ``sklearn.`` types (anything else is refused)."""
-    import skops.io as sio
-
-    from automl_hyper.models.mothernet.child import Member, NumpyChild
+    ``np.load(allow_pickle=False)`` and JSON naming only allowed scikit-learn classes."""
+    from automl_hyper.models.mothernet.child import NumpyChild
 
     settings = json.loads(Path(config).read_text())
-    untrusted = sio.get_untrusted_types(file=preprocessing)
-    refused = [
-        t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES) and t not in _TRUSTED_TYPES
-    ]
-    if refused:
+    if "format_version" in settings:  # format 2 kept the preprocessing in a skops file
         raise ChecksumError(
-            f"the child's preprocessing ({preprocessing}) names types outside automl_hyper and "
-            f"scikit-learn: {refused}; refusing to load it"
+            "this MotherNet model was logged by an older automl-hyper, which stored the child's "
+            "preprocessing with skops; it is no longer read: log the model again"
         )
-    objects = sio.load(preprocessing, trusted=untrusted)
     with np.load(weights, allow_pickle=False) as f:
-        members = [
-            Member(**_join_state(entries, f, found))
-            for entries, found in zip(settings["members"], objects["members"])
-        ]
-        child = NumpyChild.__new__(NumpyChild)
-        child.__dict__.update(_join_state(settings["child"], f, objects["child"]))
-    child.members = members
-    return child
+        return NumpyChild.from_state(settings, f)
 
 
 def _weights_exporter(obj: Any) -> Any:
@@ -287,9 +205,7 @@ def write_serving_artifacts(
         try:
             paths = write_numpy_child(obj, folder)
             if example is not None:
-                again = read_numpy_child(
-                    paths[_CHILD_WEIGHTS], paths[_CHILD_CONFIG], paths[_CHILD_PREPROCESSING]
-                )
+                again = read_numpy_child(paths[_CHILD_WEIGHTS], paths[_CHILD_CONFIG])
                 data = _as_input(obj, example)
                 if not np.array_equal(again.predict_proba(data), obj.predict_proba(data)):
                     raise RuntimeError("the child read back predicts differently")

@@ -578,10 +578,11 @@ def _scale(values: np.ndarray, tables: tuple) -> np.ndarray:
     """:func:`_scaler_tables`' step applied to the imputed values, as scikit-learn does it."""
     if tables[0] == "standard":
         _, mean, scale = tables
+        # In place, in the values' dtype, as StandardScaler (float32 stays float32).
         if mean is not None:
-            values -= mean  # in place, as StandardScaler: float32 stays float32
+            values -= mean.astype(values.dtype)
         if scale is not None:
-            values /= scale
+            values /= scale.astype(values.dtype)
         return values
     if tables[0] == "quantile":
         return tables[1].transform(values)
