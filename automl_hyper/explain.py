@@ -165,6 +165,18 @@ def _timed(fn: Callable[[], np.ndarray], n_rows: int) -> tuple[np.ndarray, float
     return out, (time.process_time() - start) / n_rows
 
 
+def _bias_spread(inn, Z: np.ndarray, target: np.ndarray) -> dict:
+    """How much of the explained logit varies through the features' w * x and how much through
+    the generated per-row bias, which no feature is credited with (standard deviations)."""
+    contrib, bias = inn._explain_arrays(Z)  # (n, C, F), (n, C)
+    rows = np.arange(len(Z))
+    column = target if contrib.shape[1] > 1 else np.zeros_like(target)
+    return {
+        "contrib_sum_std": float(contrib[rows, column].sum(axis=1).std()),
+        "bias_std": float(bias[rows, column].std()),
+    }
+
+
 def measure_inn(
     inn,
     X_train,
@@ -196,7 +208,7 @@ def measure_inn(
                 "inn",
                 deletion_curve(proba, Z, y_rows, select_output(own, target), baseline),
                 float(np.sum([s for _, s in per_row]) / n),
-                {"batch_seconds_per_row": batch_s},
+                {"batch_seconds_per_row": batch_s, **_bias_spread(inn, Z, target)},
             )
         ]
         if kernel:
