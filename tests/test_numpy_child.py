@@ -101,6 +101,10 @@ def test_infrequent_levels_unseen_levels_nan_and_far_values(tmp_path):
         assert found == ref_warnings
     assert any("far outside the training range" in w for w in ref_warnings)
     assert any("unseen-a" in w for w in ref_warnings)
+    Xte.iloc[6, Xte.columns.get_loc(numeric[0])] = np.inf  # refused, as by the estimator
+    for f in (clf.predict_proba, child.predict_proba):
+        with pytest.raises(ValueError, match=rf"infinity in columns \['{numeric[0]}'\]"):
+            f(Xte)
 
 
 @pytest.mark.parametrize(

@@ -85,6 +85,20 @@ def check_same_columns(expected, got) -> None:
     )
 
 
+def check_no_infinity(X: pd.DataFrame) -> None:
+    """Refuse infinity in numeric columns, naming them (NaN is imputed; infinity has no place)."""
+    numeric = X.select_dtypes(include="number")
+    if numeric.size and not np.isfinite(numeric.to_numpy(dtype=float, na_value=0.0)).all():
+        bad = [
+            c
+            for c in numeric.columns
+            if np.isinf(numeric[c].to_numpy(dtype=float, na_value=0.0)).any()
+        ]
+        raise ValueError(
+            f"Input X contains infinity in columns {bad}; replace it by NaN (imputed) or a finite value."
+        )
+
+
 def _numeric_text_columns(X: pd.DataFrame, candidates: list) -> dict:
     """Text columns that mostly hold numbers: column -> the values that are not numbers."""
     found = {}

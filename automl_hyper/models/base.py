@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from automl_hyper.data.preprocess import (
     TabularPreprocessor,
     _warn,
+    check_no_infinity,
     check_same_columns,
     check_unique_columns,
 )
@@ -81,16 +82,7 @@ class _TabularBase(BaseEstimator):
             if X.shape[1] == 0:
                 raise ValueError("Found array with 0 feature(s) while a minimum of 1 is required.")
             validate_data(self, X, reset=reset, skip_check_array=True)
-            numeric = X.select_dtypes(include="number")
-            if numeric.size and not np.isfinite(numeric.to_numpy(dtype=float, na_value=0.0)).all():
-                bad = [
-                    c
-                    for c in numeric.columns
-                    if np.isinf(numeric[c].to_numpy(dtype=float, na_value=0.0)).any()
-                ]
-                raise ValueError(
-                    f"Input X contains infinity in columns {bad}; replace it by NaN (imputed) or a finite value."
-                )
+            check_no_infinity(X)
             return X
         X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
         return X

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from automl_hyper.data.preprocess import TabularPreprocessor
+from automl_hyper.data.preprocess import TabularPreprocessor, check_no_infinity
 
 
 @dataclass
@@ -157,7 +157,9 @@ class NumpyChild:
         return combine(probas, self.members, len(self.classes_))
 
     def predict_proba(self, X) -> np.ndarray:
-        return self.predict_proba_arrays(self.preprocessor.transform(self._as_frame(X)))
+        X = self._as_frame(X)
+        check_no_infinity(X)  # refused, as the estimator refuses it (models/base.py)
+        return self.predict_proba_arrays(self.preprocessor.transform(X))
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
