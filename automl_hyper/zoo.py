@@ -30,6 +30,9 @@ class Family:
     # AutoGluon configs offered by ``integrations.autogluon.default_hyperparameters``, fastest
     # first (AutoGluon's own defaults list several configs per key with ``ag_args`` suffixes).
     ag_configs: tuple[dict[str, Any], ...] = ({},)
+    # Peak fit memory for AutoGluon's memory checks: (MiB, bytes per cell of the encoded data)
+    # on top of a process that has imported the family (peak RSS measured in the issue 13.6 note).
+    ag_memory: tuple[float, float] = (64.0, 96.0)
     # True when the estimator learns epoch by epoch through ``partial_fit`` (per-epoch pruning).
     iterative: bool = False
     # Optional define-by-run override for conditional spaces: trial -> params.
@@ -111,6 +114,8 @@ register(
         ag_key="INN",
         ag_name="INN",
         ag_priority=40,
+        # +32 MiB at 5,000 x 100, +168 MiB at 20,000 x 100 (2 epochs; snapshots grow with cells).
+        ag_memory=(32.0, 96.0),
         iterative=True,
         budgets={"small": {"max_epochs": 40}, "paper": {"max_epochs": 200}},
     )
@@ -137,6 +142,8 @@ register(
         # Generation only (one forward pass), then + 50 fine-tuning steps as "MotherNetFT": the
         # two modes `compare` reports as mothernet and mothernet-ft, under one AutoGluon key.
         ag_configs=({}, {"finetune_steps": 50, "ag_args": {"name_suffix": "FT"}}),
+        # +96 MiB at 1,000 x 20 (attention over a 1,024-row generation), +211 MiB at 20,000 x 100.
+        ag_memory=(128.0, 128.0),
     )
 )
 

@@ -176,6 +176,19 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
     def _ag_params(self) -> set[str]:
         return {"use_val_data"}
 
+    @classmethod
+    def _estimate_memory_usage_static(
+        cls, *, X: pd.DataFrame, hyperparameters: dict | None = None, **kwargs
+    ) -> int:
+        """Peak fit memory in bytes: the family's ``ag_memory`` (zoo.py) applied to X's cells
+        after one-hot encoding (at most 21 columns per category: 20 levels plus the rest).
+        AutoGluon compares it with the memory available before fitting (and per Ray fold)."""
+        base_mib, per_cell = zoo.get(cls.family_name).ag_memory
+        numeric = X.select_dtypes(exclude=["category", "object"]).shape[1]
+        categorical = X.select_dtypes(include=["category", "object"])
+        levels = sum(min(int(categorical[c].nunique()), 21) for c in categorical.columns)
+        return int(base_mib * 2**20 + per_cell * len(X) * max(numeric + levels, 1))
+
     def _fit(
         self,
         X: pd.DataFrame,

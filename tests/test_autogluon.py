@@ -230,3 +230,26 @@ def test_default_hyperparameters_offer_both_mothernet_modes_fastest_first():
     assert set(ag_int.default_hyperparameters(["inn"], gbdt=False)) == {"INN"}
     with pytest.raises(ValueError, match="no ag_key"):
         ag_int.family_hyperparameters(["xgboost"])
+
+
+def test_memory_estimate_scales_with_the_data_and_autogluon_acts_on_it(tmp_path):
+    df = _credit_g(200)
+    X, y = df.drop(columns=["target"]), df["target"]
+    for name in ("mothernet", "inn", "smash"):
+        cls = ag_int.model_class(name)
+        assert cls.can_estimate_memory_usage_static()
+        small = cls.estimate_memory_usage_static(X=X, y=y, hyperparameters={})
+        large = cls.estimate_memory_usage_static(X=pd.concat([X] * 10), y=y, hyperparameters={})
+        assert 2**20 < small < large
+    # AutoGluon refuses a model whose estimate exceeds its share of memory, and fits the rest.
+    predictor = TabularPredictor(label="target", path=str(tmp_path / "mem"), verbosity=0).fit(
+        df,
+        hyperparameters={
+            "MOTHERNET": [
+                {"ag.max_memory_usage_ratio": 1e-5, "ag_args": {"name_suffix": "Tiny"}},
+                {},
+            ]
+        },
+    )
+    names = predictor.model_names()
+    assert "MotherNet" in names and "MotherNetTiny" not in names
