@@ -141,8 +141,21 @@ def _wait_for(predicate, timeout: float, what: str, *procs: subprocess.Popen):
         time.sleep(0.2)
 
 
-def _runs(uri: str) -> dict[str, object]:
-    """Run name -> run, of the compare-iris experiment in the store at ``uri``."""
+def _runs(uri: str) -> dict:
+    """Run name -> run, of the compare-iris experiment in the store at ``uri``. A SQLite store is
+    read only once compare has created it (its experiment exists): an MlflowClient on a missing
+    or half-made database would create the tables too, racing compare's own migrations."""
+    if uri.startswith("sqlite:///"):
+        import sqlite3
+
+        path = uri.removeprefix("sqlite:///")
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                sql = "SELECT 1 FROM experiments WHERE name = 'compare-iris'"
+                if db.execute(sql).fetchone() is None:
+                    return {}
+        except sqlite3.Error:
+            return {}
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("compare-iris")
     if experiment is None:
