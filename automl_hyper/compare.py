@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
@@ -362,7 +363,10 @@ def run_comparison(
         comparison.interrupted = True
         if bar is not None:
             bar.close()
-        tracker.finish(comparison)
+        try:
+            tracker.finish(comparison)
+        except Exception as err:  # noqa: BLE001 - the interrupt, not this, is what to report
+            warnings.warn(f"after Ctrl-C, the tracker could not finish: {err}", stacklevel=2)
         raise ComparisonInterrupted(comparison) from stop
     if bar is not None:
         bar.close()
