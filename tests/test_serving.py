@@ -95,3 +95,29 @@ def test_serve_recipe_without_an_activated_virtualenv(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert len([line for line in proc.stdout.splitlines() if "'label'" in line]) == 3
+
+
+@pytest.mark.slow
+def test_served_model_answers_every_bad_request_with_a_4xx_or_a_warned_fallback(tracking, tmp_path):
+    """Issue 11.2, served part: one MotherNet model (categoricals, NaN) behind
+    ``mlflow models serve``, every case of tests/served_bad_input_cases.py: no 5xx, errors name
+    the problem, fallbacks are warned in the server's log, untouched rows answer as before."""
+    from conftest import load_shared
+    from served_bad_input_cases import CASES, run_cases
+
+    X, y = load_shared("credit-approval")
+    X, y = X.iloc[:200], y.iloc[:200]
+    clf = zoo.get("mothernet").make(random_state=0).fit(X, y)
+    ml.log_family_model(clf, name="mn", registered_model_name="ca", alias="champion", X_sample=X, quiet=True)  # fmt: skip
+    rows = ml.as_request_frame(X.iloc[:5])
+    split = json.loads(rows.to_json(orient="split", index=False))
+    log = tmp_path / "server.log"
+    with ml.serve_model("models:/ca@champion", tracking_uri=tracking, log_path=log) as url:
+        results = run_cases(url, split, "A2", "A4", log.read_text)
+        answer = ml.invoke(url, rows)
+    failed = [r for r in results if not r["passed"]]
+    assert not failed, failed
+    assert len(results) == len(CASES) and not any(r["status"] >= 500 for r in results)
+    np.testing.assert_allclose(
+        answer.filter(like="proba_").to_numpy(), clf.predict_proba(X.iloc[:5]), rtol=0, atol=1e-9
+    )

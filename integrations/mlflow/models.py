@@ -41,8 +41,10 @@ import cloudpickle
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from automl_hyper.checkpoints import ChecksumError, sha256_of
@@ -95,7 +97,12 @@ class FamilyPyfuncModel(PythonModel):
     def predict(
         self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        return predict_frame(self.serving, model_input)
+        try:
+            return predict_frame(self.serving, model_input)
+        except ValueError as err:
+            # Our checks name the problem (infinity in a column, ...): an MlflowException keeps
+            # that message in the server's 400 answer, which otherwise says only "unexpected error".
+            raise MlflowException(str(err), error_code=INVALID_PARAMETER_VALUE) from err
 
 
 def verify_artifacts(artifacts: dict[str, str], expected: dict[str, str] | None) -> dict:

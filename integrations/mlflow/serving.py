@@ -84,11 +84,14 @@ def serve_model(
     timeout: float = 120.0,
     workers: int | None = None,
     env: dict | None = None,
+    log_path: str | os.PathLike | None = None,
 ) -> Iterator[str]:
     """Run ``mlflow models serve --env-manager local`` and yield its base URL once /ping answers.
 
     Works without an activated virtualenv (see :func:`server_env`; ``env`` replaces
     ``os.environ`` as the base). ``workers``: server processes (MLflow's ``-w``; default 1).
+    ``log_path``: a file receiving the server's output (its warnings, e.g. the
+    ``BadInputWarning`` of a repaired request); by default a temporary file, shown if it fails.
     The server runs in its own process group, stopped (SIGTERM, then SIGKILL) on exit.
     """
     port = port or free_port()
@@ -99,7 +102,7 @@ def serve_model(
     ]  # fmt: skip
     if workers is not None:
         cmd += ["-w", str(workers)]
-    log = tempfile.TemporaryFile()
+    log = open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile()
     proc = subprocess.Popen(
         cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
