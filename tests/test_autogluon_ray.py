@@ -31,10 +31,12 @@ NUM_FOLDS = 2  # one round of 2 parallel folds, 1 CPU each: the fewest that show
 
 @pytest.fixture(scope="module")
 def ray_session():
-    """AutoGluon starts Ray itself (``ray.init(num_cpus=...)``); stop it when the module ends."""
+    """One Ray session for the module, as on a cluster (``ray.init(address=...)`` before fit):
+    AutoGluon uses a session that is up instead of starting its own. No dashboard: on a loaded
+    2-core machine it timed out starting (30 s) and serves nothing here."""
+    ray.init(num_cpus=NUM_CPUS, include_dashboard=False, log_to_driver=False)
     yield
-    if ray.is_initialized():
-        ray.shutdown()
+    ray.shutdown()
 
 
 class _Lines(logging.Handler):
