@@ -46,6 +46,7 @@ FAMILIES = ("mothernet", "mothernet_ft", "inn", "smash")
 ARMS = ("gbdt", "gbdt+ours")
 KEY = ["dataset", "split", "arm", "time_limit", "presets", "ours_config"]
 RESULTS = ROOT / "benchmarks" / "results"
+NOTES = "## Notes\n"
 
 
 def our_hyperparameters() -> tuple[dict, str]:
@@ -219,6 +220,34 @@ def load_done(out: Path) -> tuple[pd.DataFrame, set]:
     return table, keys
 
 
+def _mean_se(values: pd.Series) -> str:
+    if len(values) == 0:
+        return "none"
+    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return f"{values.mean():+.4f} (SE {se:.4f}, n={len(values)})"
+
+
+def _by_use(ok: pd.DataFrame, diff: pd.Series) -> list[str]:
+    """The paired difference split by what the second arm did with our models.
+
+    Where none of ours was fitted (the GBDTs used the time limit) or none got weight, both arms
+    predict with GBDTs only: their difference is the run-to-run noise of time-limited GBDT fits
+    on a loaded machine, the floor against which the rows that kept ours should be read.
+    """
+    ours = ok[ok["arm"] == "gbdt+ours"].set_index(["dataset", "split"]).reindex(diff.index)
+    fitted = ours[[f"fit_{f}" for f in FAMILIES]].astype(bool).any(axis=1)
+    kept = (ours[[f"w_{f}" for f in FAMILIES]].astype(float) > 0).any(axis=1)
+    return [
+        "",
+        f"- ours kept (weight > 0): {_mean_se(diff[kept])}",
+        f"- ours fitted, none kept: {_mean_se(diff[fitted & ~kept])}",
+        f"- none of ours fitted within the time limit: {_mean_se(diff[~fitted])}",
+        "",
+        "(the last two predict with GBDTs only in both arms: their difference is the noise of",
+        "time-limited GBDT fits on a loaded machine.)",
+    ]
+
+
 def summarise(table: pd.DataFrame) -> str:
     """Markdown: mean AUC per arm, paired difference, worst dataset, how often ours are kept."""
     ok = table[table["auc"].notna()].drop_duplicates(KEY, keep="last").reset_index(drop=True)
@@ -254,6 +283,7 @@ def summarise(table: pd.DataFrame) -> str:
         f"worse on {(diff < 0).sum()} of {len(diff)}",
         f"per-dataset difference: min {per_ds.min():+.4f} ({worst}), max {per_ds.max():+.4f} "
         f"({per_ds.idxmax()}); below -0.005 on {(per_ds < -0.005).sum()} datasets",
+        *_by_use(ok, diff),
         "",
         "our models in the final model of the gbdt+ours arm:",
         "",
@@ -385,7 +415,10 @@ def write_summary(path: Path, table: pd.DataFrame, command: str, ours: dict, con
         "than on an idle machine.",
         "",
     ]
-    path.write_text("\n".join(header) + summarise(table))
+    # A hand-written "## Notes" section at the end of an earlier summary survives rewrites.
+    old = path.read_text() if path.exists() else ""
+    notes = old[old.index(NOTES) :] if NOTES in old else ""
+    path.write_text("\n".join(header) + summarise(table) + ("\n" + notes if notes else ""))
 
 
 if __name__ == "__main__":
