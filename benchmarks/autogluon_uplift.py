@@ -401,7 +401,10 @@ def write_summary(path: Path, table: pd.DataFrame, command: str, ours: dict, con
         "",
         f"Command: `nice -n 5 {command}` (resumable: rows already in the CSV are skipped;",
         "the summary covers every row of the CSV).",
-        f"Our configs ({config}): `{json.dumps(ours, default=str)}`.",
+        f"Our configs (CSV `ours_config`): {', '.join(sorted(set(table.get('ours_config', []))))}"
+        "; `plain` is one default config per family, `default_hyperparameters` is",
+        "`automl_hyper.integrations.autogluon.default_hyperparameters()`"
+        + (f", at this summary `{json.dumps(ours, default=str)}`." if config != "plain" else "."),
         "Test ROC AUC is `automl_hyper.metrics.auc_score` (binary; one-vs-one macro for",
         "multiclass), AutoGluon's eval_metric the same (`roc_auc` / `roc_auc_ovo`).",
         "Weights: the predictor's best model (its WeightedEnsemble, else one model at 1).",
