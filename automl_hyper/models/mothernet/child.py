@@ -534,7 +534,8 @@ class NumpyPreprocessor(TabularPreprocessor):
         parts = []
         if self.numeric_tables_ is not None:
             medians, scale = self.numeric_tables_
-            frame = X[self.numeric_columns_]
+            # X is the numeric then the categorical columns: no second selection by name.
+            frame = X.iloc[:, : len(self.numeric_columns_)] if self.categorical_columns_ else X
             # scikit-learn computes in float32 when every column is float32, else float64.
             f32 = all(dtype == np.float32 for dtype in frame.dtypes)
             # A copy: imputing and scaling happen in place.
