@@ -354,6 +354,7 @@ def log_family_model(
     family: str | None = None,
     extra_pip_requirements: list[str] | None = None,
     quiet: bool = False,
+    n_train: int | None = None,
 ) -> LoggedFamilyModel:
     """Log a fitted family estimator as an MLflow pyfunc model (and optionally register it).
 
@@ -361,7 +362,9 @@ def log_family_model(
     5 rows of ``X_sample``) gives the signature together with the model's own output on it.
     With ``registered_model_name`` the model is registered; ``alias`` (e.g. ``"champion"``) then
     points at the new version, so ``models:/<registered_model_name>@<alias>`` loads or serves it.
-    Importances (table + bar plot) are logged when the estimator has ``feature_importances_``.
+    Importances (table + bar plot) are logged when the estimator has ``feature_importances_``,
+    and the UNF-predicted AUC of each generated child (``predicted_auc``: MotherNet's members,
+    SMASH's UNF-ranked finalists; ``n_train``: the training rows, see ``child_quality``).
 
     Returns MLflow's ``ModelInfo`` with two more attributes: ``uri``, the URI to load or serve
     (``models:/<name>@<alias>``, ``models:/<name>/<version>``, or the logged model's URI), and
@@ -416,6 +419,11 @@ def log_family_model(
                 registered_model_name=registered_model_name,
             )
         log_feature_importances(estimator, prefix=f"{name}/")
+        from automl_hyper.weightspace.uses import child_quality  # torch: only when used
+
+        quality = child_quality(estimator, n_train)  # {} without generated children
+        if quality:
+            mlflow.log_metrics(quality)
         if alias is not None:
             version = info.registered_model_version
             mlflow.MlflowClient().set_registered_model_alias(registered_model_name, alias, version)
