@@ -19,8 +19,10 @@ def test_a_mothernet_compare_run_logs_predicted_auc_next_to_its_auc(tmp_path, mo
 
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # log_models="all": the split's pyfunc goes through log_family_model, which logs the scores
+    # (the tracker logs them itself otherwise: test_compare_faults checks that path).
     with MLflowTracker(
-        "iris", tracking_uri=uri, log_models="none", register=False, save_models=False
+        "iris", tracking_uri=uri, log_models="all", register=False, save_models=False
     ) as tracker:
         comparison = run_comparison(
             load_dataset("iris"), ["mothernet"], n_splits=1, tracker=tracker, progress=False
@@ -36,6 +38,9 @@ def test_a_mothernet_compare_run_logs_predicted_auc_next_to_its_auc(tmp_path, mo
     assert 0.0 <= metrics["predicted_auc"] <= 1.0
     assert all(0.0 <= m <= 1.0 for m in members)
     assert metrics["predicted_auc"] == pytest.approx(np.mean(members))
+    assert tracker.model_uris[("mothernet", 0)]  # logged by log_family_model
+    history = mlflow.MlflowClient(uri).get_metric_history(run.info.run_id, "predicted_auc")
+    assert len(history) == 1  # logged once, not by both the tracker and log_family_model
 
 
 def test_smash_finalists_scored_by_the_unf_ranker_get_their_predicted_auc():

@@ -345,17 +345,20 @@ class MLflowTracker:
     def _log_result(
         self, record: RunRecord, estimator: Any, X_sample: pd.DataFrame, quality: dict
     ) -> None:
-        # The UNF-predicted AUC of each generated child next to the measured one (auc).
-        mlflow.log_metrics({**record.metrics, **quality})
+        # The UNF-predicted AUC of each generated child next to the measured one (auc);
+        # log_family_model logs it itself when it runs.
+        logs_model = self.log_models == "all"
+        mlflow.log_metrics({**record.metrics, **({} if logs_model else quality)})
         if hasattr(estimator, "export_child"):
             log_generated_child(estimator.export_child())
-        if self.log_models == "all":
+        if logs_model:
             info = log_family_model(
                 estimator,
                 name="model",
                 input_example=X_sample,
                 family=record.family,
                 quiet=True,
+                n_train=record.n_train,
             )
             self.model_uris[(record.family, record.split)] = info.model_uri
         else:
@@ -390,7 +393,9 @@ class MLflowTracker:
     def _log_champion(
         self, fit: ChampionFit, estimator: Any, X_sample: pd.DataFrame, quality: dict
     ) -> None:
-        mlflow.log_metrics({"training_rows": fit.training_rows, "fit_s": fit.fit_s, **quality})
+        logs_model = self.log_models != "none"  # then log_family_model logs the quality
+        metrics = {"training_rows": fit.training_rows, "fit_s": fit.fit_s}
+        mlflow.log_metrics({**metrics, **({} if logs_model else quality)})
         mlflow.set_tag("automl_hyper.training_rows", str(fit.training_rows))
         if hasattr(estimator, "export_child"):
             log_generated_child(estimator.export_child())
@@ -398,7 +403,12 @@ class MLflowTracker:
             log_feature_importances(estimator, prefix="model/")
             return
         info = log_family_model(
-            estimator, name="model", input_example=X_sample, family=fit.family, quiet=True
+            estimator,
+            name="model",
+            input_example=X_sample,
+            family=fit.family,
+            quiet=True,
+            n_train=fit.training_rows,
         )
         self.champion_model_uri = info.model_uri
 
