@@ -275,3 +275,33 @@ def test_ctrl_c_keeps_finished_runs_kills_the_rest_and_prints_the_partial_leader
     parent = runs["compare-iris"].info.run_id
     names = [a.path for a in MlflowClient(uri).list_artifacts(parent)]
     assert "leaderboard.md" in names
+
+
+def test_ctrl_c_inside_a_deferred_block_is_raised_when_it_ends():
+    from automl_hyper.interrupts import ctrl_c_handling, deferred
+
+    steps = []
+    with ctrl_c_handling():
+        with pytest.raises(KeyboardInterrupt), deferred():
+            os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT, handled on the next bytecodes
+            for _ in range(100):
+                time.sleep(0.001)
+            steps.append("the block finished")
+        steps.append("then the interrupt")
+    assert steps == ["the block finished", "then the interrupt"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_ctrl_c_swallowed_by_a_native_callback_is_delivered_again():
+    import ctypes
+
+    from automl_hyper.interrupts import ctrl_c_handling
+
+    def callback() -> int:
+        raise KeyboardInterrupt  # as if SIGINT arrived while C code had called back into Python
+
+    native = ctypes.CFUNCTYPE(ctypes.c_int)(callback)
+    with ctrl_c_handling(), pytest.raises(KeyboardInterrupt):
+        native()  # ctypes prints "Exception ignored ..." and returns: the interrupt is lost
+        time.sleep(5)  # ... until it comes again, 0.1 s later
+        pytest.fail("the swallowed Ctrl-C was not delivered again")

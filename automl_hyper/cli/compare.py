@@ -133,6 +133,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from automl_hyper.cli.chatter import default_log_path, stderr_to_file
     from automl_hyper.compare import ComparisonInterrupted, run_comparison
+    from automl_hyper.interrupts import ctrl_c_handling
 
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     overrides = parse_overrides(args.set, families)
@@ -146,6 +147,8 @@ def main(args: argparse.Namespace) -> int:
             terminal = (
                 sys.stderr if log_path is None else stack.enter_context(stderr_to_file(log_path))
             )
+            # Ctrl-C never cuts a tracking write in two, and is not lost in native callbacks.
+            stack.enter_context(ctrl_c_handling())
             dataset = load(args)
             print(f"{dataset!r}", flush=True)
 
@@ -171,7 +174,6 @@ def main(args: argparse.Namespace) -> int:
                     notify=lambda message: print(f"\nwarning: {message}", file=terminal),
                 )
             )
-            stack.enter_context(redeliver_swallowed_ctrl_c())
             comparison = run_comparison(
                 dataset,
                 families,
@@ -190,35 +192,6 @@ def main(args: argparse.Namespace) -> int:
     report(args, comparison, tracker, log_path)
     ok = any(r.status == "ok" for r in comparison.records)
     return 0 if ok else 1
-
-
-@contextlib.contextmanager
-def redeliver_swallowed_ctrl_c():
-    """Deliver Ctrl-C again when native code swallowed it.
-
-    Python raises KeyboardInterrupt wherever the main thread is when SIGINT arrives; inside a
-    callback from C (XGBoost's data iterator, via ctypes) the exception cannot propagate, is
-    printed as "Exception ignored on calling ctypes callback function" and lost, and the fit goes
-    on (seen here: a SIGINT during tuned XGBoost's cross-validation did nothing). Such a lost
-    KeyboardInterrupt reaches ``sys.unraisablehook``: send SIGINT to this process again a moment
-    later, from a timer thread, when the main thread is most likely back in Python code.
-    """
-    import os
-    import signal
-    import threading
-
-    previous = sys.unraisablehook
-
-    def hook(unraisable) -> None:
-        previous(unraisable)
-        if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
-
-    sys.unraisablehook = hook
-    try:
-        yield
-    finally:
-        sys.unraisablehook = previous
 
 
 def check_request(args: argparse.Namespace, families: list[str], overrides: dict) -> None:

@@ -47,6 +47,7 @@ from automl_hyper.compare import (
 )
 from automl_hyper.integrations.mlflow.local_models import DEFAULT_ROOT, LocalModels
 from automl_hyper.integrations.mlflow.models import log_family_model, log_feature_importances
+from automl_hyper.interrupts import deferred
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 _ARTIFACTS_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
@@ -193,18 +194,20 @@ class MLflowTracker:
         # each time with a progress bar of its own: the comparison has one bar, keep it alone.
         self._progress_env = os.environ.get(_ARTIFACTS_PROGRESS_BAR)
         os.environ[_ARTIFACTS_PROGRESS_BAR] = "false"
-        self.tracking_uri = configure_tracking(self.tracking_uri, self.experiment)
-        run = mlflow.start_run(run_name=f"compare-{self.dataset}")
-        self.parent_run_id = run.info.run_id
-        mlflow.set_tag("automl_hyper.dataset", self.dataset)
-        if self.run_params:
-            mlflow.log_params(self.run_params)
+        with deferred():  # Ctrl-C waits for the store's writes (see automl_hyper.interrupts)
+            self.tracking_uri = configure_tracking(self.tracking_uri, self.experiment)
+            run = mlflow.start_run(run_name=f"compare-{self.dataset}")
+            self.parent_run_id = run.info.run_id
+            mlflow.set_tag("automl_hyper.dataset", self.dataset)
+            if self.run_params:
+                mlflow.log_params(self.run_params)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.tracking_error is None:
             try:
-                mlflow.end_run(status=_status_for(exc_type))
+                with deferred():
+                    mlflow.end_run(status=_status_for(exc_type))
             except Exception as err:  # noqa: BLE001 - the results exist; say where they are
                 self._lost("ending the comparison run", err)
         if self._progress_env is None:
@@ -219,13 +222,16 @@ class MLflowTracker:
         is the call's own and is raised as before."""
         if self.tracking_error is not None:
             return None
-        try:
-            return fn()
-        except Exception as err:
-            if self._store_answers():
-                raise
-            self._lost(what, err)
-            return None
+        # A Ctrl-C inside waits for the end: a SQLite write cut half-way leaves the database
+        # locked, and then not even the KILLED status could be written.
+        with deferred():
+            try:
+                return fn()
+            except Exception as err:
+                if self._store_answers():
+                    raise
+                self._lost(what, err)
+                return None
 
     def _store_answers(self) -> bool:
         """Whether the store still takes a write: a tag and a small artifact on the parent run."""
