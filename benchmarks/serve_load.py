@@ -12,6 +12,11 @@ JSON), and must come back 4xx. The run stops by itself after ``--time-limit`` se
 left. Prints and appends to ``--output``: the command, the machine's load, req/s, p50/p99
 latency, and the counts of 2xx/4xx/5xx and connection errors (a malformed request answered 2xx,
 or a good one answered 4xx, is counted as wrong).
+
+Because req/s depends on what else the machine runs, it also states CPU per request, which does
+not: the server's CPU seconds (every process of its group, from psutil) and the client's over
+the run, divided by the requests; and ``--profile N`` in-process ``pyfunc.predict`` calls of
+``--rows`` rows on the loaded model (CPU time, one thread), before serving.
 """
 
 from __future__ import annotations
@@ -114,6 +119,61 @@ def fire(url: str, work: list[tuple[bytes, bool]], concurrency: int, time_limit:
     }
 
 
+def server_cpu_seconds(port: int) -> float:
+    """CPU seconds (user + system) used so far by the model server: every process in the
+    process group of the one listening on ``port`` (serve_model starts it in its own group)."""
+    import psutil
+
+    listening = {
+        c.pid
+        for c in psutil.net_connections(kind="tcp")
+        if c.pid and c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+    }
+    groups = {os.getpgid(pid) for pid in listening}
+    total = 0.0
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) in groups:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except (psutil.Error, OSError):
+            continue  # ended meanwhile
+    return total
+
+
+def profile_in_process(uri: str, X, rows: int, n: int, seed: int) -> dict:
+    """CPU ms per call of the loaded pyfunc's predict on ``rows`` rows (as requests carry them),
+    and of the serving object's predict_proba alone, over ``n`` calls."""
+    import mlflow
+    from mlflow.pyfunc.scoring_server import invocations
+
+    from automl_hyper.integrations.mlflow import as_request_frame
+
+    model = mlflow.pyfunc.load_model(uri)
+    serving = model.unwrap_python_model().serving
+    schema = model.metadata.get_input_schema()
+    rng = np.random.default_rng(seed + 1)
+    frames = [as_request_frame(X.iloc[rng.choice(len(X), rows, replace=False)]) for _ in range(n)]
+    bodies = [
+        json.dumps({"dataframe_split": json.loads(f.to_json(orient="split", index=False))})
+        for f in frames
+    ]
+    calls = {
+        # the server's whole answer but HTTP: JSON -> frame (cast per column), schema, predict, JSON
+        "invocations": (lambda b: invocations(b, "application/json", model, schema), bodies),
+        "pyfunc": (model.predict, frames),  # schema enforcement + our predict_frame
+        "predict_proba": (serving.predict_proba, frames),  # the serving object alone
+    }
+    out = {}
+    for name, (call, inputs) in calls.items():
+        call(inputs[0])
+        start = time.process_time()
+        for item in inputs:
+            call(item)
+        out[name] = (time.process_time() - start) / n * 1000
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--family", default="mothernet")
@@ -125,6 +185,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds of sending")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=None, help="append the report to this file")
+    parser.add_argument(
+        "--profile", type=int, default=1000, help="in-process predict calls timed (0: none)"
+    )
     args = parser.parse_args()
     output = Path(args.output).resolve() if args.output else None
     home = os.getcwd()
@@ -143,12 +206,19 @@ def main() -> None:
             model, name=args.family, registered_model_name="wdbc", alias="champion",
             X_sample=X, family=args.family, quiet=True,
         )  # fmt: skip
+        cpu = {}
+        if args.profile:
+            cpu = profile_in_process("models:/wdbc@champion", X, args.rows, args.profile, args.seed)
         with serve_model(
             "models:/wdbc@champion", tracking_uri=tracking, workers=args.workers, timeout=300
         ) as url:
             fire(url, work[:20], min(args.concurrency, 4), 60)  # warm every worker up
+            port = urlparse(url).port
             load_before = os.getloadavg()
+            server_before, client_before = server_cpu_seconds(port), time.process_time()
             result = fire(url, work, args.concurrency, args.time_limit)
+            server_cpu = server_cpu_seconds(port) - server_before
+            client_cpu = time.process_time() - client_before
             load_after = os.getloadavg()
         os.chdir(home)
 
@@ -166,7 +236,17 @@ def main() -> None:
         f"req/s {result['req_s']:.1f}  p50 {result['p50_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms"
         f"  2xx {result['2xx']}  4xx {result['4xx']}  5xx {result['5xx']}  "
         f"connection errors {result['errors']}  wrong status {result['wrong']}",
+        f"CPU per request: server {server_cpu / result['sent'] * 1000:.1f} ms (all its "
+        f"processes), client {client_cpu / result['sent'] * 1000:.1f} ms; together they would cap "
+        f"{os.cpu_count()} idle cores at "
+        f"{os.cpu_count() / ((server_cpu + client_cpu) / result['sent']):.0f} req/s",
     ]
+    if cpu:
+        lines.append(
+            f"in process ({args.profile} calls of {args.rows} rows, CPU per call): MLflow's "
+            f"invocations {cpu['invocations']:.2f} ms, pyfunc.predict {cpu['pyfunc']:.2f} ms, "
+            f"serving object's predict_proba {cpu['predict_proba']:.2f} ms"
+        )
     report = "\n".join(lines)
     print(report)
     if output:
