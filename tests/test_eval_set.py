@@ -75,3 +75,24 @@ def test_smash_scores_the_given_rows_and_refuses_half_a_pair(binary):
     )
     with pytest.raises(ValueError, match="together"):
         est.fit(X, y, X_val=Xv)
+
+
+@pytest.mark.parametrize("many_classes", ["tree", "codes", "ovr"])
+def test_mothernet_many_classes_finetune_on_given_rows(many_classes):
+    # 12 classes (over MotherNet's 10): each child sees its own labels of the given rows
+    # (a group, a class within a group, one class against the rest). One class is absent from fit.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((240, 5))
+    y = np.repeat(np.arange(12), 20)
+    X[np.arange(240), y % 5] += 3.0
+    Xv = rng.standard_normal((60, 5))
+    yv = np.arange(60) % 13  # class 12 was never seen in fit: its rows are dropped
+    est = MotherNetClassifier(
+        finetune_steps=3, n_estimators=2, many_classes=many_classes, random_state=0
+    )
+    with pytest.warns(UserWarning, match="classes exceed"):
+        est.fit(X, y, X_val=Xv, y_val=yv)
+    assert len(est.finetune_best_steps_) > est.n_members_  # several children per member
+    assert all(0 <= s <= 3 for s in est.finetune_best_steps_)
+    proba = est.predict_proba(Xv)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
