@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from autogluon.common import space as ag_space
 from autogluon.tabular import TabularPredictor
 from autogluon.tabular.registry import ag_model_registry
 
 from automl_hyper import zoo
 from automl_hyper.integrations import autogluon as ag_int
+from automl_hyper.models.torch_utils import torch_threads
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 REPO = Path(__file__).resolve().parents[1]
@@ -242,14 +244,20 @@ def test_memory_estimate_scales_with_the_data_and_autogluon_acts_on_it(tmp_path)
         large = cls.estimate_memory_usage_static(X=pd.concat([X] * 10), y=y, hyperparameters={})
         assert 2**20 < small < large
     # AutoGluon refuses a model whose estimate exceeds its share of memory, and fits the rest.
-    predictor = TabularPredictor(label="target", path=str(tmp_path / "mem"), verbosity=0).fit(
-        df,
-        hyperparameters={
-            "MOTHERNET": [
-                {"ag.max_memory_usage_ratio": 1e-5, "ag_args": {"name_suffix": "Tiny"}},
-                {},
-            ]
-        },
-    )
+    # The fit runs on the num_cpus AutoGluon gives it, and the caller's threads come back.
+    with torch_threads(2):
+        predictor = TabularPredictor(label="target", path=str(tmp_path / "mem"), verbosity=0).fit(
+            df,
+            hyperparameters={
+                "MOTHERNET": [
+                    {"ag.max_memory_usage_ratio": 1e-5, "ag_args": {"name_suffix": "Tiny"}},
+                    {},
+                ]
+            },
+            num_cpus=1,
+        )
+        predictor.predict_proba(df.iloc[:5], model="MotherNet")
+        assert torch.get_num_threads() == 2
     names = predictor.model_names()
     assert "MotherNet" in names and "MotherNetTiny" not in names
+    assert predictor._trainer.load_model("MotherNet").fit_torch_threads == 1
