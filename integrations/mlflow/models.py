@@ -78,7 +78,7 @@ class FamilyPyfuncModel(PythonModel):
     """Serves a family's serving object; one code path answers ``predict`` and HTTP requests.
 
     ``load_context`` checks every artifact against the sha256 recorded at log time, then rebuilds
-    the object from its format (``numpy-child``: npz + JSON + skops; ``weights``: JSON + npz
+    the object from its format (``numpy-child``: npz + JSON; ``weights``: JSON + npz
     (+ XGBoost's JSON model); ``cloudpickle``).
     """
 
@@ -383,7 +383,7 @@ def log_family_model(
         signature = infer_signature(input_example, predict_frame(obj, input_example))
 
     # Which distributions the object needs, read from its pickle (scanned, never stored).
-    modules = referenced_modules(payload) | ({"skops"} if _is_numpy_child(obj) else set())
+    modules = referenced_modules(payload)
     requirements = pinned_requirements(modules)
     requirements += list(extra_pip_requirements or [])
 
