@@ -392,14 +392,20 @@ def _run_jobs(
         params = family_params(name, budget, seed + split, overrides.get(name))
         if bar is not None:
             bar.set_postfix_str(f"split {split} {name}")
+        logged = None
         try:
             with tracker.family_run(name, split, params) as run:
                 record, estimator = evaluate(name, params, X_train, y_train, X_test, y_test)
                 record.split = split
                 tracker.log_result(run, record, estimator, X_test.head(5))
+                logged = record
         except Exception as err:  # one family's failure must not lose the others' results
             record = RunRecord(family=name, split=split, params=params, status="failed")
             record.error = f"{type(err).__name__}: {err}"
+        except KeyboardInterrupt:
+            if logged is not None:  # Ctrl-C while its run was being closed: it did finish
+                comparison.records.append(logged)
+            raise
         comparison.records.append(record)
         if bar is not None:
             bar.update(1)

@@ -182,6 +182,7 @@ class MLflowTracker:
         self.saved = LocalModels(dataset, save_dir or DEFAULT_ROOT) if save_models else None
         self.tracking_error: str | None = None  # set when the store failed: tracking stopped
         self.lost_message: str | None = None  # the one warning given then
+        self._open_run: Any = None  # the nested run being started or running
         self._notify = notify
 
     @property
@@ -282,13 +283,14 @@ class MLflowTracker:
 
     # -- runs ----------------------------------------------------------------------------------
     def _start_nested(self, run_name: str, tags: dict[str, str], params: dict[str, Any]) -> Any:
-        run = mlflow.start_run(run_name=run_name, nested=True)
+        run = self._open_run = mlflow.start_run(run_name=run_name, nested=True)
         try:
             mlflow.set_tags(tags)
             mlflow.log_params({k: v for k, v in params.items() if v is not None})
         except BaseException:
             with _fail_fast(), contextlib.suppress(Exception):
                 mlflow.end_run(status="FAILED")
+            self._open_run = None
             raise
         return run
 
@@ -305,12 +307,17 @@ class MLflowTracker:
     ) -> Iterator[Any]:
         """A nested run around a fit: FINISHED, FAILED with the error, or KILLED by Ctrl-C;
         yields None (and the fit goes on) when tracking has stopped."""
-        run = self._call(
-            f"starting run {run_name}", lambda: self._start_nested(run_name, tags, params)
-        )
+        # _start_nested records the run as soon as it exists: a Ctrl-C held back until the end
+        # of the start (see _call) is raised after the run began, and must end it KILLED.
+        self._open_run = None
         try:
+            self._call(
+                f"starting run {run_name}", lambda: self._start_nested(run_name, tags, params)
+            )
+            run = self._open_run
             yield run
         except BaseException as err:
+            run = self._open_run
             if run is not None and self.tracking_error is None:
                 status = _status_for(type(err))
                 with contextlib.suppress(Exception):  # the fit's own error is what matters
