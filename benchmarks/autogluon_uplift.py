@@ -17,6 +17,7 @@ is rewritten from the whole CSV after every dataset.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -145,8 +146,12 @@ def family_columns(weights: str, models_fit: str) -> dict:
     return row
 
 
+@functools.cache
 def code_state() -> str:
-    """HEAD and whether tracked files differed from it: others edit the same working tree."""
+    """HEAD and whether tracked files differed from it: others edit the same working tree.
+
+    Cached: the process runs the code it imported at start, whatever is committed later.
+    """
     import subprocess
 
     def git(*args: str) -> str:
@@ -356,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     import autogluon.tabular  # noqa: F401  (fires automl_hyper's registration hook)
 
     ours, ours_config = our_hyperparameters()
+    code_state()  # the state this process imported, recorded on every row
     flags = [a for a in (argv or sys.argv[1:]) if a != "--summarise-only"]
     command = "python benchmarks/autogluon_uplift.py " + " ".join(flags)
     names = suite_names(args.suite)
