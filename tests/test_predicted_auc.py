@@ -21,9 +21,7 @@ def test_a_mothernet_compare_run_logs_predicted_auc_next_to_its_auc(tmp_path, mo
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     # log_models="all": the split's pyfunc goes through log_family_model, which logs the scores
     # (the tracker logs them itself otherwise: test_compare_faults checks that path).
-    with MLflowTracker(
-        "iris", tracking_uri=uri, log_models="all", register=False, save_models=False
-    ) as tracker:
+    with MLflowTracker("iris", tracking_uri=uri, log_models="all", register=False) as tracker:
         comparison = run_comparison(
             load_dataset("iris"), ["mothernet"], n_splits=1, tracker=tracker, progress=False
         )

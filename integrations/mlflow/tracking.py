@@ -10,8 +10,9 @@ the leaderboard is logged (:func:`log_leaderboard`, the one place leaderboards r
 the champion's model is registered (default under the dataset's name) with the alias
 ``champion``, a description and tags.
 
-Nothing trained is lost to a tracking store that goes away mid-run: each model is first saved
-locally (:mod:`.local_models`, ``compare_models/<dataset>-<time>/``), then logged. When an MLflow
+Nothing trained is lost to a tracking store that goes away mid-run: with ``save_dir`` (the
+``compare`` CLI's ``compare_models``) each model is first saved locally (:mod:`.local_models`,
+``<save_dir>/<dataset>-<time>/``), then logged. When an MLflow
 call fails and a check write to the store fails too, tracking stops for the rest of the comparison
 with one warning naming that folder, and the comparison carries on (the runs still open are ended
 as far as the store allows). Ctrl-C ends the unfinished run and the parent run KILLED.
@@ -45,7 +46,7 @@ from automl_hyper.compare import (
     leaderboard_report,
     plot_auc_vs_time,
 )
-from automl_hyper.integrations.mlflow.local_models import DEFAULT_ROOT, LocalModels
+from automl_hyper.integrations.mlflow.local_models import LocalModels
 from automl_hyper.integrations.mlflow.models import log_family_model, log_feature_importances
 from automl_hyper.interrupts import deferred
 
@@ -138,8 +139,9 @@ class MLflowTracker:
     and commit, training rows), and ``alias`` points at it; moving an alias from another version
     warns and is kept in ``alias_moved``.
 
-    ``save_models`` (default on): every split's model and the champion are first written under
-    ``save_dir`` (default ``./compare_models``) in ``<dataset>-<UTC time>/`` (``saved_folder``),
+    ``save_dir`` (``automl-hyper compare`` passes ``compare_models``; default None: no copies, so
+    ``automl-hyper benchmark``'s subclass keeps none): every split's model and the champion are
+    first written under it in ``<dataset>-<UTC time>/`` (``saved_folder``),
     before any MLflow call for them, with ``runs.csv`` and ``leaderboard.md`` at the end. If the
     store becomes unavailable, tracking stops (``tracking_error`` says why), ``notify`` (default:
     a warning) is called once with a message naming that folder, and the comparison carries on.
@@ -156,7 +158,6 @@ class MLflowTracker:
         registered_model_name: str | None = None,
         alias: str = "champion",
         run_params: dict[str, Any] | None = None,
-        save_models: bool = True,
         save_dir: str | Path | None = None,
         notify: Callable[[str], None] | None = None,
     ):
@@ -179,7 +180,7 @@ class MLflowTracker:
         self.alias_moved: str | None = None
         self.parent_run_id: str | None = None
         self._progress_env: str | None = None
-        self.saved = LocalModels(dataset, save_dir or DEFAULT_ROOT) if save_models else None
+        self.saved = None if save_dir is None else LocalModels(dataset, save_dir)
         self.tracking_error: str | None = None  # set when the store failed: tracking stopped
         self.lost_message: str | None = None  # the one warning given then
         self._open_run: Any = None  # the nested run being started or running
@@ -187,7 +188,7 @@ class MLflowTracker:
 
     @property
     def saved_folder(self) -> Path | None:
-        """Where this comparison's models are saved locally (None with ``save_models=False``)."""
+        """Where this comparison's models are saved locally (None without ``save_dir``)."""
         return None if self.saved is None else self.saved.folder
 
     def __enter__(self) -> MLflowTracker:
@@ -260,7 +261,7 @@ class MLflowTracker:
         where = (
             f"every model trained is saved in {self.saved_folder}"
             if self.saved is not None
-            else "models trained from now on are not saved (save_models=False)"
+            else "models trained are not saved locally (no save_dir)"
         )
         self.lost_message = (
             f"MLflow store {self.tracking_uri} unavailable ({self.tracking_error}); tracking "
