@@ -5,13 +5,15 @@
 * :mod:`.serving`: ``mlflow models serve --env-manager local`` and HTTP invocation;
 * :mod:`.tracking`: where runs go, the ``compare`` and pretraining trackers, leaderboards;
 * :mod:`.benchmark`: the store of ``automl-hyper benchmark`` (finished runs, results, report);
-* :mod:`.optuna_callback`: a study's trials as MLflow runs.
+* :mod:`.optuna_callback`: a study's trials as MLflow runs;
+* :mod:`.local_models`: the copies ``compare`` saves before logging (read back with the same checks).
 
 The modules ``import mlflow`` with absolute imports, which reach the real library even though this
 subpackage has the same name.
 """
 
 from automl_hyper.integrations.mlflow.benchmark import MLflowBenchmarkStore
+from automl_hyper.integrations.mlflow.local_models import load_saved_model
 from automl_hyper.integrations.mlflow.models import (
     FamilyPyfuncModel,
     as_request_frame,
@@ -48,6 +50,7 @@ __all__ = [
     "free_port",
     "invoke",
     "load_family_model",
+    "load_saved_model",
     "load_serving_object",
     "log_comparison",
     "log_family_model",
