@@ -190,7 +190,15 @@ def test_bagging_with_two_folds_and_regression(tmp_path):
     # A regression target from the data itself: predict credit_amount from the rest.
     predictor = TabularPredictor(
         label="credit_amount", problem_type="regression", path=str(tmp_path / "bag"), verbosity=0
-    ).fit(df, hyperparameters={"INN": FAST_INN}, num_bag_folds=2, num_stack_levels=0)
+    ).fit(
+        df,
+        hyperparameters={"INN": FAST_INN},
+        num_bag_folds=2,
+        num_stack_levels=0,
+        # In-process folds: with Ray installed AutoGluon would start (and leave up) a Ray
+        # session; the Ray path has its own test (tests/test_autogluon_ray.py).
+        ag_args_ensemble={"fold_fitting_strategy": "sequential_local"},
+    )
     assert "INN_BAG_L1" in predictor.model_names()
     bag = predictor._trainer.load_model("INN_BAG_L1")
     assert len(bag.models) == 2

@@ -34,6 +34,8 @@ def ray_session():
     """One Ray session for the module, as on a cluster (``ray.init(address=...)`` before fit):
     AutoGluon uses a session that is up instead of starting its own. No dashboard: on a loaded
     2-core machine it timed out starting (30 s) and serves nothing here."""
+    if ray.is_initialized():  # a session left by an earlier AutoGluon fit in this process
+        ray.shutdown()
     ray.init(num_cpus=NUM_CPUS, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
