@@ -13,7 +13,6 @@ status in the store. Results: benchmarks/results/compare_faults.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import subprocess
@@ -24,29 +23,14 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
+from automl_hyper.integrations.mlflow.tracking import runs_by_name
+
 CLI = [sys.executable, "-m", "automl_hyper.cli", "compare", "--dataset", "iris", "--quiet"]
 
 
 def _runs(uri: str) -> dict:
-    """Run name -> run, of the compare-iris experiment in the store at ``uri``. A SQLite store is
-    read only once compare has created it (its experiment exists): an MlflowClient on a missing
-    or half-made database would create the tables too, racing compare's own migrations."""
-    if uri.startswith("sqlite:///"):
-        import sqlite3
-
-        path = uri.removeprefix("sqlite:///")
-        try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                sql = "SELECT 1 FROM experiments WHERE name = 'compare-iris'"
-                if db.execute(sql).fetchone() is None:
-                    return {}
-        except sqlite3.Error:
-            return {}
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name("compare-iris")
-    if experiment is None:
-        return {}
-    return {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+    """Run name -> run, of the compare-iris experiment in the store at ``uri``."""
+    return runs_by_name(uri, "compare-iris")
 
 
 def _wait(predicate, timeout: float = 600) -> None:

@@ -30,6 +30,7 @@ from automl_hyper.data.loading import load_dataset
 from automl_hyper.data.splits import paper_splits
 from automl_hyper.integrations.mlflow import MLflowTracker, free_port, predict_frame
 from automl_hyper.integrations.mlflow.local_models import load_saved_model, saved_model_info
+from automl_hyper.integrations.mlflow.tracking import runs_by_name
 from automl_hyper.metrics import auc_score
 
 _SCRIPT = Path(sys.executable).with_name("automl-hyper")
@@ -142,25 +143,8 @@ def _wait_for(predicate, timeout: float, what: str, *procs: subprocess.Popen):
 
 
 def _runs(uri: str) -> dict:
-    """Run name -> run, of the compare-iris experiment in the store at ``uri``. A SQLite store is
-    read only once compare has created it (its experiment exists): an MlflowClient on a missing
-    or half-made database would create the tables too, racing compare's own migrations."""
-    if uri.startswith("sqlite:///"):
-        import sqlite3
-
-        path = uri.removeprefix("sqlite:///")
-        try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                sql = "SELECT 1 FROM experiments WHERE name = 'compare-iris'"
-                if db.execute(sql).fetchone() is None:
-                    return {}
-        except sqlite3.Error:
-            return {}
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name("compare-iris")
-    if experiment is None:
-        return {}
-    return {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+    """Run name -> run, of the compare-iris experiment in the store at ``uri``."""
+    return runs_by_name(uri, "compare-iris")
 
 
 def _saved_folder(stdout: str) -> Path:

@@ -83,6 +83,29 @@ def configure_tracking(uri: str | None = None, experiment: str | None = None) ->
     return uri
 
 
+def runs_by_name(uri: str, experiment: str) -> dict[str, Any]:
+    """Run name -> run of ``experiment`` in the store at ``uri``, read while another process may
+    still be creating that store (a ``compare`` or ``benchmark`` being watched). A SQLite store is
+    read only once its experiment exists: an ``MlflowClient`` on a missing or half-made database
+    would create the tables too, racing the writer's own migrations. ``{}`` until then."""
+    if uri.startswith("sqlite:///"):
+        import sqlite3
+
+        path = uri.removeprefix("sqlite:///")
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                sql = "SELECT 1 FROM experiments WHERE name = ?"
+                if db.execute(sql, (experiment,)).fetchone() is None:
+                    return {}
+        except sqlite3.Error:
+            return {}
+    client = mlflow.MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return {}
+    return {r.info.run_name: r for r in client.search_runs([found.experiment_id])}
+
+
 def registered_name(dataset: str) -> str:
     """A registry-safe model name for a dataset (letters, digits, '-', '_', '.')."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset).strip("-") or "dataset"
