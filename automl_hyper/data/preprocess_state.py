@@ -163,17 +163,22 @@ def _allowed(table: dict, name: str, what: str) -> Any:
     return table[name]
 
 
-def write_state(folder: Path, config: dict, arrays: dict[str, np.ndarray]) -> dict[str, Path]:
-    """``config.json`` and ``arrays.npz`` in ``folder``: name -> path."""
+def write_state(folder: str | Path, config: dict, arrays: dict[str, np.ndarray]) -> dict[str, Path]:
+    """``config.json`` and ``arrays.npz`` in ``folder`` (created if missing): name -> path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     paths = {"config": folder / "config.json", "arrays": folder / "arrays.npz"}
     paths["config"].write_text(json.dumps(config, indent=1))
     np.savez(paths["arrays"], **arrays)
     return paths
 
 
-def read_state(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """What :func:`write_state` wrote, read with ``json`` and ``np.load(allow_pickle=False)``."""
+def read_state(folder: str | Path, loader: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """What :func:`write_state` wrote for ``loader``, read with ``json`` and
+    ``np.load(allow_pickle=False)``; a config of another format or loader is refused first."""
+    folder = Path(folder)
     config = json.loads((folder / "config.json").read_text())
+    check_header(config, loader)
     with np.load(folder / "arrays.npz", allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}
     return config, arrays

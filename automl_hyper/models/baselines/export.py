@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from automl_hyper.data.preprocess_state import (
-    check_header,
     estimator_state,
     header,
     read_state,
@@ -51,8 +50,7 @@ def export_weights(est: Any, folder: str | Path) -> dict[str, Path]:
 def from_weights(folder: str | Path) -> Any:
     """The estimator :func:`export_weights` wrote, ready to predict."""
     folder = Path(folder)
-    config, arrays = read_state(folder)
-    check_header(config, LOADER)
+    config, arrays = read_state(folder, LOADER)
     est = rebuild_estimator(CLASSES, config, arrays)
     if isinstance(est, _XGBOOST):
         from xgboost import XGBClassifier

@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 from automl_hyper.data.preprocess_state import (
-    check_header,
     estimator_state,
     header,
     read_state,
@@ -60,15 +59,12 @@ def export_weights(est: Any, folder: str | Path) -> dict[str, Path]:
     for i, net in enumerate(est.ensemble_):
         for name, tensor in net.state_dict().items():
             arrays[f"ensemble.{i}.{name}"] = tensor.detach().cpu().numpy()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     return write_state(folder, config, arrays)
 
 
 def from_weights(folder: str | Path) -> Any:
     """The estimator :func:`export_weights` wrote, on the CPU, ready to predict."""
-    config, arrays = read_state(Path(folder))
-    check_header(config, LOADER)
+    config, arrays = read_state(folder, LOADER)
     est = rebuild_estimator(_classes(), config, arrays)
     shape = config["network"]
     est.device_ = torch.device("cpu")

@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 from automl_hyper.data.preprocess_state import (
-    check_header,
     estimator_state,
     header,
     read_state,
@@ -81,15 +80,12 @@ def export_weights(est: Any, folder: str | Path) -> dict[str, Path]:
             arrays[f"networks.{i}.weight.{j}"] = w
             arrays[f"networks.{i}.bias.{j}"] = b.detach().cpu().numpy()
     config["ensemble"] = hasattr(est, "ensemble_nets_")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     return write_state(folder, config, arrays)
 
 
 def from_weights(folder: str | Path) -> Any:
     """The estimator :func:`export_weights` wrote, ready to predict (float64, CPU)."""
-    config, arrays = read_state(Path(folder))
-    check_header(config, LOADER)
+    config, arrays = read_state(folder, LOADER)
     est = rebuild_estimator(CLASSES, config, arrays, _spec_from_json)
     est._check_param_values()  # search_space_ / spec_, derived from the parameters as fit does
     nets = []
