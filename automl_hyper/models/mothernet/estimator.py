@@ -51,6 +51,10 @@ _GENERATE_CHUNK = 8  # members per forward pass: bounds attention memory
 _AUTO_MAX_MEMBERS = 32  # n_estimators="auto" never writes more members than this
 _CODES_PER_GROUP = 1.0  # many_classes="codes": children per member = ceil(this * classes / 10)
 _TRAIN_WEIGHT_TAU = 0.2  # member_selection="train": weights exp(-(loss - best loss) / tau)
+# Beyond the pretrained limits (benchmarks/mothernet_many_classes.py sweeps these):
+_MANY_CLASSES_MIN_MEMBERS = 4  # over 10 classes: at least this many ensemble members
+_TREE_GROUP_EXPONENT = 0.5  # many_classes="tree": ceil(classes ** this) groups (at least 2)
+_TOP_FEATURE_SHARE = 0.5  # over 100 features: this share of a member's columns is the top by F
 
 
 class _Adam:
@@ -173,6 +177,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         chunks = self._row_chunks(y, rng)
         auto = self.n_estimators == "auto"
         n_members = len(chunks) if auto else max(self.n_estimators, len(chunks))
+        if n_classes > cfg.max_classes and not auto:
+            n_members = max(n_members, _MANY_CLASSES_MIN_MEMBERS)
         ranked = None
         if F > cfg.max_features:
             ranked = self._rank_features(X, y)
@@ -183,7 +189,9 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         codes = tree = None
         C = cfg.max_classes
         if n_classes > C and self.many_classes == "tree" and n_classes <= C * C:
-            n_groups = max(2, math.ceil(math.sqrt(n_classes)), math.ceil(n_classes / C))
+            n_groups = max(
+                2, math.ceil(n_classes**_TREE_GROUP_EXPONENT - 1e-9), math.ceil(n_classes / C)
+            )
             self._announce(
                 f"{n_classes} classes exceed the pretrained limit of {C}: a two-level tree per "
                 f"ensemble member, one child for {n_groups} groups of similar classes and one "
@@ -336,8 +344,9 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         if ranked is None:
             columns = np.arange(F)
         else:
-            top = ranked[: max_features // 2]
-            rest = rng.choice(ranked[max_features // 2 :], max_features - len(top), replace=False)
+            k = int(round(max_features * _TOP_FEATURE_SHARE))
+            top = ranked[:k]
+            rest = rng.choice(ranked[k:], max_features - len(top), replace=False)
             columns = np.sort(np.concatenate([top, rest]))
         return np.roll(columns, -((i * len(columns)) // n_members))
 
