@@ -189,8 +189,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         codes = tree = None
         C = cfg.max_classes
         if n_classes > C and self.many_classes == "tree" and n_classes <= C * C:
-            n_groups = max(
-                2, math.ceil(n_classes**_TREE_GROUP_EXPONENT - 1e-9), math.ceil(n_classes / C)
+            # The top child tells at most C groups apart.
+            n_groups = min(
+                C,
+                max(2, math.ceil(n_classes**_TREE_GROUP_EXPONENT - 1e-9), math.ceil(n_classes / C)),
             )
             self._announce(
                 f"{n_classes} classes exceed the pretrained limit of {C}: a two-level tree per "
