@@ -70,7 +70,8 @@ def size_features(space, names: list[str]) -> np.ndarray:
     return np.array([present.get(n, 0.0) for n in names])
 
 
-def run_statnn(train, held, names, scales, seed):
+def fit_statnn(train, names, scales, seed):
+    """Fit the StatNN baseline on ``train`` tasks; returns ``predict(tasks) -> [scores per task]``."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     def design(tasks):
@@ -84,7 +85,11 @@ def run_statnn(train, held, names, scales, seed):
     X, y = design(train)
     model = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, random_state=seed)
     model.fit(X, y)
-    return [model.predict(design([t])[0]) for t in held]
+    return lambda tasks: [model.predict(design([t])[0]) for t in tasks]
+
+
+def run_statnn(train, held, names, scales, seed):
+    return fit_statnn(train, names, scales, seed)(held)
 
 
 # -- Deep Sets over neurons -----------------------------------------------------------------------------
@@ -139,7 +144,8 @@ def rank_mse_loss(pred, target, rank_weight=1.0):
     return mse + rank_weight * nn.functional.softplus(-diff[pairs]).mean()
 
 
-def run_deepsets(train, held, scales, names, epochs, seed, mean, std, lr=1e-3):
+def fit_deepsets(train, scales, names, epochs, seed, mean, std, lr=1e-3):
+    """Train the Deep Sets baseline on ``train`` tasks; returns ``predict(tasks) -> [scores]``."""
     torch.manual_seed(seed)
 
     def prepare(tasks):
@@ -160,7 +166,7 @@ def run_deepsets(train, held, scales, names, epochs, seed, mean, std, lr=1e-3):
             for children, scores, meta in tasks
         ]
 
-    tr, he = prepare(train), prepare(held)
+    tr = prepare(train)
     model = DeepSets(d_meta=3 + len(names))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(tr)))
@@ -173,8 +179,17 @@ def run_deepsets(train, held, scales, names, epochs, seed, mean, std, lr=1e-3):
             loss.backward()
             opt.step()
             sched.step()
-    with torch.no_grad():
-        return [model(sets, meta).double().numpy() * std + mean for sets, meta, _ in he]
+    model.eval()
+
+    @torch.no_grad()
+    def predict(tasks):
+        return [model(sets, meta).double().numpy() * std + mean for sets, meta, _ in prepare(tasks)]
+
+    return predict
+
+
+def run_deepsets(train, held, scales, names, epochs, seed, mean, std, lr=1e-3):
+    return fit_deepsets(train, scales, names, epochs, seed, mean, std, lr)(held)
 
 
 # -- main -------------------------------------------------------------------------------------------

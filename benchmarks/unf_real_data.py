@@ -8,11 +8,15 @@ Three parts, each a ``part`` value of one long CSV (``<out>.csv``), summarised i
   ``unf-mothernet`` predictor's score of its weights and its *real* test AUC on the split's test
   rows (the member alone). Kendall tau between them within each dataset-split and pooled, next
   to a baseline that reads data instead of weights: minus the member's log loss on the rows it
-  was generated from (what ``member_selection="train"`` weights by). The StatNN and Deep Sets
-  baselines of ``unf_predictor.py`` are trained inside that script on a bank that is not kept,
-  so there is no trained artifact of them to apply here: they are left out.
+  was generated from (what ``member_selection="train"`` weights by). With ``--baselines-bank
+  DIR`` (the prior-task bank the shipped predictor was trained on) the StatNN and Deep Sets
+  baselines of ``unf_predictor.py`` are first trained on that bank's training tasks (``unf
+  train``'s split: 20 % held out, seed 0; the shipped predictor's scales and target
+  standardisation) and score the same children (columns ``statnn_auc``, ``deepsets_auc``).
 * ``smash``: ``SmashClassifier`` at the ``--budget small`` settings (``hyper_time_budget`` 10 s,
-  ``time_limit`` 30 s wall) with ``ranker="proxy"`` and ``"unf"``: winner test AUC and fit time.
+  ``time_limit`` 30 s wall), every parameter passed explicitly (``SMASH_PARAMS``), with each of
+  ``--rankers`` (default proxy, unf): winner test AUC, fit time, and the Kendall tau of the
+  proxy / UNF / ranking score against the finalists' real validation AUC within the fit.
   Only ``SMASH_SUBSET`` (every other report dataset, fixed before any result was seen): all 30
   x 2 splits x 2 rankers would take over an hour of the shared CPU. ``--smash-all`` adds the
   other 15 (run after the subset, as time allowed); the summary keeps the subset's own rows.
@@ -24,6 +28,8 @@ appended as soon as it is done.
 
     nice -n 10 python benchmarks/unf_real_data.py --parts children,members --out benchmarks/results/unf_real_data
     nice -n 10 python benchmarks/unf_real_data.py --parts smash --out benchmarks/results/unf_real_data
+    nice -n 10 python benchmarks/unf_real_data.py --parts children --baselines-bank /tmp/unf_banks/mothernet_v2 --out X
+    nice -n 10 python benchmarks/unf_real_data.py --parts smash --smash-all --rankers proxy,unf,both --splits 1 --out Y
     python benchmarks/unf_real_data.py --summarise --out benchmarks/results/unf_real_data
 
 ``--compare-predictors A B --bank DIR --bank-heldout DIR --out FILE.md`` compares UNF predictors
@@ -34,6 +40,7 @@ predictor ships, since the report datasets decide nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -49,7 +56,6 @@ from scipy.stats import kendalltau
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA_DIR, load_shared, peak_rss_mb  # noqa: E402
 
-from automl_hyper import zoo  # noqa: E402
 from automl_hyper.data.benchmark_sets import REPORT_SET  # noqa: E402
 from automl_hyper.data.splits import paper_splits  # noqa: E402
 from automl_hyper.metrics import auc_score  # noqa: E402
@@ -65,6 +71,32 @@ VARIANTS = (
 )
 SMASH_SUBSET = REPORT_SET[::2]  # chosen before any result: every other report dataset
 RANKERS = ("proxy", "unf")
+# SmashClassifier's parameters at the "small" budget, all explicit (the defaults of 3 Dec 2026,
+# 868751b; hyper_time_budget and time_limit from the zoo's "small" budget), so that a change of
+# SMASH's defaults does not move these numbers; ranker and random_state are set per fit.
+SMASH_PARAMS = {
+    "n_candidates": 500,
+    "top_k": 3,
+    "n_mutations": 100,
+    "hyper_time_budget": 10.0,
+    "hyper_max_epochs": 60,
+    "max_epochs": 100,
+    "learning_rate": 1e-3,
+    "dropout": 0.0,
+    "weight_decay": 1e-5,
+    "batch_size": 128,
+    "patience": 10,
+    "max_depth": 4,
+    "widths": (16, 32, 64, 128, 256, 512),
+    "max_params": None,
+    "sampler": "random",
+    "init_from_hypernet": False,
+    "unf_predictor": "unf-smash",
+    "ensemble_top_k": 2,
+    "tune_trials": 0,
+    "validation_fraction": 0.2,
+    "time_limit": 30.0,
+}
 SELECTIONS = ("train", None, "unf")
 PARTS = ("children", "members", "smash")
 COLUMNS = [
@@ -84,6 +116,14 @@ COLUMNS = [
     "n_classes",
     "unf_scored",
     "winner",
+    "statnn_auc",
+    "deepsets_auc",
+    "n_candidates",
+    "ranking_s",
+    "n_finalists",
+    "tau_proxy",
+    "tau_unf",
+    "tau_rank",
 ]
 
 
@@ -93,11 +133,15 @@ def _split_arrays(data, tr, te):
 
 
 # -- part (a): children ---------------------------------------------------------------------------
-def children_rows(name: str, split: int, data, tr, te, predictor=None) -> list[dict]:
+def children_rows(
+    name: str, split: int, data, tr, te, predictor=None, scorers: dict | None = None
+) -> list[dict]:
     """One row per member of each ``VARIANTS`` ensemble: predicted score, real test AUC, and the
-    member's log loss on its generation rows."""
+    member's log loss on its generation rows; ``scorers`` (column -> ``f(children, meta)``, the
+    trained baselines) add a column each."""
     from automl_hyper.models.mothernet import MotherNetClassifier
     from automl_hyper.models.mothernet.child import combine, softmax
+    from automl_hyper.weightspace.specs import child_members
     from automl_hyper.weightspace.uses import score_members
 
     X_tr, y_tr, X_te, y_te = _split_arrays(data, tr, te)
@@ -117,6 +161,11 @@ def children_rows(name: str, split: int, data, tr, te, predictor=None) -> list[d
         fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
         child = clf.export_child()
         predicted = score_members(child, len(tr), predictor)
+        extra = {}
+        if scorers:  # the same (space, tensors) and meta-features score_members gives the UNF
+            members = child_members(child, permute_io=True)
+            meta = [(len(tr), int(np.shape(child.members[0].W1)[0]), len(child.classes_))]
+            extra = {col: f(members, meta * len(members)) for col, f in scorers.items()}
         Xp = child.preprocessor.transform(X_te)
         labels = np.searchsorted(child.classes_, y_te)
         n_classes = len(child.classes_)
@@ -140,9 +189,77 @@ def children_rows(name: str, split: int, data, tr, te, predictor=None) -> list[d
                     "fit_cpu_s": fit_cpu,
                     "n_train": len(tr),
                     "n_classes": n_classes,
+                    **{col: float(v[i]) for col, v in extra.items()},
                 }
             )
     return rows
+
+
+def train_baselines(
+    bank: str, predictor_name: str = "unf-mothernet", epochs: int = 120, unseen: str | None = None
+):
+    """StatNN and Deep Sets (``unf_predictor.py``) trained on the training tasks of ``bank`` as
+    ``unf train`` splits them (20 % held out, seed 0), with the scales and target
+    standardisation of the shipped predictor trained there. Returns (scorers, report): scorers
+    map a column to ``f(children, meta) -> scores``; the report has their taus on the held-out
+    tasks next to the shipped UNF's (and on every task of ``unseen``, another bank)."""
+    from unf_predictor import fit_deepsets, fit_statnn
+
+    from automl_hyper.weightspace.bank import ChildCollection
+    from automl_hyper.weightspace.predictor import (
+        ChildQualityPredictor,
+        _tasks_from,
+        kendall_taus,
+        new_predictor,
+        split_tasks,
+    )
+
+    unf = ChildQualityPredictor.load(predictor_name)
+    coll = ChildCollection(bank)
+    train_ids, held_ids = split_tasks([coll], 0.2, 0)
+    train, held = _tasks_from([coll], train_ids), _tasks_from([coll], held_ids)
+    # The shipped predictor's scales / target statistics come from these very training tasks:
+    # a check that the bank is the one it was trained on.
+    fresh = new_predictor(train, meta=True).config
+    same = all(abs(fresh.scales[n] - v) < 1e-9 for n, v in unf.config.scales.items())
+    same = same and abs(fresh.target_mean - unf.config.target_mean) < 1e-12
+    cfg = unf.config
+    names = sorted({n for children, _, _ in train + held for sp, _ in children for n in sp.names})
+    t0 = time.perf_counter()
+    statnn = fit_statnn(train, names, cfg.scales, 0)
+    t1 = time.perf_counter()
+    deepsets = fit_deepsets(train, cfg.scales, names, epochs, 0, cfg.target_mean, cfg.target_std)
+    t2 = time.perf_counter()
+
+    def taus(tasks):
+        real = [s for _, s, _ in tasks]
+        return {
+            "unf": kendall_taus([unf.predict(ch, m) for ch, _, m in tasks], real),
+            "statnn": kendall_taus(statnn(tasks), real),
+            "deepsets": kendall_taus(deepsets(tasks), real),
+        }
+
+    report = {
+        "bank": bank,
+        "same_training_tasks_as_shipped": bool(same),
+        "train_tasks": len(train),
+        "heldout_tasks": len(held),
+        "statnn_train_s": round(t1 - t0, 1),
+        "deepsets_train_s": round(t2 - t1, 1),
+        "deepsets_epochs": epochs,
+        "heldout": taus(held),
+    }
+    if unseen:
+        other = ChildCollection(unseen)
+        report["unseen_bank"] = unseen
+        report["unseen"] = taus(
+            _tasks_from([other], [(other, int(t)) for t in other.table.task.unique()])
+        )
+
+    def one_task(f):
+        return lambda children, meta: f([(children, np.zeros(len(children)), meta)])[0]
+
+    return {"statnn_auc": one_task(statnn), "deepsets_auc": one_task(deepsets)}, report
 
 
 # -- part (c): member selection -------------------------------------------------------------------
@@ -172,12 +289,13 @@ def members_rows(name: str, split: int, data, tr, te) -> list[dict]:
 
 
 # -- part (b): SMASH rankers ----------------------------------------------------------------------
-def smash_rows(name: str, split: int, data, tr, te) -> list[dict]:
-    family = zoo.get("smash")
+def smash_rows(name: str, split: int, data, tr, te, rankers=RANKERS) -> list[dict]:
+    from automl_hyper.models.smash import SmashClassifier
+
     X_tr, y_tr, X_te, y_te = _split_arrays(data, tr, te)
     rows = []
-    for ranker in RANKERS:
-        est = family.make(**family.budgets["small"], ranker=ranker, random_state=split)
+    for ranker in rankers:
+        est = SmashClassifier(**SMASH_PARAMS, ranker=ranker, random_state=split)
         c0, t0 = time.process_time(), time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -194,6 +312,13 @@ def smash_rows(name: str, split: int, data, tr, te) -> list[dict]:
                 "n_classes": len(est.classes_),
                 "unf_scored": int(est.search_results_["unf_score"].notna().sum()),
                 "winner": est.best_spec_.describe(),
+                "n_candidates": len(est.search_results_),
+                "ranking_s": est.search_timings_.get("ranking_s", float("nan")),
+                "n_finalists": int(est.search_results_["real_score"].notna().sum()),
+                # within the fit, over its finalists (real = validation AUC; NaN below 3)
+                "tau_proxy": est.ranker_kendall_taus_["proxy"],
+                "tau_unf": est.ranker_kendall_taus_["unf"],
+                "tau_rank": est.ranker_kendall_taus_[ranker],
             }
         )
     return rows
@@ -217,8 +342,10 @@ def run(
     data_dir: Path = DATA_DIR,
     stop_at: float | None = None,
     smash_all: bool = False,
+    options: dict | None = None,
 ) -> pd.DataFrame:
-    """Compute every (part, dataset, split) group not yet in ``out`` (a CSV), appending each."""
+    """Compute every (part, dataset, split) group not yet in ``out`` (a CSV), appending each.
+    ``options``: per part, keyword arguments of its runner."""
     done = read_results(out)
     seen = set(zip(done["part"], done["dataset"], done["split"].astype(int)))
     for part in parts:
@@ -235,7 +362,7 @@ def run(
                     split
                 ]
                 t = time.perf_counter()
-                rows = RUNNERS[part](name, split, data, tr, te)
+                rows = RUNNERS[part](name, split, data, tr, te, **(options or {}).get(part, {}))
                 frame = pd.DataFrame(
                     [{"part": part, "dataset": name, "split": split, **r} for r in rows]
                 ).reindex(columns=COLUMNS)
@@ -262,17 +389,30 @@ def child_taus(children: pd.DataFrame) -> pd.DataFrame:
     (minus the log loss: higher = better) against the members' real test AUC."""
     out = []
     for (name, split), g in children.groupby(["dataset", "split"], sort=False):
-        out.append(
-            {
-                "dataset": name,
-                "split": split,
-                "children": len(g),
-                "tau_unf": _tau(g.predicted_auc, g.test_auc),
-                "tau_train_loss": _tau(-g.train_log_loss, g.test_auc),
-                "test_auc_std": float(g.test_auc.std(ddof=0)),
-            }
-        )
+        row = {
+            "dataset": name,
+            "split": split,
+            "children": len(g),
+            "tau_unf": _tau(g.predicted_auc, g.test_auc),
+            "tau_train_loss": _tau(-g.train_log_loss, g.test_auc),
+            "test_auc_std": float(g.test_auc.std(ddof=0)),
+        }
+        for col, label in BASELINE_COLUMNS.items():
+            if col in g and g[col].notna().any():
+                row[f"tau_{label}"] = _tau(g[col], g.test_auc)
+        row["tau_unf+loss"] = _tau(combined_rank(g), g.test_auc)
+        out.append(row)
     return pd.DataFrame(out)
+
+
+BASELINE_COLUMNS = {"statnn_auc": "statnn", "deepsets_auc": "deepsets"}
+
+
+def combined_rank(g: pd.DataFrame) -> np.ndarray:
+    """UNF + train loss: the mean of the two ranks within ``g`` (weights 0.5 / 0.5, fixed)."""
+    from scipy.stats import rankdata
+
+    return 0.5 * (rankdata(g.predicted_auc) + rankdata(-g.train_log_loss))
 
 
 def _paired(frame: pd.DataFrame, ref: str, other: str) -> dict:
@@ -333,14 +473,25 @@ def summarise(results: pd.DataFrame, command: str) -> str:
             "| score | tau within (mean) | median | share tau > 0 | tau across (pooled) |",
             "|---|---|---|---|---|",
         ]
-        for label, col, pooled in (
+        scores = [
             ("UNF `unf-mothernet` predicted AUC", "tau_unf", children.predicted_auc),
+            ("StatNN (weight statistics + GBM)", "tau_statnn", children.get("statnn_auc")),
+            ("Deep Sets over neurons", "tau_deepsets", children.get("deepsets_auc")),
             ("baseline: - train log loss (reads data)", "tau_train_loss", -children.train_log_loss),
-        ):
+            ("UNF + train loss (mean of the two ranks)", "tau_unf+loss", None),
+        ]
+        for label, col, pooled in scores:
+            if col not in taus:
+                continue
             t = taus[col].dropna()
+            across = (
+                "n/a (ranks within split)"
+                if pooled is None
+                else (f"{_tau(pooled, children.test_auc):.3f}")
+            )
             lines.append(
                 f"| {label} | {t.mean():.3f} | {t.median():.3f} | {(t > 0).mean():.2f} "
-                f"({(t > 0).sum()}/{len(t)}) | {_tau(pooled, children.test_auc):.3f} |"
+                f"({(t > 0).sum()}/{len(t)}) | {across} |"
             )
         generated = children[children.finetune_steps == 0]  # without the fine-tuning effect
         gen = child_taus(generated)
@@ -354,22 +505,44 @@ def summarise(results: pd.DataFrame, command: str) -> str:
             "",
             f"Mean within-split std of the children's real test AUC: {taus.test_auc_std.mean():.4f}"
             " (the spread a within-task ranking has to resolve).",
-            "StatNN and Deep Sets: not run here (no trained artifact exists; `unf_predictor.py` "
-            "trains them on a prior-task bank that is not kept).",
+        ]
+        others = [c for c in ("tau_statnn", "tau_deepsets", "tau_train_loss") if c in taus]
+        if "tau_statnn" in taus:
+            lines += [
+                "",
+                "UNF against each other score, paired per dataset-split (splits where both "
+                "taus are defined): mean difference of within-split tau, and the splits where the "
+                "UNF's tau is higher / equal / lower.",
+                "",
+                "| UNF vs | mean tau difference | UNF higher/equal/lower |",
+                "|---|---|---|",
+            ]
+            for col in [*others, "tau_unf+loss"]:
+                both = taus[["tau_unf", col]].dropna()
+                d = both.tau_unf - both[col]
+                lines.append(
+                    f"| {col[4:]} | {d.mean():+.3f} | {(d > 1e-9).sum()}/"
+                    f"{(d.abs() <= 1e-9).sum()}/{(d < -1e-9).sum()} |"
+                )
+        else:
+            lines.append(
+                "StatNN and Deep Sets: not run here (no trained artifact exists; "
+                "`unf_predictor.py` trains them on a prior-task bank that is not kept)."
+            )
+        cols = ["tau_unf", *others, "test_auc_std"]
+        lines += [
             "",
             "Per dataset (tau within, mean over splits):",
             "",
-            "| dataset | tau UNF | tau train loss | test AUC std |",
-            "|---|---|---|---|",
+            "| dataset | " + " | ".join(f"tau {c[4:]}" for c in cols[:-1]) + " | test AUC std |",
+            "|---" * len(cols) + "|---|",
         ]
-        per = taus.groupby("dataset", sort=False)[["tau_unf", "tau_train_loss", "test_auc_std"]]
-        for name, r in per.mean().iterrows():
-            lines.append(
-                f"| {name} | {r.tau_unf:.3f} | {r.tau_train_loss:.3f} | {r.test_auc_std:.4f} |"
-            )
+        for name, r in taus.groupby("dataset", sort=False)[cols].mean().iterrows():
+            vals = " | ".join(f"{r[c]:.3f}" for c in cols[:-1])
+            lines.append(f"| {name} | {vals} | {r.test_auc_std:.4f} |")
         lines.append("")
     for part, ref, title in (
-        ("smash", "proxy", "## (b) SMASH: ranker unf vs proxy (budget small)"),
+        ("smash", "proxy", "## (b) SMASH: rankers against proxy (budget small)"),
         ("members", "train", "## (c) MotherNet: member_selection"),
     ):
         frame = results[results.part == part]
@@ -391,8 +564,36 @@ def summarise(results: pd.DataFrame, command: str) -> str:
                 "ranking gets half of what is left of `time_limit`; unscored candidates rank last).",
                 "",
             ]
+            if "tau_proxy" in frame and frame.tau_proxy.notna().any():
+                lines += _smash_tau_table(frame)
     lines.append(f"Peak RSS of the summarising process: {peak_rss_mb():.0f} MB.")
     return "\n".join(lines) + "\n"
+
+
+def _smash_tau_table(frame: pd.DataFrame) -> list[str]:
+    """Within-fit Kendall tau of each ranking score against the finalists' real validation AUC
+    (mean over fits where it is defined, and how many fits that is)."""
+    lines = [
+        "Within-task Kendall tau against the finalists' real validation AUC (the search's "
+        "`real_score`; each fit trains its own `top_k` finalists, so a tau is over at most 3 "
+        "architectures and takes the values +-1/3, +-1): mean over fits (fits with a defined tau).",
+        "",
+        "| ranker of the fit | candidates | UNF-scored | ranking s | finalists | tau proxy | "
+        "tau UNF | tau of its ranking score |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(x: pd.Series) -> str:
+        x = x.dropna()
+        return f"{x.mean():+.3f} ({len(x)})" if len(x) else "-"
+
+    for variant, g in frame.groupby("variant", sort=False):
+        lines.append(
+            f"| {variant} | {g.n_candidates.mean():.0f} | {g.unf_scored.mean():.0f} | "
+            f"{g.ranking_s.mean():.1f} | {g.n_finalists.mean():.1f} | {cell(g.tau_proxy)} | "
+            f"{cell(g.tau_unf)} | {cell(g.tau_rank)} |"
+        )
+    return lines + [""]
 
 
 # -- optional: shipped vs retrained predictor on prior-task banks (decides; real data never does)
@@ -432,6 +633,16 @@ def bank_taus(predictors: list[str], banks: list[str], heldout_banks: list[str])
     return pd.DataFrame(rows)
 
 
+def _check_smash_params() -> None:
+    """Say which SmashClassifier parameters ``SMASH_PARAMS`` does not fix (a parameter added
+    after it was written runs at its default)."""
+    from automl_hyper.models.smash import SmashClassifier
+
+    free = set(SmashClassifier().get_params()) - set(SMASH_PARAMS) - {"ranker", "random_state"}
+    if free:
+        print(f"SMASH parameters left at their defaults: {sorted(free)}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS))
@@ -449,6 +660,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-predictors", nargs="*", default=None, help="names or files")
     parser.add_argument("--bank", nargs="*", default=[], help="with --compare-predictors")
     parser.add_argument("--bank-heldout", nargs="*", default=[], help="its held-out tasks only")
+    parser.add_argument(
+        "--baselines-bank", default=None, help="children: train StatNN / Deep Sets on this bank"
+    )
+    parser.add_argument("--baselines-epochs", type=int, default=120, help="Deep Sets epochs")
+    parser.add_argument("--baselines-unseen", default=None, help="a bank of unseen tasks to report")
+    parser.add_argument("--rankers", default=",".join(RANKERS), help="smash: rankers to fit")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     command = "python benchmarks/unf_real_data.py " + " ".join(argv or sys.argv[1:])
@@ -481,7 +698,17 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown parts {sorted(unknown)}; known: {PARTS}")
         datasets = args.datasets.split(",")
-        run(parts, datasets, args.splits, csv, args.data_dir, stop_at, args.smash_all)
+        options = {"smash": {"rankers": tuple(args.rankers.split(","))}}
+        if "smash" in parts:
+            _check_smash_params()
+        if args.baselines_bank and "children" in parts:
+            scorers, report = train_baselines(
+                args.baselines_bank, epochs=args.baselines_epochs, unseen=args.baselines_unseen
+            )
+            Path(f"{args.out}.baselines.json").write_text(json.dumps(report, indent=1) + "\n")
+            print(json.dumps(report, indent=1), flush=True)
+            options["children"] = {"scorers": scorers}
+        run(parts, datasets, args.splits, csv, args.data_dir, stop_at, args.smash_all, options)
     text = summarise(read_results(csv), command)
     md.write_text(text)
     print(text)
