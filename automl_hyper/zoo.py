@@ -113,7 +113,10 @@ register(
         },
         ag_key="INN",
         ag_name="INN",
-        ag_priority=40,
+        # Cost order (integrations/autogluon.py): after MotherNet, before LightGBM (90); capped
+        # at a quarter of the time left so that it cannot starve the GBDTs fitted after it.
+        ag_priority=95,
+        ag_configs=({"ag_args_fit": {"max_time_limit_ratio": 0.25}},),
         # +32 MiB at 5,000 x 100, +168 MiB at 20,000 x 100 (2 epochs; snapshots grow with cells).
         ag_memory=(32.0, 96.0),
         iterative=True,
@@ -138,7 +141,8 @@ register(
         },
         ag_key="MOTHERNET",
         ag_name="MotherNet",
-        ag_priority=50,
+        # First of all (AutoGluon's LightGBM is 90): generation ~1 s, + fine-tuning a few s.
+        ag_priority=100,
         # Generation only (one forward pass), then + 50 fine-tuning steps as "MotherNetFT": the
         # two modes `compare` reports as mothernet and mothernet-ft, under one AutoGluon key.
         ag_configs=({}, {"finetune_steps": 50, "ag_args": {"name_suffix": "FT"}}),
@@ -176,6 +180,7 @@ register(
         defaults={"ranker": "proxy"},
         ag_key="SMASH",
         ag_name="SMASH",
+        # Tens of seconds, and it uses the time it gets: after XGBoost (40), last of the run.
         ag_priority=30,
         # small: the main job's budget; a 60 s hypernetwork made SMASH 80-220 s per fit here.
         budgets={"small": {"hyper_time_budget": 10.0, "time_limit": 30.0}},

@@ -15,6 +15,7 @@ has its own preprocessing.
 from __future__ import annotations
 
 import contextlib
+import copy
 import copyreg
 import inspect
 import re
@@ -92,6 +93,14 @@ def family_hyperparameters(families: list[str] | None = None) -> dict[str, list[
     Each family's ``ag_configs`` (zoo.py), fastest first: config i gets priority
     ``ag_priority - i``, so AutoGluon fits MotherNet generation before MotherNet + fine-tuning
     (``MotherNetFT``) whatever else is in the run. A priority set in a config's ``ag_args`` wins.
+
+    AutoGluon fits models one after another by priority, each given the time still left, so the
+    priorities order our families by cost around its GBDTs (LightGBM 90, CatBoost 70, XGBoost
+    40): MotherNet generation (~1 s, 100) and MotherNetFT (a few s, 99), INN (seconds, 95, capped
+    by ``ag_args_fit`` at a quarter of the time left) before them, SMASH (tens of seconds, 30)
+    after them. With the old order (MotherNet 50, INN 40, SMASH 30) LightGBM and CatBoost used a
+    60 s limit first on 21 of 60 runs and none of ours was fitted
+    (benchmarks/results/autogluon_uplift_cc18-30.md).
     """
     names = DEFAULT_FAMILIES if families is None else families
     out: dict[str, list[dict]] = {}
@@ -103,7 +112,8 @@ def family_hyperparameters(families: list[str] | None = None) -> dict[str, list[
             )
         configs = []
         for i, config in enumerate(family.ag_configs):
-            config = {**config, "ag_args": {**config.get("ag_args", {})}}
+            config = copy.deepcopy(config)  # the zoo's declaration stays untouched
+            config["ag_args"] = config.get("ag_args", {})
             config["ag_args"].setdefault("priority", int(family.ag_priority) - i)
             configs.append(config)
         out[family.ag_key] = configs
