@@ -228,7 +228,7 @@ def test_hpo_samples_the_family_space(tmp_path):
     assert configs[0]["learning_rate"] != configs[1]["learning_rate"]
 
 
-def test_default_hyperparameters_offer_both_mothernet_modes_fastest_first():
+def test_default_hyperparameters_fastest_first_around_the_gbdts():
     hp = ag_int.default_hyperparameters()
     assert set(hp) == {"GBM", "CAT", "XGB", "MOTHERNET", "INN", "SMASH"}
     generation, finetuned = hp["MOTHERNET"]
@@ -236,6 +236,15 @@ def test_default_hyperparameters_offer_both_mothernet_modes_fastest_first():
     assert finetuned["finetune_steps"] == 50 and finetuned["ag_args"]["name_suffix"] == "FT"
     # AutoGluon fits higher priorities first: generation (one forward pass) before fine-tuning.
     assert generation["ag_args"]["priority"] > finetuned["ag_args"]["priority"]
+    # Cost order around AutoGluon's GBDTs (each model gets the time the earlier ones left):
+    # MotherNet and INN (seconds, INN capped) before LightGBM, SMASH after XGBoost.
+    gbdt = {key: ag_model_registry.key_to_cls(key).ag_priority for key in ("GBM", "CAT", "XGB")}
+    (inn,) = hp["INN"]
+    (smash,) = hp["SMASH"]
+    assert finetuned["ag_args"]["priority"] > inn["ag_args"]["priority"] > max(gbdt.values())
+    assert inn["ag_args_fit"]["max_time_limit_ratio"] < 1
+    assert smash["ag_args"]["priority"] < min(gbdt.values())
+    assert zoo.get("inn").ag_configs[0]["ag_args_fit"] is not inn["ag_args_fit"]  # a copy
     assert set(ag_int.default_hyperparameters(families=[])) == {"GBM", "CAT", "XGB"}
     assert set(ag_int.default_hyperparameters(["inn"], gbdt=False)) == {"INN"}
     with pytest.raises(ValueError, match="no ag_key"):
