@@ -39,6 +39,7 @@ COMMON = {
     "many-classes-weighting": {"many_classes": "tree"},
     "members": {"many_classes": "codes", "member_selection": None},
     "weighting": {"many_classes": "codes"},
+    "gen": {},  # the estimator's defaults of the day (issue 13, generation-only accuracy)
 }
 
 GROUPS: dict[str, dict[str, dict]] = {
@@ -67,6 +68,21 @@ GROUPS: dict[str, dict[str, dict]] = {
         "train tau=0.2": {"member_selection": "train", "_train_weight_tau": 0.2},
         "unf": {"member_selection": "unf"},
     },
+    # One hypothesis per column against the defaults, 3 splits (SELECTION_SPLITS); the rule
+    # that adopts one is in benchmarks/results/mothernet_gen_inference.md.
+    "gen": {
+        "defaults": {},
+        "ordinal": {"categorical_encoding": "ordinal"},
+        "mixed encoding": {"categorical_encoding": "mixed"},
+        "binary": {"categorical_encoding": "binary"},
+        "mixed binary/ordinal": {
+            "categorical_encoding": "mixed",
+            "_mixed_encodings": ("binary", "ordinal"),
+        },
+        "rows 512": {"max_train_rows": 512},
+        "transform none": {"input_transform": "none"},
+        "transform quantile": {"input_transform": "quantile"},
+    },
 }
 
 
@@ -81,6 +97,7 @@ def run_variant(data, splits: int, params: dict) -> dict[str, float]:
     module = {
         "_codes_per_group": ("_CODES_PER_GROUP", 1.0),
         "_train_weight_tau": ("_TRAIN_WEIGHT_TAU", 0.2),
+        "_mixed_encodings": ("_MIXED_ENCODINGS", ("onehot", "ordinal")),
     }
     saved = {}
     for key, (attr, _) in module.items():  # benchmark-only knobs: the module's constants
@@ -112,7 +129,14 @@ def run_variant(data, splits: int, params: dict) -> dict[str, float]:
         for attr, value in saved.items():
             setattr(estimator, attr, value)
     auc, ll, members, fit_ms, pred_ms = np.mean(rows, axis=0)
-    return {"auc": auc, "logloss": ll, "members": members, "fit_ms": fit_ms, "predict_ms": pred_ms}
+    return {
+        "auc": auc,
+        "logloss": ll,
+        "members": members,
+        "fit_ms": fit_ms,
+        "predict_ms": pred_ms,
+        "splits": rows,  # per split: auc, log loss, members, fit ms, predict ms
+    }
 
 
 def flops_report(repeats: int = 5) -> str:
@@ -194,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--splits", type=int, default=2)
     parser.add_argument("--flops", action="store_true", help="GFLOP/s report")
+    parser.add_argument(
+        "--variants", nargs="*", default=None, help="only these variants of the group"
+    )
+    parser.add_argument("--csv", type=Path, default=None, help="append per-dataset rows here")
     args = parser.parse_args(argv)
 
     import torch
@@ -209,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         list(MANY_CLASSES) if args.group.startswith("many-classes") else list(SELECTION_SET)
     )
     variants = GROUPS[args.group]
+    if args.variants:
+        variants = {v: variants[v] for v in args.variants}
     results: dict[str, dict[str, dict]] = {v: {} for v in variants}
     for name in names:
         data = load_shared(name, args.data_dir)
@@ -216,6 +246,16 @@ def main(argv: list[str] | None = None) -> int:
             params = {**COMMON[args.group], **params}
             results[label][name] = run_variant(data, args.splits, params)
             r = results[label][name]
+            if args.csv is not None:  # one row per split, for pairing with other runs
+                new = not args.csv.exists()
+                with args.csv.open("a") as f:
+                    if new:
+                        f.write(
+                            "group,variant,dataset,split,auc,logloss,members,fit_ms,predict_ms\n"
+                        )
+                    for i, row in enumerate(r["splits"]):
+                        values = ",".join(f"{v:.6g}" for v in row)
+                        f.write(f"{args.group},{label},{name},{i},{values}\n")
             print(
                 f"# {name:<28} {label:<22} auc {r['auc']:.4f} members {r['members']:.1f} "
                 f"fit {r['fit_ms']:.0f} ms",

@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 
 from automl_hyper.metrics import auc_score
 from automl_hyper.models.mothernet import MotherNetClassifier
-from automl_hyper.models.mothernet.child import NumpyChild
+from automl_hyper.models.mothernet.child import NumpyChild, contract
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +142,7 @@ def test_code_members_and_weights_survive_save_and_load(twenty_classes, tmp_path
         {"time_budget": 0},
         {"many_classes": "ecoc"},
         {"member_selection": "best"},
+        {"categorical_encoding": "label"},
     ],
 )
 def test_new_parameters_are_validated(params):
@@ -152,3 +153,71 @@ def test_new_parameters_are_validated(params):
         MotherNetClassifier(**params).fit(
             np.random.default_rng(0).random((10, 2)), np.arange(10) % 2
         )
+
+
+@pytest.fixture(scope="module")
+def categorical_frame():
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    n = 240
+    colour = rng.choice(["red", "green", "blue", "grey"], n)
+    size = rng.choice(["s", "m", "l"], n)
+    x = rng.standard_normal(n)
+    y = ((colour == "red") ^ (size == "l") ^ (x > 0.5)).astype(int)
+    return pd.DataFrame({"x": x, "colour": colour, "size": size}), y
+
+
+def test_mixed_encoding_alternates_one_hot_and_ordinal_members(categorical_frame, tmp_path):
+    X, y = categorical_frame
+    clf = fit(X.iloc[:160], y[:160], categorical_encoding="mixed", n_estimators=4)
+    one_hot = 1 + 4 + 3  # x, colour's four levels, size's three
+    assert [m.W1.shape[0] for m in clf.members_] == [one_hot, 3, one_hot, 3]
+    assert [m.project_to is not None for m in clf.members_] == [False, True, False, True]
+    # An ordinal member's inputs: x itself, and each column's level code 1..k.
+    m = clf.members_[1]
+    Xp = clf.preprocessor_.transform(X.iloc[:5])
+    contracted = contract(Xp, m.project_to, m.project_value)
+    assert contracted.shape == (5, 3)
+    np.testing.assert_array_equal(contracted[:, 0], Xp[:, 0])
+    assert set(np.unique(contracted[:, 1:])) <= {1.0, 2.0, 3.0, 4.0}
+    proba = clf.predict_proba(X.iloc[160:])
+    assert auc_score(y[160:], proba) > 0.6
+    path = tmp_path / "mixed.npz"
+    clf.export_child().save_weights(path)
+    np.testing.assert_array_equal(NumpyChild.load(path).predict_proba(X.iloc[160:]), proba)
+    # A level unseen in fit still gives probabilities (the one-hot block's all-zero row: code 0).
+    unseen = X.iloc[160:170].assign(colour="purple")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isfinite(clf.predict_proba(unseen)).all()
+
+
+def test_mixed_encoding_without_categories_is_one_hot(twenty_classes):
+    Xtr, ytr, Xte, _ = twenty_classes
+    Xtr, ytr = Xtr[ytr < 4], ytr[ytr < 4]
+    base = fit(Xtr, ytr, n_estimators=2, categorical_encoding="onehot")
+    mixed = fit(Xtr, ytr, n_estimators=2, categorical_encoding="mixed")
+    np.testing.assert_array_equal(base.predict_proba(Xte), mixed.predict_proba(Xte))
+
+
+def test_ordinal_encoding_gives_one_column_per_category(categorical_frame):
+    X, y = categorical_frame
+    clf = fit(X, y, categorical_encoding="ordinal", n_estimators=2)
+    assert all(m.W1.shape[0] == 3 for m in clf.members_)
+
+
+def test_binary_encoding_contracts_only_two_level_columns():
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(
+        {
+            "a": rng.choice(["y", "n"], 100),
+            "b": rng.choice(["p", "q", "r"], 100),
+            "c": rng.random(100),
+        }
+    )
+    y = (X["a"] == "y").to_numpy().astype(int)
+    clf = fit(X, y, categorical_encoding="binary", n_estimators=1)
+    assert clf.members_[0].W1.shape[0] == 1 + 3 + 1  # c, b's three levels, a as one column

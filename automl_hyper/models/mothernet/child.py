@@ -56,6 +56,12 @@ class Member:
     mode: str = "shift"
     log_share: np.ndarray | None = None
     weight: float = 1.0  # in the ensemble average (member_selection)
+    # Ordinal members of categorical_encoding="mixed": the preprocessed (one-hot) matrix is first
+    # contracted to one column per input column, preprocessed column j adding
+    # project_value[j] * x_j to column project_to[j] (a one-hot level adds its code 1..k, a numeric
+    # column itself); ``features`` then index the contracted columns. None: no contraction.
+    project_to: np.ndarray | None = None
+    project_value: np.ndarray | None = None
 
     @property
     def n_outputs(self) -> int:
@@ -64,6 +70,8 @@ class Member:
         return 2 if self.mode == "ovr" else int(np.max(self.targets)) + 1
 
     def inputs(self, X: np.ndarray, clip: float) -> np.ndarray:
+        if self.project_to is not None:
+            X = contract(X, self.project_to, self.project_value)
         Z = X[:, self.features]
         if self.transform is not None:
             Z = self.transform.transform(Z)
@@ -77,6 +85,13 @@ class Member:
         hidden += self.b1  # in place: a fresh (rows x 512) array per step cost more than the matmul
         np.maximum(hidden, 0.0, out=hidden)
         return hidden @ self.W2.astype(np.float64) + self.b2
+
+
+def contract(X: np.ndarray, to: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """``X @ P`` with ``P[j, to[j]] = value[j]``: one-hot blocks to ordinal codes (Member)."""
+    P = np.zeros((len(to), int(to.max()) + 1))
+    P[np.arange(len(to)), to] = value
+    return np.asarray(X, dtype=np.float64) @ P
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -243,8 +258,9 @@ class NumpyChild:
         members = []
         for i, m in enumerate(self.members):
             entry: dict[str, Any] = {"mode": m.mode, "weight": float(m.weight)}
-            if m.log_share is not None:
-                arrays[f"member{i}.log_share"] = np.asarray(m.log_share)
+            for name in _OPTIONAL_ARRAYS:
+                if getattr(m, name) is not None:
+                    arrays[f"member{i}.{name}"] = np.asarray(getattr(m, name))
             entry["transform"] = _transform_state(m.transform, f"member{i}.transform.", arrays)
             members.append(entry)
         pre = self.preprocessor
@@ -273,14 +289,19 @@ class NumpyChild:
         members = []
         for i, entry in enumerate(config["members"]):
             found = {name: np.array(arrays[f"member{i}.{name}"]) for name in _MEMBER_ARRAYS}
-            log_share = arrays[f"member{i}.log_share"] if f"member{i}.log_share" in arrays else None
+            optional = {
+                name: np.array(arrays[f"member{i}.{name}"])
+                if f"member{i}.{name}" in arrays
+                else None
+                for name in _OPTIONAL_ARRAYS
+            }
             members.append(
                 Member(
                     transform=_transform_from_state(entry["transform"], arrays),
                     mode=str(entry["mode"]),
-                    log_share=None if log_share is None else np.array(log_share),
                     weight=float(entry["weight"]),
                     **found,
+                    **optional,
                 )
             )
         pre = config["preprocessor"]
@@ -324,6 +345,8 @@ def _blas_controller():
 
 
 _MEMBER_ARRAYS = ("W1", "b1", "W2", "b2", "features", "targets", "mean", "std")
+# Stored only where a member has them.
+_OPTIONAL_ARRAYS = ("log_share", "project_to", "project_value")
 
 
 def _shorten(items: list, limit: int = 6) -> str:

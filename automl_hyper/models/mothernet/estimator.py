@@ -41,12 +41,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl_hyper.models.base import TabularClassifierBase
 from automl_hyper.models.eval_set import ValidationSetMixin
-from automl_hyper.models.mothernet.child import GridPowerTransformer, Member, NumpyChild
+from automl_hyper.models.mothernet.child import (
+    GridPowerTransformer,
+    Member,
+    NumpyChild,
+    contract,
+)
 from automl_hyper.models.mothernet.model import ChildWeights, MotherNet, child_logits
 from automl_hyper.models.mothernet.registry import load_model
 from automl_hyper.models.torch_utils import seed_from, torch_threads
 
 TRANSFORMS = ("none", "quantile", "power", "mixed")
+ENCODINGS = ("onehot", "binary", "ordinal", "mixed")
+# categorical_encoding="mixed": the encodings members cycle through.
+_MIXED_ENCODINGS = ("onehot", "ordinal")
 _GENERATE_CHUNK = 8  # members per forward pass: bounds attention memory
 _AUTO_MAX_MEMBERS = 32  # n_estimators="auto" never writes more members than this
 _CODES_PER_GROUP = 1.0  # many_classes="codes": children per member = ceil(this * classes / 10)
@@ -101,6 +109,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         was -0.004 (``benchmarks/results/mothernet_inference_weighting.txt``).
     input_transform: "none", "quantile", "power", or "mixed" (members cycle none/quantile/power);
         not called ``transform``, which scikit-learn would take for a transformer's method.
+    categorical_encoding: how members see categorical columns (one-hot encoded by the shared
+        preprocessing): "onehot", "binary" (two-level columns as one 0/1 column, others one-hot),
+        "ordinal" (every column as one code, its levels numbered in sorted order) or "mixed"
+        (members alternate one-hot and ordinal); see
+        ``benchmarks/results/mothernet_gen_inference.md``.
     temperature: softmax temperature of the children.
     finetune_steps: full-batch Adam steps on each generated child (0 = generation only); the step
         count is chosen by early stopping on an internal 80/20 split, then applied to the child
@@ -120,6 +133,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "many_classes": [StrOptions({"codes", "tree", "ovr"})],
         "member_selection": [None, StrOptions({"train", "unf"})],
         "input_transform": [StrOptions(set(TRANSFORMS))],
+        "categorical_encoding": [StrOptions(set(ENCODINGS))],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "finetune_steps": [Interval(Integral, 0, None, closed="left")],
         "finetune_lr": [Interval(Real, 0, None, closed="neither")],
@@ -135,6 +149,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         many_classes: str = "tree",
         member_selection: str | None = "train",
         input_transform: str = "mixed",
+        categorical_encoding: str = "onehot",
         temperature: float = 1.0,
         finetune_steps: int = 0,
         finetune_lr: float = 1e-3,
@@ -147,6 +162,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.many_classes = many_classes
         self.member_selection = member_selection
         self.input_transform = input_transform
+        self.categorical_encoding = categorical_encoding
         self.temperature = temperature
         self.finetune_steps = finetune_steps
         self.finetune_lr = finetune_lr
@@ -186,6 +202,16 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 f"{F} features exceed the pretrained limit of {cfg.max_features}: each ensemble "
                 f"member uses {cfg.max_features} of them (top by ANOVA F-score plus a random share)"
             )
+        # Categorical columns arrive one-hot encoded; a member may see some or all of them
+        # contracted to one column each (categorical_encoding): its "projection".
+        projections = {
+            kind: self._projection(kind)
+            for kind in set(map(self._member_encoding, range(len(_MIXED_ENCODINGS))))
+        }
+        ranked_by = {None: ranked}
+        for project in projections.values():
+            if project is not None and int(project[0].max()) + 1 > cfg.max_features:
+                ranked_by[id(project)] = self._rank_features(contract(X, *project), y)
         codes = tree = None
         C = cfg.max_classes
         if n_classes > C and self.many_classes == "tree" and n_classes <= C * C:
@@ -217,8 +243,14 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 )
 
         def member_specs(i: int, n: int) -> list[tuple]:
+            project = projections[self._member_encoding(i)]
+            Fi = F if project is None else int(project[0].max()) + 1
+            ranks = ranked_by.get(None if project is None else id(project))
+            features = self._member_features(i, n, Fi, cfg.max_features, ranks, rng)
+            return [s + (project,) for s in class_specs(i, features)]
+
+        def class_specs(i: int, features: np.ndarray) -> list[tuple]:
             rows = chunks[i % len(chunks)]
-            features = self._member_features(i, n, F, cfg.max_features, ranked, rng)
             kind = self._member_transform(i)
             if n_classes <= cfg.max_classes:
                 shift = i % n_classes
@@ -311,6 +343,40 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             top = top if m.mode == "sub" else float(w)
             m.weight = top
 
+    def _member_encoding(self, i: int) -> str:
+        if self.categorical_encoding == "mixed":
+            return _MIXED_ENCODINGS[i % len(_MIXED_ENCODINGS)]
+        return self.categorical_encoding
+
+    def _projection(self, kind: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``Member.project_to``/``project_value`` for encoding ``kind``: "ordinal" contracts
+        every categorical column's one-hot block to one column holding the level's code 1..k,
+        "binary" only the blocks of at most two levels (two one-hot columns that mirror each
+        other become one); other columns map to themselves. None where nothing is contracted."""
+        pre = self.preprocessor_
+        if kind == "onehot" or not pre.categorical_columns_:
+            return None
+        sources = pre.feature_sources()
+        categorical = {pre.columns_.index(c) for c in pre.categorical_columns_}
+        to = np.empty(len(sources), dtype=np.int64)
+        value = np.ones(len(sources))
+        out, start, contracted = 0, 0, False
+        while start < len(sources):  # one input column's output block at a time
+            stop = start + 1
+            while stop < len(sources) and sources[stop] == sources[start]:
+                stop += 1
+            width = stop - start
+            if sources[start] in categorical and (
+                kind == "ordinal" or (kind == "binary" and width <= 2)
+            ):
+                to[start:stop], value[start:stop] = out, np.arange(1, width + 1)
+                out, contracted = out + 1, contracted or width > 1
+            else:
+                to[start:stop] = out + np.arange(width)
+                out += width
+            start = stop
+        return (to, value) if contracted else None
+
     def _announce(self, message: str) -> None:
         self.limits_applied_.append(message)
         warnings.warn(message, UserWarning, stacklevel=4)
@@ -374,13 +440,16 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     def _build_members(self, model, X: np.ndarray, specs, val=None) -> list[Member]:
         """``val``: (X_val, y_val, y) when the caller gave validation rows, for fine-tuning."""
         prepared = []
-        for rows, features, kind, local, targets, mode, log_share in specs:
-            transform, Z = self._fit_transform(kind, X[rows][:, features])
+        for rows, features, kind, local, targets, mode, log_share, project in specs:
+            Xr = X[rows] if project is None else contract(X[rows], *project)
+            transform, Z = self._fit_transform(kind, Xr[:, features])
             mean, std = Z.mean(0), Z.std(0)
             std = np.where(std > 1e-8, std, 1.0)
             member = Member(
                 features, transform, mean, std, None, None, None, None, targets, mode, log_share
             )
+            if project is not None:
+                member.project_to, member.project_value = project
             Z = member.inputs(X[rows], self._clip)
             member_val = None if val is None else self._member_val(member, val, rows, local)
             prepared.append((member, Z, local[rows], member_val))
