@@ -1,0 +1,110 @@
+"""Paired table of INN settings from a benchmark run store (issue 13: INN defaults).
+
+Reads the per-split runs that ``automl-hyper benchmark --families inn --set inn.P=V`` logged to
+an MLflow store, groups them by their ``--set`` overrides (the runs' parameters minus the
+baseline's) and pairs each group with the baseline on the same dataset x split. Noise is the
+standard error of the per-dataset mean differences.
+
+    python benchmarks/inn_defaults_table.py --tracking-uri sqlite:////tmp/inn_sweep/mlflow.db \
+        --experiment benchmark-selection --out benchmarks/results/inn_defaults_selection.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+BASE_PARAMS = {"max_epochs", "random_state"}  # what every small-budget INN run logs
+
+
+def markdown(frame: pd.DataFrame, digits: int = 4) -> str:
+    """A pipe table (pandas' to_markdown needs tabulate, which is not a dependency)."""
+
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return "" if np.isnan(value) else f"{value:.{digits}f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |"]
+    lines.append("|" + " --- |" * len(frame.columns))
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+def load_runs(tracking_uri: str, experiment: str) -> pd.DataFrame:
+    """One row per finished per-split run: dataset, split, setting, auc, fit_s."""
+    mlflow.set_tracking_uri(tracking_uri)
+    runs = mlflow.search_runs(
+        experiment_names=[experiment],
+        filter_string="tags.`automl_hyper.role` = 'benchmark-run' and status = 'FINISHED'",
+    )
+    params = [c for c in runs.columns if c.startswith("params.")]
+    extra = [c for c in params if c.removeprefix("params.") not in BASE_PARAMS]
+
+    def setting(row: pd.Series) -> str:
+        items = [f"{c.removeprefix('params.')}={row[c]}" for c in extra if pd.notna(row[c])]
+        return ",".join(sorted(items)) or "defaults"
+
+    frame = pd.DataFrame(
+        {
+            "dataset": runs["tags.automl_hyper.dataset"],
+            "split": runs["tags.automl_hyper.split"].astype(int),
+            "setting": runs.apply(setting, axis=1),
+            "auc": runs["metrics.auc"],
+            "fit_s": runs["metrics.fit_s"],
+        }
+    )
+    return frame.drop_duplicates(["dataset", "split", "setting"])
+
+
+def paired_table(runs: pd.DataFrame, baseline: str = "defaults") -> pd.DataFrame:
+    """Mean AUC, paired gain over ``baseline`` with its SE over datasets, wins, fit time."""
+    base = runs[runs.setting == baseline].set_index(["dataset", "split"])
+    rows = []
+    for name, group in runs.groupby("setting"):
+        g = group.set_index(["dataset", "split"])
+        common = g.index.intersection(base.index)
+        diff = g.loc[common, "auc"] - base.loc[common, "auc"]
+        per_dataset = diff.groupby(level="dataset").mean()
+        n = len(per_dataset)
+        rows.append(
+            {
+                "setting": name,
+                "runs": len(common),
+                "datasets": n,
+                "auc": g.loc[common, "auc"].mean(),
+                "gain": diff.mean(),
+                "se": per_dataset.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+                "datasets_up": int((per_dataset > 0).sum()),
+                "datasets_down": int((per_dataset < 0).sum()),
+                "fit_s": g.loc[common, "fit_s"].mean(),
+                "fit_ratio": g.loc[common, "fit_s"].mean() / base.loc[common, "fit_s"].mean(),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("gain", ascending=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--experiment", default="benchmark-selection")
+    parser.add_argument("--out", type=Path, help="CSV of the table (and <out>.runs.csv)")
+    args = parser.parse_args(argv)
+    runs = load_runs(args.tracking_uri, args.experiment)
+    table = paired_table(runs)
+    print(markdown(table))
+    if args.out:
+        table.to_csv(args.out, index=False)
+        runs.sort_values(["setting", "dataset", "split"]).to_csv(
+            args.out.with_suffix(".runs.csv"), index=False
+        )
+
+
+if __name__ == "__main__":
+    main()
