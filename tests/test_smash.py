@@ -203,6 +203,30 @@ def test_time_limit_is_respected():
     assert len(clf.search_results_) < 5000
 
 
+def test_a_passed_deadline_still_leaves_the_finalists_min_epochs():
+    # Under load the search can leave the finalists past the deadline; one epoch is not a model.
+    from automl_hyper.models.smash.training import MIN_EPOCHS, train_network
+
+    X, y = make_classification(200, 6, random_state=0)
+    X, y = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
+    torch.manual_seed(0)
+    net = ArchNet(ArchSpec.plain((16,)), 6, 2)
+    result = train_network(
+        net,
+        X,
+        y,
+        X,
+        y,
+        "classification",
+        rng=np.random.default_rng(0),
+        max_epochs=100,
+        patience=100,
+        deadline=time.perf_counter() - 1.0,
+        min_epochs=MIN_EPOCHS,
+    )
+    assert result.epochs == MIN_EPOCHS and result.stopped_by == "time"
+
+
 @pytest.mark.parametrize(
     "params, message",
     [

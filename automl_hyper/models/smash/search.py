@@ -28,7 +28,7 @@ from automl_hyper.models.smash.architecture import ArchSpec, LayerSpec, SearchSp
 from automl_hyper.models.smash.context import SearchConfig, SearchContext
 from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward
-from automl_hyper.models.smash.training import score_outputs, train_network
+from automl_hyper.models.smash.training import MIN_EPOCHS, score_outputs, train_network
 
 
 def _past(deadline: float | None) -> bool:
@@ -493,6 +493,7 @@ def train_candidate(
         batch_size=config.batch_size,
         patience=config.patience,
         deadline=ctx.deadline,
+        min_epochs=min(config.max_epochs, MIN_EPOCHS),
     )
     with torch.no_grad():
         cand.real = score_outputs(net(ctx.X_val), ctx.y_val_np, ctx.task, config.real_metric)
