@@ -13,6 +13,7 @@ lives in ``automl_hyper.weightspace``; this module only parses arguments.
 from __future__ import annotations
 
 import argparse
+import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +30,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--max-rows", type=int, default=600, help="rows per prior task, at most")
     b.add_argument("--max-features", type=int, default=20, help="features per prior task, at most")
     b.add_argument("--max-depth", type=int, default=3, help="smash: deepest sampled architecture")
+    b.add_argument(
+        "--real-seeds", type=int, default=1, help="smash: trainings per architecture (mean score)"
+    )
+    b.add_argument("--widths", default="8,16,32,64", help="smash: layer widths sampled")
+    b.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a PriorConfig field of the tasks, e.g. gp_fraction=0.5 (repeatable)",
+    )
+    b.add_argument(
+        "--task-filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keep only tasks where capacity pays: min_reference_auc=0.7, min_nonlinear_gap=0.03",
+    )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     t = sub.add_parser("train", help="train a child-quality predictor on a bank")
@@ -44,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s = sub.add_parser("ship", help="copy a trained predictor into automl_hyper/weights")
     s.add_argument("--from", dest="source", required=True, help="predictor file with .json sidecar")
     s.add_argument("--name", required=True, help="shipped name, e.g. unf-smash")
+
+
+def _key_values(items: list[str]) -> dict:
+    """``["a=1", "b=0.5"]`` -> ``{"a": 1, "b": 0.5}`` (values read as JSON)."""
+    return {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in items)}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -65,6 +89,10 @@ def main(args: argparse.Namespace) -> int:
             max_rows=args.max_rows,
             max_features=args.max_features,
             max_depth=args.max_depth,
+            real_seeds=args.real_seeds,
+            widths=[int(w) for w in args.widths.split(",")],
+            prior=_key_values(args.prior),
+            task_filter=_key_values(args.task_filter),
         )
         table = build(args.out, config, args.tasks, progress=not args.no_progress, log=print)
         print(f"{len(table)} children on {table['task'].nunique()} tasks in {args.out}")

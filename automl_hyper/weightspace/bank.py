@@ -22,6 +22,13 @@ Families:
 * ``smash``: a SMASH hypernetwork trained per task; many sampled architectures, each with its
   generated weights (what the predictor reads), the score of those generated weights (SMASH's
   proxy, on validation rows), and its *real* score after ordinary training on the task.
+  With ``real_seeds`` > 1 each architecture is trained that many times (its own initialisation
+  and batch order each time): ``score`` is their mean and ``score_seed<r>`` each one, so the
+  labels' own noise (the tau between two seeds' scores) can be measured. Seed 0 draws from the
+  same random streams as a one-seed bank, so its column equals a one-seed bank's ``score``.
+
+The SMASH search space, training settings and prior overrides are written into the bank's
+config explicitly, so that a change of SMASH's or the prior's defaults does not shift a bank.
 """
 
 from __future__ import annotations
@@ -69,10 +76,23 @@ class BankConfig:
     hyper_epochs: int = 40
     real_epochs: int = 40
     real_patience: int = 8
+    # Fields below were added later; a bank recorded without them was built with these values.
+    real_seeds: int = 1  # trainings per architecture; score = their mean
+    real_lr: float = 1e-3
+    real_weight_decay: float = 1e-5
+    activations: list = field(default_factory=lambda: ["relu", "gelu", "silu", "tanh"])
+    norms: list = field(default_factory=lambda: ["none", "layernorm"])
+    patterns: list = field(default_factory=lambda: ["plain", "residual", "dense", "random"])
+    prior: dict = field(default_factory=dict)  # PriorConfig overrides, e.g. {"gp_fraction": 0.5}
+    # Keep only tasks where a model's capacity matters (see _kept_task); {} keeps every task.
+    # Keys: min_reference_auc (gradient boosting), min_nonlinear_gap (boosting - logistic).
+    task_filter: dict = field(default_factory=dict)
 
     def check(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
+        if self.real_seeds < 1:
+            raise ValueError(f"real_seeds must be >= 1, got {self.real_seeds}")
 
 
 # -- io ---------------------------------------------------------------------------------------------
@@ -111,8 +131,9 @@ def _held_out_auc(proba: np.ndarray, y: np.ndarray) -> float:
     return float(roc_auc_score(y, p, multi_class="ovo", labels=present))
 
 
-def _task(config: BankConfig, index: int):
-    """Task ``index`` of the bank: (X_train, y_train, X_test, y_test) as numpy, labels 0..C-1."""
+def _task(config: BankConfig, index: int, attempt: int = 0):
+    """Task ``index`` of the bank: (X_train, y_train, X_test, y_test) as numpy, labels 0..C-1.
+    ``attempt`` > 0 draws a replacement task (for a task the filter rejected)."""
     from automl_hyper.priors import PriorConfig, sample_batch
 
     prior = PriorConfig(
@@ -121,8 +142,9 @@ def _task(config: BankConfig, index: int):
         min_rows=config.min_rows,
         max_rows=config.max_rows,
         mlp_width=max(64, config.max_features + 1),
+        **config.prior,
     )
-    batch = sample_batch(prior, 1, seed=config.seed * 1_000_003 + index)
+    batch = sample_batch(prior, 1, seed=config.seed * 1_000_003 + index + attempt * 7_777_777)
     nf = int(batch.n_features[0])
     X = batch.X[0, :, :nf].numpy().astype(np.float64)
     y = batch.y[0].numpy()
@@ -130,6 +152,43 @@ def _task(config: BankConfig, index: int):
     _, y = np.unique(y, return_inverse=True)
     s = batch.split
     return X[:s], y[:s], X[s:], y[s:]
+
+
+def _reference_aucs(Xtr: np.ndarray, ytr: np.ndarray) -> tuple[float, float]:
+    """(logistic, gradient boosting) AUC on a 30 % holdout of the *training* rows: how learnable
+    the task is and how much a non-linear model gains. The test rows are not looked at."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    if len(np.unique(ytr)) < 2 or np.bincount(ytr).min() < 2:
+        return float("nan"), float("nan")
+    a, b, ya, yb = train_test_split(Xtr, ytr, test_size=0.3, random_state=0, stratify=ytr)
+    if len(np.unique(ya)) < len(np.unique(ytr)):
+        return float("nan"), float("nan")
+    linear = LogisticRegression(max_iter=500).fit(a, ya)
+    boosted = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(a, ya)
+    return _held_out_auc(linear.predict_proba(b), yb), _held_out_auc(boosted.predict_proba(b), yb)
+
+
+def _kept_task(config: BankConfig, index: int, max_attempts: int = 30):
+    """The first draw for slot ``index`` that passes ``config.task_filter`` (every draw when the
+    filter is empty): (X_train, y_train, X_test, y_test, info). Why: most prior tasks are either
+    near-random or linear, so every architecture scores alike and a bank's within-task labels
+    are mostly noise; the filter keeps tasks where capacity (non-linearity) pays."""
+    f = config.task_filter
+    for attempt in range(max_attempts):
+        Xtr, ytr, Xte, yte = _task(config, index, attempt)
+        if not f:
+            return Xtr, ytr, Xte, yte, {}
+        linear, boosted = _reference_aucs(Xtr, ytr)
+        info = {"task_attempt": attempt, "reference_linear_auc": linear}
+        info["reference_boosted_auc"] = boosted
+        if boosted >= f.get("min_reference_auc", 0.0) and (
+            boosted - linear >= f.get("min_nonlinear_gap", -1.0)
+        ):
+            return Xtr, ytr, Xte, yte, info
+    raise RuntimeError(f"no task for slot {index} passed {f} in {max_attempts} draws")
 
 
 # -- mothernet ----------------------------------------------------------------------------------------
@@ -190,7 +249,13 @@ def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
     Xf, yf = torch.from_numpy(Xtr[fit]).float(), torch.from_numpy(ytr[fit]).long()
     Xv, yv = torch.from_numpy(Xtr[val]).float(), torch.from_numpy(ytr[val]).long()
     Xt = torch.from_numpy(Xte).float()
-    space = SearchSpace(max_depth=config.max_depth, widths=tuple(config.widths))
+    space = SearchSpace(
+        max_depth=config.max_depth,
+        widths=tuple(config.widths),
+        activations=tuple(config.activations),
+        norms=tuple(config.norms),
+        patterns=tuple(config.patterns),
+    )
     gen = WeightGenerator(space, nf, n_classes, hidden=64, rank=4)
     train_hypernet(
         gen,
@@ -201,6 +266,7 @@ def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
         time_budget=config.hyper_seconds,
         max_epochs=config.hyper_epochs,
         batch_size=64,
+        learning_rate=1e-2,
     )
     specs = []
     for _ in range(50 * config.n_archs):
@@ -213,12 +279,7 @@ def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
     def auc_of(out: torch.Tensor, y: np.ndarray) -> float:
         return _held_out_auc(torch.softmax(out.double(), dim=1).numpy(), y)
 
-    rows, arrays = [], {}
-    for j, spec in enumerate(specs):
-        with torch.no_grad():
-            params = gen(spec)
-            proxy = auc_of(forward(spec, params, Xv), ytr[val])
-            generated = auc_of(forward(spec, params, Xt), yte)
+    def real_score(spec, train_rng: np.random.Generator) -> float:
         net = ArchNet(spec, nf, n_classes)
         train_network(
             net,
@@ -227,13 +288,31 @@ def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
             Xv,
             yv,
             task,
-            rng=rng,
+            rng=train_rng,
+            learning_rate=config.real_lr,
+            weight_decay=config.real_weight_decay,
             max_epochs=config.real_epochs,
             patience=config.real_patience,
             batch_size=64,
         )
         with torch.no_grad():
-            real = auc_of(net(Xt), yte)
+            return auc_of(net(Xt), yte)
+
+    rows, arrays = [], {}
+    for j, spec in enumerate(specs):
+        with torch.no_grad():
+            params = gen(spec)
+            proxy = auc_of(forward(spec, params, Xv), ytr[val])
+            generated = auc_of(forward(spec, params, Xt), yte)
+        # seed 0 continues the task's shared streams (as a one-seed bank does); later seeds get
+        # their own, inside fork_rng so they do not shift the streams of the next architecture
+        reals = [real_score(spec, rng)]
+        for r in range(1, config.real_seeds):
+            stream = ((config.seed * 7919 + index) * 1009 + j) * 101 + r
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(stream)
+                reals.append(real_score(spec, np.random.default_rng(stream)))
+        real = float(np.mean(reals))
         cid = f"t{index:05d}_a{j:03d}"
         for k, a in arch_arrays(spec, params, nf).items():
             arrays[f"{cid}/{k}"] = a.float()
@@ -247,6 +326,7 @@ def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
                 "proxy_score": proxy,
                 "generated_score": generated,
                 "score": real,
+                **({f"score_seed{r}": v for r, v in enumerate(reals)} if len(reals) > 1 else {}),
                 "space": space_to_json(arch_space(spec, nf, n_classes, permute_io=True)),
             }
         )
@@ -274,6 +354,8 @@ def build(
     settings = asdict(config)
     if meta_path.exists():
         recorded = json.loads(meta_path.read_text())["config"]
+        # a bank recorded before a field existed was built with that field's default
+        recorded = {**json.loads(json.dumps(asdict(BankConfig(family=config.family)))), **recorded}
         if recorded != json.loads(json.dumps(settings)):
             raise ValueError(
                 f"{out} holds a bank built with other settings ({recorded}); use another --out "
@@ -289,7 +371,7 @@ def build(
     with torch_threads(1):
         for t in bar:
             start = time.perf_counter()
-            Xtr, ytr, Xte, yte = _task(config, t)
+            Xtr, ytr, Xte, yte, info = _kept_task(config, t)
             rows, arrays = make(config, t, Xtr, ytr, Xte, yte)
             seconds = time.perf_counter() - start
             for r in rows:
@@ -301,6 +383,7 @@ def build(
                     n_features=Xtr.shape[1],
                     n_classes=int(max(ytr.max(), yte.max())) + 1,
                     task_seconds=seconds,
+                    **info,
                 )
             stem = out / "tasks" / f"t{t:05d}"
             _atomic_write(

@@ -1,0 +1,77 @@
+"""SMASH child banks with repeated real-score trainings (``real_seeds``): mean label, per-seed
+columns, streams that leave seed 0 as a one-seed bank has it, and resuming older banks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from automl_hyper.cli import main as cli_main
+from automl_hyper.weightspace.bank import BankConfig, ChildCollection, build
+
+# hyper_epochs (not the time budget) stops the hypernetwork, so the build is deterministic
+TINY = {
+    "family": "smash",
+    "min_rows": 80,
+    "max_rows": 100,
+    "max_features": 5,
+    "n_archs": 3,
+    "max_depth": 2,
+    "widths": [2, 8],
+    "hyper_seconds": 1e6,
+    "hyper_epochs": 1,
+    "real_epochs": 2,
+}
+
+
+def test_real_seeds_mean_label_and_seed_zero_stream(tmp_path):
+    one = build(tmp_path / "one", BankConfig(**TINY), n_tasks=1, progress=False)
+    two = build(tmp_path / "two", BankConfig(**TINY, real_seeds=2), n_tasks=1, progress=False)
+    assert "score_seed0" not in one
+    seeds = two[["score_seed0", "score_seed1"]].to_numpy()
+    np.testing.assert_allclose(two["score"], seeds.mean(1))
+    # seed 0 draws from the one-seed bank's streams; seed 1 is another training
+    np.testing.assert_allclose(two["score_seed0"], one["score"])
+    np.testing.assert_allclose(two["proxy_score"], one["proxy_score"])
+    assert (seeds[:, 0] != seeds[:, 1]).any()
+
+
+def test_cli_options_and_resume_of_a_bank_recorded_before_them(tmp_path, capsys):
+    out = tmp_path / "bank"
+    args = ["unf", "build", "--family", "smash", "--tasks", "1", "--out", str(out)]
+    args += ["--archs", "2", "--hyper-seconds", "0.2", "--real-epochs", "1", "--no-progress"]
+    args += ["--min-rows", "80", "--max-rows", "100", "--max-features", "5", "--max-depth", "2"]
+    assert cli_main(args + ["--widths", "2,4", "--prior", "gp_fraction=1.0"]) == 0
+    recorded = json.loads((out / "collection.json").read_text())["config"]
+    assert recorded["widths"] == [2, 4] and recorded["prior"] == {"gp_fraction": 1.0}
+    assert ChildCollection(out).table["arch"].str.contains('"width": 8').sum() == 0
+    # a bank written before the newer fields existed resumes when they keep their defaults
+    plain = tmp_path / "plain"
+    assert cli_main(args[:7] + [str(plain)] + args[8:]) == 0
+    meta = json.loads((plain / "collection.json").read_text())
+    for key in ("real_seeds", "real_lr", "real_weight_decay", "prior", "patterns"):
+        meta["config"].pop(key)
+    (plain / "collection.json").write_text(json.dumps(meta))
+    assert cli_main(args[:5] + ["2", "--out", str(plain)] + args[8:]) == 0
+    assert ChildCollection(plain).table["task"].nunique() == 2
+    # ... and refuses other settings (the CLI reports the ValueError, exit status 1)
+    assert cli_main(args[:5] + ["2", "--out", str(plain)] + args[8:] + ["--real-seeds", "2"]) == 1
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_task_filter_keeps_only_tasks_where_capacity_pays():
+    from automl_hyper.weightspace.bank import _kept_task
+
+    wanted = {"min_reference_auc": 0.7, "min_nonlinear_gap": 0.0}
+    config = BankConfig(**{**TINY, "min_rows": 150, "max_rows": 200}, task_filter=wanted)
+    *_, info = _kept_task(config, 0)
+    assert info["reference_boosted_auc"] >= 0.7
+    assert info["reference_boosted_auc"] >= info["reference_linear_auc"]
+    # no filter: the slot's first draw, exactly as before the filter existed
+    plain = BankConfig(**{**TINY, "min_rows": 150, "max_rows": 200})
+    assert _kept_task(plain, 0)[4] == {}
+    impossible = BankConfig(**TINY, task_filter={"min_reference_auc": 1.01})
+    with pytest.raises(RuntimeError, match="no task"):
+        _kept_task(impossible, 0, max_attempts=2)
