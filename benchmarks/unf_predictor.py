@@ -1,6 +1,6 @@
 """UNF child-quality predictor vs. two baselines on held-out tasks of a child bank (issue 10).
 
-    python benchmarks/unf_predictor.py --bank BANK_DIR --out benchmarks/results/unf_predictor_X.md
+    python benchmarks/unf_predictor.py --bank BANK_DIR [BANK_DIR ...] --out benchmarks/results/unf_predictor_X.md
 
 Tasks of the bank are split at random into training and held-out tasks (``--holdout``). On the
 held-out tasks it reports Kendall tau between predicted and real held-out scores, *within task*
@@ -16,7 +16,13 @@ held-out tasks it reports Kendall tau between predicted and real held-out scores
   and epochs as the UNF;
 * for SMASH banks also the hypernetwork's own signals, which need no training: ``proxy`` (score
   of the generated weights on validation rows, what SMASH ranks by) and ``generated`` (their
-  score on the test rows).
+  score on the test rows); and ``n_params`` (parameter count alone);
+* ``--shipped NAME``: a shipped predictor (e.g. ``unf-smash``) on the same held-out tasks, the
+  reference for a re-ship decision;
+* for banks built with ``--real-seeds`` >= 2: ``ceiling (seed 0 vs seed 1)``, the tau between
+  two trainings' real scores of the same architectures: the best any predictor can reach against
+  one-seed labels (the test rows are shared, so it is an upper bound). Every predictor is also
+  scored against the seed-0 label alone (column "vs seed-0 label"), comparable with it.
 
 Every learned predictor also reads the task's meta-features (log rows, log features, classes).
 Inference time per child is measured for the UNF on one CPU thread.
@@ -192,25 +198,64 @@ def run_deepsets(train, held, scales, names, epochs, seed, mean, std, lr=1e-3):
     return fit_deepsets(train, scales, names, epochs, seed, mean, std, lr)(held)
 
 
+# -- label noise ------------------------------------------------------------------------------------
+def label_ceiling(colls) -> dict:
+    """Over *all* tasks of the banks: the within-task std of the real score, and the Kendall
+    tau between the real scores of two trainings (seed 0, seed 1) of the same architectures."""
+    seed0, seed1, mean, stds = [], [], [], []
+    for c in colls:
+        for _, rows in c.table.groupby("task"):
+            rows = rows[np.isfinite(rows["score"])]
+            seed0.append(rows["score_seed0"].to_numpy(dtype=float))
+            seed1.append(rows["score_seed1"].to_numpy(dtype=float))
+            mean.append(rows["score"].to_numpy(dtype=float))
+            stds.append(float(np.std(mean[-1])))
+    return {
+        "tasks": len(seed0),
+        "children": int(sum(len(r) for r in seed0)),
+        "within_task_score_std_mean": float(np.mean(stds)),
+        "within_task_seed0_std_mean": float(np.mean([np.std(r) for r in seed0])),
+        "seed0_vs_seed1": kendall_taus(seed1, seed0),
+        "seed_abs_diff_mean": float(np.mean(np.abs(np.concatenate(seed0) - np.concatenate(seed1)))),
+    }
+
+
 # -- main -------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bank", required=True)
+    p.add_argument("--bank", required=True, nargs="+", help="bank directories (pooled)")
+    p.add_argument("--shipped", default=None, help="also score this shipped predictor")
     p.add_argument("--holdout", type=float, default=0.3)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate of UNF and Deep Sets")
     p.add_argument("--channels", default="16,16")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--ceiling-only",
+        action="store_true",
+        help="only the label-noise ceiling over all tasks (banks built with --real-seeds >= 2)",
+    )
     p.add_argument("--out", required=True, help="markdown report (a .json twin is written too)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
 
-    coll = ChildCollection(args.bank)
+    colls = [ChildCollection(b) for b in args.bank]
+    if args.ceiling_only:
+        report = {"bank": args.bank, "bank_config": [c.config for c in colls]}
+        report.update(label_ceiling(colls), command="python " + " ".join(sys.argv))
+        text = json.dumps(report, indent=1, default=float)
+        Path(args.out).with_suffix(".json").write_text(text + "\n")
+        print(text)
+        return 0
+    coll = colls[0]
     family = coll.config["family"]
-    train_ids, held_ids = split_tasks([coll], args.holdout, args.seed)
-    train, held = _tasks_from([coll], train_ids), _tasks_from([coll], held_ids)
+    n_children = sum(len(c) for c in colls)
+    n_tasks = sum(c.table["task"].nunique() for c in colls)
+    train_ids, held_ids = split_tasks(colls, args.holdout, args.seed)
+    train, held = _tasks_from(colls, train_ids), _tasks_from(colls, held_ids)
     real = [s for _, s, _ in held]
-    extra = smash_universe(int(coll.config.get("max_depth", 4))) if family == "smash" else []
+    depth = max(int(c.config.get("max_depth", 4)) for c in colls)
+    extra = smash_universe(depth) if family == "smash" else []
     results, seconds = {}, {}
 
     t0 = time.perf_counter()
@@ -225,13 +270,13 @@ def main(argv=None) -> int:
         log=lambda m: print("unf", m, flush=True),
     )
     seconds["unf"] = time.perf_counter() - t0
-    results["unf"] = kendall_taus([unf.predict(ch, m) for ch, _, m in held], real)
+    stored = {"unf": [unf.predict(ch, m) for ch, _, m in held]}
+    results["unf"] = kendall_taus(stored["unf"], real)
 
     names = sorted({n for children, _, _ in train + held for sp, _ in children for n in sp.names})
     t0 = time.perf_counter()
-    results["statnn"] = kendall_taus(
-        run_statnn(train, held, names, unf.config.scales, args.seed), real
-    )
+    stored["statnn"] = run_statnn(train, held, names, unf.config.scales, args.seed)
+    results["statnn"] = kendall_taus(stored["statnn"], real)
     seconds["statnn"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -239,19 +284,47 @@ def main(argv=None) -> int:
     preds = run_deepsets(
         train, held, unf.config.scales, names, args.epochs, args.seed, mean, std, args.lr
     )
+    stored["deepsets"] = preds
     results["deepsets"] = kendall_taus(preds, real)
     seconds["deepsets"] = time.perf_counter() - t0
 
+    if args.shipped:
+        from automl_hyper.weightspace.predictor import ChildQualityPredictor
+
+        shipped = ChildQualityPredictor.load(args.shipped)
+        label = f"{args.shipped} (shipped)"
+        stored[label] = [shipped.predict(ch, m) for ch, _, m in held]
+        results[label] = kendall_taus(stored[label], real)
+
+    # per held-out task, its table rows in the order _tasks_from reads them (finite scores)
+    held_rows = [
+        c.table[(c.table["task"] == t) & np.isfinite(c.table["score"])]
+        for c, t in held_ids
+        if np.isfinite(c.table.loc[c.table["task"] == t, "score"]).any()
+    ]
+    predictions = {}
     if family == "smash":
-        table = coll.table
-        signals = (
+        for col, label in (
             ("proxy_score", "proxy"),
             ("generated_score", "generated"),
             ("n_params", "n_params"),
-        )
-        for col, label in signals:
-            by_task = [table.loc[table["task"] == t, col].to_numpy() for _, t in held_ids]
-            results[label] = kendall_taus(by_task, real)
+        ):
+            predictions[label] = [r[col].to_numpy(dtype=float) for r in held_rows]
+            results[label] = kendall_taus(predictions[label], real)
+    seeded = all({"score_seed0", "score_seed1"} <= set(r) for r in held_rows)
+    if seeded:  # the labels' own noise: what one training's score says about another's
+        seed0 = [r["score_seed0"].to_numpy(dtype=float) for r in held_rows]
+        seed1 = [r["score_seed1"].to_numpy(dtype=float) for r in held_rows]
+        ceiling = "ceiling (seed 0 vs seed 1)"
+        results[ceiling] = kendall_taus(seed1, seed0)
+        predictions[ceiling] = seed1
+        results[ceiling]["vs_seed0"] = dict(results[ceiling])
+        for name in results:
+            if name == ceiling:
+                continue
+            preds = predictions.get(name) or stored.get(name)
+            if preds is not None:
+                results[name]["vs_seed0"] = kendall_taus(preds, seed0)
 
     # inference time per child on one thread (after a warm-up call per weight space)
     sample = [c for children, _, _ in held for c in children][:30]
@@ -269,10 +342,11 @@ def main(argv=None) -> int:
 
     n_params = sum(p.numel() for p in unf.net.parameters())
     report = {
-        "bank": str(args.bank),
+        "bank": [str(b) for b in args.bank],
         "family": family,
-        "bank_config": coll.config,
-        "children": len(coll),
+        "bank_config": [c.config for c in colls],
+        "children": n_children,
+        "tasks": n_tasks,
         "train_tasks": len(train),
         "heldout_tasks": len(held),
         "heldout_children": int(sum(len(r) for r in real)),
@@ -286,8 +360,9 @@ def main(argv=None) -> int:
         "unf_inference_cpu_ms_per_child_median": round(infer_cpu_ms, 2),
         "unf_parameters": n_params,
         "within_task_score_std_mean": float(np.mean([np.std(r) for r in real])),
+        "label_ceiling_all_tasks": label_ceiling(colls) if seeded else None,
         "bank_build_seconds_per_task_mean": float(
-            coll.table.groupby("task")["task_seconds"].first().mean()
+            np.mean([s for c in colls for s in c.table.groupby("task")["task_seconds"].first()])
         ),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "command": "python " + " ".join(sys.argv),
@@ -297,19 +372,25 @@ def main(argv=None) -> int:
         "",
         f"`{report['command']}`",
         "",
-        f"{len(coll)} children on {coll.table['task'].nunique()} prior tasks; {len(train)} tasks "
+        f"{n_children} children on {n_tasks} prior tasks; {len(train)} tasks "
         f"train, {len(held)} held out ({report['heldout_children']} children). Mean within-task "
         f"std of the real held-out score: {report['within_task_score_std_mean']:.3f}.",
         "",
-        "| predictor | Kendall tau within task | Kendall tau across tasks | tasks ranked | train s |",
-        "|---|---|---|---|---|",
+        "| predictor | Kendall tau within task | Kendall tau across tasks | tasks ranked | train s"
+        + (" | within, vs seed-0 label | across, vs seed-0 label |" if seeded else " |"),
+        "|---|---|---|---|---|" + ("---|---|" if seeded else ""),
     ]
     for name, r in results.items():
         s = seconds.get(name)
-        lines.append(
+        line = (
             f"| {name} | {r['tau_within_task']:.3f} | {r['tau_across_tasks']:.3f} | "
             f"{r['n_tasks_ranked']} | {'' if s is None else f'{s:.1f}'} |"
         )
+        if seeded:
+            v = r.get("vs_seed0", {})
+            line += f" {v.get('tau_within_task', float('nan')):.3f} |"
+            line += f" {v.get('tau_across_tasks', float('nan')):.3f} |"
+        lines.append(line)
     lines += [
         "",
         f"UNF inference: {infer_ms:.2f} ms wall, {infer_cpu_ms:.2f} ms CPU per child (median, "
