@@ -225,6 +225,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bank", required=True, nargs="+", help="bank directories (pooled)")
     p.add_argument("--shipped", default=None, help="also score this shipped predictor")
+    p.add_argument(
+        "--save",
+        default=None,
+        help="save the UNF trained here (training tasks only) with its sha256 sidecar, "
+        "for `automl-hyper unf ship`",
+    )
     p.add_argument("--holdout", type=float, default=0.3)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate of UNF and Deep Sets")
@@ -400,6 +406,22 @@ def main(argv=None) -> int:
         f"{report['peak_rss_mb']:.0f} MB.",
         "",
     ]
+    if args.save:
+        unf.config.info = {"families": [family], "heldout_results": results["unf"]}
+        provenance = {
+            "banks": [{"family": family, "config": c.config, "children": len(c)} for c in colls],
+            "training": {
+                "by": report["command"],
+                "epochs": args.epochs,
+                "learning_rate": args.lr,
+                "seed": args.seed,
+                "holdout_tasks": args.holdout,
+                "train_tasks": len(train),
+                "heldout_tasks": len(held),
+                "heldout": {k: v for k, v in results.items() if k in ("unf", "statnn", "deepsets")},
+            },
+        }
+        report["saved"] = str(unf.save(args.save, provenance))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
