@@ -495,12 +495,22 @@ def summarise(results: pd.DataFrame, command: str) -> str:
             )
         generated = children[children.finetune_steps == 0]  # without the fine-tuning effect
         gen = child_taus(generated)
-        t = gen.tau_unf.dropna()
-        lines.append(
-            f"| UNF, generated children only ({int(gen.children.mean())} per split, no "
-            f"fine-tuning) | {t.mean():.3f} | {t.median():.3f} | {(t > 0).mean():.2f} "
-            f"({(t > 0).sum()}/{len(t)}) | {_tau(generated.predicted_auc, generated.test_auc):.3f} |"
-        )
+        for label, col, _ in scores:
+            if col not in gen or (col != "tau_unf" and "tau_statnn" not in gen):
+                continue  # older runs: the UNF's row only
+            pooled = {
+                "tau_unf": generated.predicted_auc,
+                "tau_statnn": generated.get("statnn_auc"),
+                "tau_deepsets": generated.get("deepsets_auc"),
+                "tau_train_loss": -generated.train_log_loss,
+            }.get(col)
+            t = gen[col].dropna()
+            across = "n/a" if pooled is None else f"{_tau(pooled, generated.test_auc):.3f}"
+            lines.append(
+                f"| {label.split(' (')[0].split(' `')[0]}, generated children only "
+                f"({int(gen.children.mean())} per split, no fine-tuning) | {t.mean():.3f} | "
+                f"{t.median():.3f} | {(t > 0).mean():.2f} ({(t > 0).sum()}/{len(t)}) | {across} |"
+            )
         lines += [
             "",
             f"Mean within-split std of the children's real test AUC: {taus.test_auc_std.mean():.4f}"
