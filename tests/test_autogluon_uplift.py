@@ -60,3 +60,35 @@ def test_uplift_tiny_dataset(tmp_path: Path) -> None:
     text = uplift.summarise(table)
     assert "1 dataset x split pairs with both arms" in text
     assert "| mothernet |" in text and "tiny-wdbc" in text
+
+
+def test_summary_flags_datasets_below_noise() -> None:
+    """A dataset is below noise only when its mean paired difference is under -max(0.005, 2 SE)."""
+    uplift = _script()
+    rows = []
+    # "a": worse by 0.02 on both splits (below noise); "b": -0.004 then +0.002 (within noise).
+    for name, diffs in (("a", (-0.02, -0.02)), ("b", (-0.004, 0.002))):
+        for split, diff in enumerate(diffs):
+            for arm, auc in (("gbdt", 0.8), ("gbdt+ours", 0.8 + diff)):
+                ours = arm == "gbdt+ours" and name == "b"
+                rows.append(
+                    dict(
+                        zip(uplift.KEY, (name, split, arm, 60.0, "medium_quality", "cfg")),
+                        auc=auc,
+                        fit_s=1.0,
+                        predict_s=0.1,
+                        weights=json.dumps({"INN": 0.5, "LightGBM": 0.5} if ours else {}),
+                        models_fit="INN;LightGBM" if ours else "LightGBM",
+                    )
+                )
+    table = pd.DataFrame(rows)
+    noise = uplift.below_noise(
+        table.pivot_table(index=["dataset", "split"], columns="arm", values="auc").pipe(
+            lambda w: w["gbdt+ours"] - w["gbdt"]
+        )
+    )
+    assert noise["below_noise"].to_dict() == {"a": True, "b": False}
+    assert noise.loc["b", "min"] == pytest.approx(-0.004)
+    text = uplift.summarise(table)
+    assert "below noise" in text and ": a (1 of 2 datasets)" in text
+    assert "| any of ours | 2/4 | 2/4 |" in text
