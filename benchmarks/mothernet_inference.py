@@ -72,6 +72,7 @@ GROUPS: dict[str, dict[str, dict]] = {
     # that adopts one is in benchmarks/results/mothernet_gen_inference.md.
     "gen": {
         "defaults": {},
+        "onehot": {"categorical_encoding": "onehot"},  # the defaults before this sweep
         "ordinal": {"categorical_encoding": "ordinal"},
         "mixed encoding": {"categorical_encoding": "mixed"},
         "binary": {"categorical_encoding": "binary"},
@@ -82,6 +83,12 @@ GROUPS: dict[str, dict[str, dict]] = {
         "rows 512": {"max_train_rows": 512},
         "transform none": {"input_transform": "none"},
         "transform quantile": {"input_transform": "quantile"},
+        "transform power": {"input_transform": "power"},
+        "rows 512 n=8": {"max_train_rows": 512, "n_estimators": 8},
+        "n=3": {"n_estimators": 3},
+        "temperature 0.7": {"temperature": 0.7},
+        "temperature 1.5": {"temperature": 1.5},
+        "mixed, temperature 1.5": {"categorical_encoding": "mixed", "temperature": 1.5},
     },
 }
 
@@ -211,6 +218,69 @@ def flops_report(repeats: int = 5) -> str:
     return "\n".join(lines)
 
 
+def pair_report(csv: Path, runs: Path, variants: list[str]) -> str:
+    """Per-split AUCs of ``csv`` (this script's ``--csv``) paired with the families of a
+    benchmark run's ``runs.csv`` (same paper splits, seed 0, random_state = split): mean
+    difference, its standard error over the dataset-splits, and how many are at or above."""
+    import pandas as pd
+
+    ours = pd.read_csv(csv)
+    theirs = pd.read_csv(runs)
+    theirs = theirs[theirs.status == "ok"]
+    lines = []
+    for variant in variants:
+        mine = ours[ours.variant == variant].set_index(["dataset", "split"])["auc"]
+        lines.append(f"{variant}: mean AUC {mine.mean():.4f} over {len(mine)} dataset-splits")
+        for family in ("xgboost-tuned", "mothernet"):
+            ref = theirs[theirs.family == family].set_index(["dataset", "split"])["auc"]
+            diff = (mine - ref).dropna()
+            lines.append(
+                f"  - {family} (runs.csv, mean {ref.loc[diff.index].mean():.4f}): "
+                f"{diff.mean():+.4f} (SE {diff.std(ddof=1) / np.sqrt(len(diff)):.4f}), "
+                f">= on {(diff >= 0).sum()}/{len(diff)}"
+            )
+    return "\n".join(lines)
+
+
+def time_vs_xgboost(names: list[str], data_dir: Path, params: dict) -> str:
+    """Fit+predict time of tuned XGBoost (the zoo's, budget small: the benchmark's) and of
+    MotherNet (``params`` over the zoo's defaults) on split 0 of each dataset, one after the
+    other in this process: wall and CPU (process) seconds, and the ratios."""
+    from automl_hyper.compare import evaluate, family_params
+    from automl_hyper.data.splits import paper_splits
+
+    lines = ["dataset | xgboost-tuned wall / cpu s | mothernet wall / cpu s | ratio wall / cpu"]
+    ratios = []
+    for name in names:
+        data = load_shared(name, data_dir)
+        tr, te = paper_splits(data.y, n_splits=1, seed=0)[0]
+        row = []
+        for family, extra in (("xgboost-tuned", {}), ("mothernet", params)):
+            c0 = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                record, _ = evaluate(
+                    family,
+                    family_params(family, "small", 0, extra),
+                    data.X.iloc[tr],
+                    data.y.iloc[tr],
+                    data.X.iloc[te],
+                    data.y.iloc[te],
+                )
+            row.append((record.fit_s + record.predict_s, time.process_time() - c0))
+        (xw, xc), (mw, mc) = row
+        ratios.append((xw / mw, xc / mc))
+        lines.append(
+            f"{name} | {xw:.2f} / {xc:.2f} | {mw:.3f} / {mc:.3f} | {xw / mw:.0f}x / {xc / mc:.0f}x"
+        )
+    r = np.array(ratios)
+    lines.append(
+        f"median ratio: wall {np.median(r[:, 0]):.0f}x, cpu {np.median(r[:, 1]):.0f}x "
+        f"over {len(names)} datasets"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", choices=sorted(GROUPS), default=None)
@@ -221,7 +291,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants", nargs="*", default=None, help="only these variants of the group"
     )
-    parser.add_argument("--csv", type=Path, default=None, help="append per-dataset rows here")
+    parser.add_argument("--csv", type=Path, default=None, help="append per-split rows here")
+    parser.add_argument(
+        "--pair-with",
+        type=Path,
+        default=None,
+        help="a benchmark run's runs.csv: pair --csv's per-split AUCs with its families",
+    )
+    parser.add_argument(
+        "--time-vs-xgboost",
+        action="store_true",
+        help="time tuned XGBoost and MotherNet (--variants' first, over the zoo defaults) "
+        "on split 0 of --datasets",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -229,6 +311,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     if args.flops:
         print(flops_report())
+    if args.pair_with is not None:
+        print(pair_report(args.csv, args.pair_with, args.variants or ["defaults"]))
+        return 0
+    if args.time_vs_xgboost:
+        variant = (args.variants or ["defaults"])[0]
+        print(time_vs_xgboost(args.datasets, args.data_dir, GROUPS[args.group][variant]))
+        return 0
     if args.group is None:
         return 0
     from automl_hyper.data.benchmark_sets import SELECTION_SET

@@ -372,7 +372,8 @@ def test_numpy_child_repr_names_members_units_classes_features(tiny_run, credit_
     assert f"hidden_units={hidden}" in text
     assert "classes=['bad', 'good']" in text
     assert "features=3 ['age', 'amount', 'colour']" in text
-    assert f"mlp={clf.preprocessor_.n_features_out_} -> {hidden} -> 2" in text
+    # Members alternate one-hot (age, amount, three colour levels) and ordinal (three columns).
+    assert f"mlp=3/{clf.preprocessor_.n_features_out_} -> {hidden} -> 2" in text
     assert "\n" not in text
 
 

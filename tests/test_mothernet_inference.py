@@ -32,6 +32,7 @@ def fit(X, y, **params):
 def test_defaults_are_the_measured_ones():
     clf = MotherNetClassifier()
     assert (clf.many_classes, clf.member_selection, clf.n_estimators) == ("tree", "train", 4)
+    assert clf.categorical_encoding == "mixed"
 
 
 @pytest.mark.parametrize("mode", ["codes", "tree", "ovr"])
