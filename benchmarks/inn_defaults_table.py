@@ -58,6 +58,7 @@ def load_runs(tracking_uri: str, experiment: str) -> pd.DataFrame:
             "setting": runs.apply(setting, axis=1),
             "auc": runs["metrics.auc"],
             "fit_s": runs["metrics.fit_s"],
+            "epochs": runs["metrics.epochs"],
         }
     )
     return frame.drop_duplicates(["dataset", "split", "setting"])
@@ -83,6 +84,7 @@ def paired_table(runs: pd.DataFrame, baseline: str = "defaults") -> pd.DataFrame
                 "se": per_dataset.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
                 "datasets_up": int((per_dataset > 0).sum()),
                 "datasets_down": int((per_dataset < 0).sum()),
+                "epochs": g.loc[common, "epochs"].mean(),
                 "fit_s": g.loc[common, "fit_s"].mean(),
                 "fit_ratio": g.loc[common, "fit_s"].mean() / base.loc[common, "fit_s"].mean(),
             }
@@ -90,14 +92,50 @@ def paired_table(runs: pd.DataFrame, baseline: str = "defaults") -> pd.DataFrame
     return pd.DataFrame(rows).sort_values("gain", ascending=False)
 
 
+def against_committed(runs: pd.DataFrame, committed: Path, families: list[str]) -> pd.DataFrame:
+    """Each setting in ``runs`` paired with ``families`` of a committed ``runs.csv`` on the same
+    dataset x split; SE over the dataset-splits (as goals_vs_xgboost.txt) and over datasets."""
+    old = pd.read_csv(committed)
+    old = old[old.status == "ok"]
+    rows = []
+    for name, group in runs.groupby("setting"):
+        g = group.set_index(["dataset", "split"])
+        for family in families:
+            ref = old[old.family == family].set_index(["dataset", "split"])
+            common = g.index.intersection(ref.index)
+            diff = g.loc[common, "auc"] - ref.loc[common, "auc"]
+            per_dataset = diff.groupby(level="dataset").mean()
+            rows.append(
+                {
+                    "setting": name,
+                    "against": family,
+                    "runs": len(common),
+                    "auc": g.loc[common, "auc"].mean(),
+                    "their_auc": ref.loc[common, "auc"].mean(),
+                    "diff": diff.mean(),
+                    "se_splits": diff.std(ddof=1) / np.sqrt(len(diff)),
+                    "se_datasets": per_dataset.std(ddof=1) / np.sqrt(len(per_dataset)),
+                    "splits_at_or_above": f"{int((diff > -1e-12).sum())}/{len(diff)}",
+                    "fit_s": g.loc[common, "fit_s"].mean(),
+                    "their_fit_s": ref.loc[common, "fit_s"].mean(),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracking-uri", required=True)
     parser.add_argument("--experiment", default="benchmark-selection")
     parser.add_argument("--out", type=Path, help="CSV of the table (and <out>.runs.csv)")
+    parser.add_argument("--committed", type=Path, help="runs.csv to pair with (not the baseline)")
+    parser.add_argument("--against", default="inn,xgboost-tuned", help="its families")
     args = parser.parse_args(argv)
     runs = load_runs(args.tracking_uri, args.experiment)
-    table = paired_table(runs)
+    if args.committed:
+        table = against_committed(runs, args.committed, args.against.split(","))
+    else:
+        table = paired_table(runs)
     print(markdown(table))
     if args.out:
         table.to_csv(args.out, index=False)
