@@ -44,3 +44,30 @@ def test_children_part_one_split(bench, shared_datasets_dir, tmp_path):
     assert len(again) == n_children  # the done group is skipped, not appended twice
     text = bench.summarise(again, "python benchmarks/unf_real_data.py ...")
     assert "(a) MotherNet children" in text and "breast-w" in text
+
+
+@pytest.mark.slow
+def test_baselines_score_the_same_children(bench, shared_datasets_dir, tmp_path):
+    """StatNN and Deep Sets trained on a (tiny) bank next to a UNF trained there score every real
+    child; the summary puts them in the table and pairs them with the UNF."""
+    from automl_hyper.weightspace.bank import BankConfig, build
+    from automl_hyper.weightspace.predictor import train_from_banks
+
+    bank = tmp_path / "bank"
+    tiny = {"min_rows": 80, "max_rows": 120, "max_features": 6}
+    variants = [["single", 1, "none", 0], ["mixed2", 2, "mixed", 0]]
+    build(bank, BankConfig(family="mothernet", variants=variants, **tiny), 5, progress=False)
+    unf = tmp_path / "unf.pt"
+    train_from_banks([bank], unf, meta_features=True, epochs=1)
+
+    scorers, report = bench.train_baselines(str(bank), str(unf), epochs=2)
+    assert report["same_training_tasks_as_shipped"]  # the UNF's own training tasks
+    assert set(report["heldout"]) == {"unf", "statnn", "deepsets"}
+
+    out = tmp_path / "children.csv"
+    options = {"children": {"predictor": None, "scorers": scorers}}
+    results = bench.run(["children"], ["breast-w"], 1, out, shared_datasets_dir, options=options)
+    for col in ("statnn_auc", "deepsets_auc"):
+        assert np.isfinite(results[col]).all(), col
+    text = bench.summarise(results, "python benchmarks/unf_real_data.py ...")
+    assert "StatNN" in text and "Deep Sets" in text and "| deepsets |" in text
