@@ -24,10 +24,12 @@ def fit(X, y, **params):
         return MotherNetClassifier(random_state=0, **params).fit(X, y)
 
 
-def test_many_classes_get_at_least_the_minimum_members(twelve_classes):
+def test_many_classes_get_at_least_the_minimum_members(twelve_classes, monkeypatch):
     X, y = twelve_classes
+    assert estimator._MANY_CLASSES_MIN_MEMBERS == 1  # default: n_estimators as given
+    monkeypatch.setattr(estimator, "_MANY_CLASSES_MIN_MEMBERS", 3)
     clf = fit(X, y, n_estimators=1)
-    assert clf.n_members_ == max(1, estimator._MANY_CLASSES_MIN_MEMBERS)
+    assert clf.n_members_ == 3
     tops = [m for m in clf.members_ if m.mode == "code"]
     assert len(tops) == clf.n_members_
     # Ten classes or fewer: n_estimators is what the caller asked for.
@@ -35,14 +37,15 @@ def test_many_classes_get_at_least_the_minimum_members(twelve_classes):
     assert small.n_members_ == len(small.members_) == 1
 
 
-@pytest.mark.parametrize("exponent", [0.0, 1.0])
+@pytest.mark.parametrize("exponent", [0.0, None])
 def test_tree_groups_stay_within_the_top_childs_classes(twelve_classes, monkeypatch, exponent):
-    monkeypatch.setattr(estimator, "_TREE_GROUP_EXPONENT", exponent)
+    if exponent is not None:
+        monkeypatch.setattr(estimator, "_TREE_GROUP_EXPONENT", exponent)
     X, y = twelve_classes
     clf = fit(X, y, n_estimators=1)
     tops = [m for m in clf.members_ if m.mode == "code"]
     groups = {len(np.unique(m.targets)) for m in tops}
-    # 12 classes: the fewest groups is 2 (ceil(12 / 10)), the most is the top child's 10.
+    # 12 classes: the fewest groups is 2 (ceil(12 / 10)); the default is the top child's 10.
     assert groups == {2 if exponent == 0.0 else 10}
     assert all(m.n_outputs <= 10 for m in clf.members_)
     proba = clf.predict_proba(X)
