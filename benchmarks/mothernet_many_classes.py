@@ -63,6 +63,12 @@ GROUPS: dict[str, dict[str, dict]] = {
             "_min_members": 8,
         },
     },
+    # The shipped defaults (10 tree groups) against the former square-root grouping, with
+    # whatever else the defaults are now (categorical_encoding="mixed" since 214abd8).
+    "confirm": {
+        "default": {},
+        "groups sqrt": {"_group_exponent": 0.5},
+    },
 }
 
 
@@ -106,6 +112,64 @@ def run_variant(data, splits: int, params: dict) -> list[dict]:
     return rows
 
 
+def store_runs(uri: str, experiments: list[str]) -> pd.DataFrame:
+    """The finished per-split runs of ``automl-hyper benchmark`` in an MLflow store: family,
+    dataset, split, auc, log loss, fit and predict seconds (one row per family, dataset and split:
+    a run repeated under another suite name counts once, the earliest)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    df = mlflow.search_runs(
+        experiment_names=experiments, filter_string="attributes.status = 'FINISHED'"
+    )
+    df = df[df["tags.automl_hyper.split"].notna() & df["metrics.auc"].notna()]
+    out = pd.DataFrame(
+        {
+            "experiment": df.experiment_id.map(
+                {mlflow.get_experiment_by_name(e).experiment_id: e for e in experiments}
+            ),
+            "family": df["tags.automl_hyper.family"],
+            "dataset": df["tags.automl_hyper.dataset"],
+            "split": df["tags.automl_hyper.split"].astype(int),
+            "auc": df["metrics.auc"],
+            "log_loss": df["metrics.log_loss"],
+            "fit_s": df["metrics.fit_s"],
+            "predict_s": df["metrics.predict_s"],
+            "start_time": df.start_time,
+        }
+    )
+    out = out.sort_values("start_time").drop_duplicates(
+        ["experiment", "family", "dataset", "split"]
+    )
+    return out.drop(columns="start_time").sort_values(["experiment", "dataset", "family", "split"])
+
+
+def vs_xgb_table(runs: pd.DataFrame, datasets: list[str]) -> str:
+    """AUC per dataset (mean over the splits XGBoost has) and family, the paired difference to
+    tuned XGBoost, and mean fit + predict seconds."""
+    runs = runs.assign(name=runs.experiment + "/" + runs.family)
+    xgb = runs[runs.family == "xgboost-tuned"].set_index(["dataset", "split"])["auc"]
+    runs = runs[[(d, s) in xgb.index for d, s in zip(runs.dataset, runs.split)]]
+    runs = runs.assign(diff=runs.auc - [xgb[(d, s)] for d, s in zip(runs.dataset, runs.split)])
+    runs = runs.assign(time_s=runs.fit_s + runs.predict_s)
+    names = list(dict.fromkeys(runs.name))
+    auc = runs.pivot_table(index="dataset", columns="name", values="auc").reindex(datasets)
+    splits = runs.groupby("dataset").split.nunique().reindex(datasets)
+    lines = ["ROC AUC, mean over the splits tuned XGBoost has (paired)"]
+    lines.append(auc.reindex(columns=names).assign(splits=splits).to_string(float_format="%.4f"))
+    rows = {
+        "mean AUC": auc.mean(),
+        "mean diff vs xgb": runs.pivot_table(index="dataset", columns="name", values="diff")
+        .reindex(datasets)
+        .mean(),
+        "mean fit+predict s": runs.pivot_table(index="dataset", columns="name", values="time_s")
+        .reindex(datasets)
+        .mean(),
+    }
+    lines.append(pd.DataFrame(rows).T.reindex(columns=names).to_string(float_format="%.4f"))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", choices=sorted(GROUPS), default="knobs")
@@ -116,7 +180,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finetune-steps", type=int, default=0)
     parser.add_argument("--xgb", type=Path, default=None, help="CSV: family, dataset, split, auc")
     parser.add_argument("--csv", type=Path, default=None, help="write per-split rows here")
+    parser.add_argument(
+        "--store",
+        nargs="+",
+        default=None,
+        metavar=("URI", "EXPERIMENT"),
+        help="instead of fitting: the paired table of automl-hyper benchmark runs in this MLflow "
+        "store's experiments (--csv writes the runs)",
+    )
     args = parser.parse_args(argv)
+    if args.store is not None:
+        runs = store_runs(args.store[0], args.store[1:])
+        if args.csv is not None:
+            runs.to_csv(args.csv, index=False, float_format="%.5f")
+        print(vs_xgb_table(runs, list(dict.fromkeys(runs.dataset))))
+        return 0
 
     import torch
 
