@@ -103,7 +103,8 @@ register(
         regressor="automl_hyper.models.inn:INNRegressor",
         description="Interpretable Mesomorphic Network: a TabResNet emits a linear model per row",
         space={
-            "learning_rate": Float(1e-4, 3e-2, default=1e-2, log=True),
+            # 3e-3: chosen on the selection set (benchmarks/results/inn_defaults_selection.md).
+            "learning_rate": Float(1e-4, 3e-2, default=3e-3, log=True),
             "weight_decay": Float(1e-6, 1e-1, default=1e-2, log=True),
             "weight_penalty": Float(1e-3, 10.0, default=1.0, log=True),
             "hidden_width": Categorical((64, 128, 256), default=128),
@@ -169,8 +170,9 @@ register(
         regressor="automl_hyper.models.smash:SmashRegressor",
         description="SMASH one-shot architecture search over tabular MLPs (hypernetwork proxy)",
         # Architecture is searched inside fit; these train the finalists and are tuned outside.
+        # learning_rate 3e-3: re-chosen on the selection set (smash_defaults_selection.md).
         space={
-            "learning_rate": Float(1e-4, 1e-2, default=1e-3, log=True),
+            "learning_rate": Float(1e-4, 1e-2, default=3e-3, log=True),
             "dropout": Float(0.0, 0.5, default=0.0),
             "weight_decay": Float(1e-7, 1e-2, default=1e-5, log=True),
         },

@@ -63,7 +63,8 @@ def test_proxy_ranker_computes_no_unf_score(data):
     clf = SmashClassifier(**TINY).fit(X, y)
     assert clf.ranker == "proxy" and clf.search_results_.unf_score.isna().all()
     np.testing.assert_array_equal(clf.search_results_.rank_score, clf.search_results_.proxy_score)
-    assert len(clf.ensemble_nets_) == 2 and clf.tuning_results_ == []  # the defaults
+    # the defaults: every trained finalist averaged, no tuning
+    assert len(clf.ensemble_nets_) == TINY["top_k"] and clf.tuning_results_ == []
     single = SmashClassifier(**TINY, ensemble_top_k=1).fit(X, y)
     assert single.ensemble_nets_ == [single.net_] and single.best_spec_ == clf.best_spec_
 
@@ -130,6 +131,14 @@ def test_zoo_declares_the_ranker():
     assert family.default_params()["ranker"] == SmashClassifier().ranker == "proxy"
     assert "ranker" not in family.space  # a default, not searched (UNF scoring is costly)
     assert family.make(ranker="both").ranker == "both"
+
+
+def test_zoo_and_estimator_share_the_training_defaults():
+    # AutoGluon passes the zoo's space defaults explicitly: they must be the estimator's own.
+    params, clf = zoo.get("smash").default_params(), SmashClassifier()
+    for name in ("learning_rate", "dropout", "weight_decay"):
+        assert params[name] == getattr(clf, name)
+    assert clf.top_k == clf.ensemble_top_k  # all finalists averaged (smash_defaults_selection.md)
 
 
 def test_a_predictor_that_cannot_read_the_space_is_refused_before_any_work(predictor):

@@ -142,12 +142,12 @@ class _SmashMixin:
     def __init__(
         self,
         n_candidates: int = 500,
-        top_k: int = 3,
+        top_k: int = 5,
         n_mutations: int = 100,
         hyper_time_budget: float | None = 60.0,
         hyper_max_epochs: int = 60,
         max_epochs: int = 100,
-        learning_rate: float = 1e-3,
+        learning_rate: float = 3e-3,
         dropout: float = 0.0,
         weight_decay: float = 1e-5,
         batch_size: int = 128,
@@ -159,7 +159,7 @@ class _SmashMixin:
         init_from_hypernet: bool = False,
         ranker: str = "proxy",
         unf_predictor: str | None = None,
-        ensemble_top_k: int = 2,
+        ensemble_top_k: int = 5,
         tune_trials: int = 0,
         validation_fraction: float = 0.2,
         random_state=None,
@@ -235,8 +235,8 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
 
     ``ranker`` chooses the ``top_k`` finalists: ``"proxy"`` (validation score under generated
     weights), ``"unf"`` (the UNF predictor ``unf_predictor``, default the shipped ``unf-smash``,
-    scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` (default 2)
-    averages the probabilities of the best trained finalists; ``tune_trials`` Optuna trials
+    scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` (default 5,
+    all finalists) averages the probabilities of the best trained finalists; ``tune_trials`` Optuna trials
     retrain the winner with other learning rates, dropouts and weight decays in ``time_limit``.
 
     Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
