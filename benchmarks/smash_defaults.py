@@ -183,6 +183,25 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+FULL_RUN = Path(__file__).resolve().parent / "results" / "benchmark_full_cc18-30" / "runs.csv"
+
+
+def pair_report(new_runs: Path, full_runs: Path = FULL_RUN) -> pd.DataFrame:
+    """The new ``smash`` rows of a report-set run against the full run's old ``smash`` and
+    ``xgboost-tuned`` rows of the same dataset-splits (same paper splits and seeds)."""
+    new = pd.read_csv(new_runs)
+    new = new[(new.family == "smash") & (new.status == "ok")]
+    old = pd.read_csv(full_runs)
+    old = old[old.status == "ok"].pivot_table(
+        index=["dataset", "split"], columns="family", values="auc"
+    )
+    table = new.set_index(["dataset", "split"])[["auc", "fit_s"]].rename(
+        columns={"auc": "smash_new", "fit_s": "fit_s_new"}
+    )
+    table = table.join(old[["smash", "xgboost-tuned"]].rename(columns={"smash": "smash_old"}))
+    return table.dropna(subset=["smash_old", "xgboost-tuned"])
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default=",".join(SELECTION_SET))
@@ -191,7 +210,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tune-trials", type=int, default=4)
     ap.add_argument("--out", required=True, help="CSV, appended to (resumes: done pairs skipped)")
     ap.add_argument("--summarise", nargs="+", help="merge these CSVs into --out, print the table")
+    ap.add_argument("--pair", help="a report-set runs.csv: pair its smash rows (see pair_report)")
     args = ap.parse_args(argv)
+    if args.pair:
+        table = pair_report(Path(args.pair))
+        table.to_csv(args.out)
+        n = len(table)
+        for ref in ("smash_old", "xgboost-tuned"):
+            diff = table.smash_new - table[ref]
+            print(
+                f"smash_new {table.smash_new.mean():.4f} vs {ref} {table[ref].mean():.4f}: "
+                f"{diff.mean():+.4f} (SE {diff.std(ddof=1) / np.sqrt(n):.4f}), "
+                f"new >= {ref} on {(diff >= 0).sum()}/{n} dataset-splits"
+            )
+        print(f"fit_s new median {table.fit_s_new.median():.1f}, max {table.fit_s_new.max():.1f}")
+        return
     if args.summarise:
         frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
         frame = frame.drop_duplicates(["dataset", "split", "variant"])
