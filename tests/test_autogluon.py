@@ -67,7 +67,7 @@ def test_every_autogluon_family_is_registered_once():
 def test_search_space_translation_keeps_defaults():
     space = ag_int.to_autogluon_space(zoo.get("inn").space)
     assert isinstance(space["learning_rate"], ag_space.Real)
-    assert space["learning_rate"].log and space["learning_rate"].default == pytest.approx(1e-2)
+    assert space["learning_rate"].log and space["learning_rate"].default == pytest.approx(3e-3)
     assert isinstance(space["n_blocks"], ag_space.Int) and space["n_blocks"].default == 2
     width = space["hidden_width"]
     assert isinstance(width, ag_space.Categorical) and width.default == 128
