@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from automl_hyper import zoo
 from automl_hyper.compare import Tracker, family_params, run_comparison
 from automl_hyper.data.benchmark_sets import SUITES
 
@@ -111,6 +112,14 @@ def params_key(params: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def effective_params(family: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Every constructor parameter the family's estimator runs with: ``params`` over the
+    estimator's own defaults. Keying runs on this (not on ``params`` alone) means a changed
+    estimator default is a new run, not one a resumed benchmark skips as finished."""
+    estimator = zoo.get(family).make("classification", **params)
+    return estimator.get_params(deep=False)
+
+
 @dataclass(frozen=True)
 class Plan:
     """One benchmark request: picklable, so that worker processes get it whole."""
@@ -132,7 +141,7 @@ class Plan:
         return family_params(family, self.budget, self.seed + split, self.overrides.get(family))
 
     def key(self, family: str, split: int) -> str:
-        return params_key(self.params(family, split))
+        return params_key(effective_params(family, self.params(family, split)))
 
     def jobs(self) -> list[tuple[int, str]]:
         return [(s, f) for s in range(self.n_splits) for f in self.families]

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl_hyper import zoo
 from automl_hyper.benchmark import (
     Plan,
     Suite,
@@ -51,6 +52,19 @@ def test_shards_cover_the_suite_once():
     assert sorted(sum(parts, [])) == sorted(names)
     with pytest.raises(ValueError):
         shard_datasets(names, (3, 3))
+
+
+def test_run_key_follows_the_estimators_own_defaults():
+    """A run is keyed on every parameter the estimator runs with, so a changed estimator default
+    is a new run (a resumed benchmark must not skip it), and spelling out a default is not."""
+    suite = Suite("s", ("x",))
+    plain = Plan(suite, ("inn",), n_splits=1)
+    default_lr = zoo.get("inn").make("classification").get_params()["learning_rate"]
+    spelled = Plan(suite, ("inn",), n_splits=1, overrides={"inn": {"learning_rate": default_lr}})
+    other = Plan(suite, ("inn",), n_splits=1, overrides={"inn": {"learning_rate": default_lr / 2}})
+    assert plain.key("inn", 0) == spelled.key("inn", 0)
+    assert plain.key("inn", 0) != other.key("inn", 0)
+    assert plain.key("inn", 0) != plain.key("inn", 1)  # the seed is part of the key
 
 
 def test_mean_ranks_and_pareto():
