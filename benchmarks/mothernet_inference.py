@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA_DIR, load_shared, peak_rss_mb  # noqa: E402
+from common import DATA_DIR, fit_predict_scores, load_shared, peak_rss_mb  # noqa: E402
 
 # Datasets with more than 10 classes outside the 30 reported ones: soybean is in the selection
 # set; arrhythmia (13 classes, 279 features) and one-hundred-plants-shape (100 classes) are other
@@ -94,10 +94,8 @@ GROUPS: dict[str, dict[str, dict]] = {
 
 
 def run_variant(data, splits: int, params: dict) -> dict[str, float]:
-    from sklearn.metrics import log_loss
 
     from automl_hyper.data.splits import paper_splits
-    from automl_hyper.metrics import auc_score
     from automl_hyper.models.mothernet import MotherNetClassifier, estimator
 
     params = dict(params)
@@ -115,22 +113,9 @@ def run_variant(data, splits: int, params: dict) -> dict[str, float]:
         rows = []
         for i, (tr, te) in enumerate(paper_splits(data.y, n_splits=splits, seed=0)):
             clf = MotherNetClassifier(random_state=i, **params)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                c0 = time.process_time()
-                clf.fit(data.X.iloc[tr], data.y.iloc[tr])
-                c1 = time.process_time()
-                proba = clf.predict_proba(data.X.iloc[te])
-                c2 = time.process_time()
-            y = np.searchsorted(clf.classes_, data.y.iloc[te])
+            scores = fit_predict_scores(clf, data, tr, te)
             rows.append(
-                (
-                    auc_score(y, proba),
-                    log_loss(y, proba, labels=np.arange(proba.shape[1])),
-                    len(clf.members_),
-                    1e3 * (c1 - c0),
-                    1e3 * (c2 - c1),
-                )
+                tuple(scores[k] for k in ("auc", "logloss", "members", "fit_ms", "predict_ms"))
             )
     finally:
         for attr, value in saved.items():

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA_DIR, load_shared, peak_rss_mb  # noqa: E402
+from common import DATA_DIR, fit_predict_scores, load_shared, peak_rss_mb  # noqa: E402
 
 # The > 10-class datasets of ../shared/datasets, none among the 30 reported: the first three
 # decide (soybean is in the selection set; the same three decided many_classes="tree"), texture
@@ -73,10 +71,8 @@ GROUPS: dict[str, dict[str, dict]] = {
 
 
 def run_variant(data, splits: int, params: dict) -> list[dict]:
-    from sklearn.metrics import log_loss
 
     from automl_hyper.data.splits import paper_splits
-    from automl_hyper.metrics import auc_score
     from automl_hyper.models.mothernet import MotherNetClassifier, estimator
 
     params = dict(params)
@@ -88,24 +84,7 @@ def run_variant(data, splits: int, params: dict) -> list[dict]:
     try:
         for i, (tr, te) in enumerate(paper_splits(data.y, n_splits=splits, seed=0)):
             clf = MotherNetClassifier(random_state=0, **params)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                c0 = time.process_time()
-                clf.fit(data.X.iloc[tr], data.y.iloc[tr])
-                c1 = time.process_time()
-                proba = clf.predict_proba(data.X.iloc[te])
-                c2 = time.process_time()
-            y = np.searchsorted(clf.classes_, data.y.iloc[te])
-            rows.append(
-                {
-                    "split": i,
-                    "auc": auc_score(y, proba),
-                    "logloss": log_loss(y, proba, labels=np.arange(proba.shape[1])),
-                    "members": len(clf.members_),
-                    "fit_ms": 1e3 * (c1 - c0),
-                    "predict_ms": 1e3 * (c2 - c1),
-                }
-            )
+            rows.append({"split": i, **fit_predict_scores(clf, data, tr, te)})
     finally:
         for attr, value in saved.items():
             setattr(estimator, attr, value)
