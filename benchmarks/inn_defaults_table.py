@@ -130,12 +130,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="CSV of the table (and <out>.runs.csv)")
     parser.add_argument("--committed", type=Path, help="runs.csv to pair with (not the baseline)")
     parser.add_argument("--against", default="inn,xgboost-tuned", help="its families")
+    parser.add_argument("--baseline", default="defaults", help="setting to pair with")
     args = parser.parse_args(argv)
     runs = load_runs(args.tracking_uri, args.experiment)
     if args.committed:
         table = against_committed(runs, args.committed, args.against.split(","))
     else:
-        table = paired_table(runs)
+        table = paired_table(runs, args.baseline)
     print(markdown(table))
     if args.out:
         table.to_csv(args.out, index=False)
