@@ -89,6 +89,12 @@ GROUPS: dict[str, dict[str, dict]] = {
         "temperature 0.7": {"temperature": 0.7},
         "temperature 1.5": {"temperature": 1.5},
         "mixed, temperature 1.5": {"categorical_encoding": "mixed", "temperature": 1.5},
+        # Second round (rule of 17:05 UTC in mothernet_gen_inference.md).
+        "geometric mean": {"_average": "geometric"},
+        "balance 0.5": {"_balance_alpha": 0.5},
+        "balance 0": {"_balance_alpha": 0.0},
+        "ordinal by frequency": {"_ordinal_order": "frequency"},
+        "ordinal by target": {"_ordinal_order": "target"},
     },
 }
 
@@ -96,19 +102,22 @@ GROUPS: dict[str, dict[str, dict]] = {
 def run_variant(data, splits: int, params: dict) -> dict[str, float]:
 
     from automl_hyper.data.splits import paper_splits
-    from automl_hyper.models.mothernet import MotherNetClassifier, estimator
+    from automl_hyper.models.mothernet import MotherNetClassifier, child, estimator
 
     params = dict(params)
     module = {
-        "_codes_per_group": ("_CODES_PER_GROUP", 1.0),
-        "_train_weight_tau": ("_TRAIN_WEIGHT_TAU", 0.2),
-        "_mixed_encodings": ("_MIXED_ENCODINGS", ("onehot", "ordinal")),
+        "_codes_per_group": (estimator, "_CODES_PER_GROUP"),
+        "_train_weight_tau": (estimator, "_TRAIN_WEIGHT_TAU"),
+        "_mixed_encodings": (estimator, "_MIXED_ENCODINGS"),
+        "_ordinal_order": (estimator, "_ORDINAL_ORDER"),
+        "_balance_alpha": (estimator, "_BALANCE_ALPHA"),
+        "_average": (child, "_AVERAGE"),
     }
     saved = {}
-    for key, (attr, _) in module.items():  # benchmark-only knobs: the module's constants
-        saved[attr] = getattr(estimator, attr)
+    for key, (mod, attr) in module.items():  # benchmark-only knobs: the modules' constants
+        saved[(mod, attr)] = getattr(mod, attr)
         if key in params:
-            setattr(estimator, attr, params.pop(key))
+            setattr(mod, attr, params.pop(key))
     try:
         rows = []
         for i, (tr, te) in enumerate(paper_splits(data.y, n_splits=splits, seed=0)):
@@ -118,8 +127,8 @@ def run_variant(data, splits: int, params: dict) -> dict[str, float]:
                 tuple(scores[k] for k in ("auc", "logloss", "members", "fit_ms", "predict_ms"))
             )
     finally:
-        for attr, value in saved.items():
-            setattr(estimator, attr, value)
+        for (mod, attr), value in saved.items():
+            setattr(mod, attr, value)
     auc, ll, members, fit_ms, pred_ms = np.mean(rows, axis=0)
     return {
         "auc": auc,

@@ -100,6 +100,12 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+# How "shift"/"ovr" members' probabilities are combined: "arithmetic" (weighted mean) or
+# "geometric" (weighted mean of log-probabilities, renormalised). Benchmark-only knob (issue 13);
+# output-code members always use the geometric mean.
+_AVERAGE = "arithmetic"
+
+
 def combine(member_probas: list[np.ndarray], members: list[Member], n_classes: int) -> np.ndarray:
     """Members' probabilities in global class order, weighted by ``Member.weight``: averaged
     (one-vs-rest scores renormalised), or for output-code members a weighted geometric mean of
@@ -117,6 +123,11 @@ def combine(member_probas: list[np.ndarray], members: list[Member], n_classes: i
             if m.log_share is not None:
                 total += m.weight * m.log_share
             weight += m.weight
+        return softmax(total / weight)
+    if _AVERAGE == "geometric" and not any(m.mode == "ovr" for m in members):
+        weight = sum(m.weight for m in members)
+        for proba, m in zip(member_probas, members):
+            total[:, m.targets] += m.weight * np.log(np.maximum(proba, 1e-12))
         return softmax(total / weight)
     for proba, m in zip(member_probas, members):
         if m.mode == "ovr":
