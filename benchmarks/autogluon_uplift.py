@@ -65,18 +65,22 @@ def below_noise(diff: pd.Series) -> pd.DataFrame:
     return table
 
 
-def our_hyperparameters() -> tuple[dict, str]:
-    """Our families' AutoGluon configs, and which source they came from (a column of the CSV)."""
+def our_hyperparameters(override: dict | None = None) -> tuple[dict, str]:
+    """Our families' AutoGluon configs, and which source they came from (a column of the CSV).
+    ``override`` (``--ours``) replaces the configs of the keys it names."""
     from automl_hyper.integrations import autogluon as ag_integration
 
     factory = getattr(ag_integration, "default_hyperparameters", None)
     if factory is None:
         return {key: {} for key in OUR_KEYS}, "plain"
     ours = {k: v for k, v in factory().items() if k in OUR_KEYS}
+    source = "default_hyperparameters"
+    if override:
+        ours, source = {**ours, **override}, "custom"
     # The configs' hash is part of the label (and of the resume key), so rows of another
     # priority/cap setting are neither skipped on resume nor mistaken for this one.
     digest = hashlib.sha1(json.dumps(ours, sort_keys=True, default=str).encode()).hexdigest()
-    return ours, f"default_hyperparameters:{digest[:8]}"
+    return ours, f"{source}:{digest[:8]}"
 
 
 def family_of(model_name: str) -> str:
@@ -383,6 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="CSV (default results/autogluon_uplift_SUITE)")
     parser.add_argument("--summary", default=None, help="Markdown (default: --out as .md)")
     parser.add_argument(
+        "--ours",
+        type=json.loads,
+        default=None,
+        help='JSON replacing some of our keys\' configs, e.g. \'{"SMASH": [{"ag.use_val_data": false}]}\'',
+    )
+    parser.add_argument(
         "--summarise-only",
         action="store_true",
         help="rewrite the Markdown from the CSV, fit nothing",
@@ -395,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     import autogluon.tabular  # noqa: F401  (fires automl_hyper's registration hook)
 
-    ours, ours_config = our_hyperparameters()
+    ours, ours_config = our_hyperparameters(args.ours)
     code_state()  # the state this process imported, recorded on every row
     flags = [a for a in (argv or sys.argv[1:]) if a != "--summarise-only"]
     command = "python benchmarks/autogluon_uplift.py " + " ".join(flags)
