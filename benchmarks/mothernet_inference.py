@@ -91,8 +91,6 @@ GROUPS: dict[str, dict[str, dict]] = {
         "mixed, temperature 1.5": {"categorical_encoding": "mixed", "temperature": 1.5},
         # Second round (rule of 17:05 UTC in mothernet_gen_inference.md).
         "geometric mean": {"_average": "geometric"},
-        "balance 0.5": {"_balance_alpha": 0.5},
-        "balance 0": {"_balance_alpha": 0.0},
         "ordinal by frequency": {"_ordinal_order": "frequency"},
         "ordinal by target": {"_ordinal_order": "target"},
     },
@@ -110,7 +108,6 @@ def run_variant(data, splits: int, params: dict) -> dict[str, float]:
         "_train_weight_tau": (estimator, "_TRAIN_WEIGHT_TAU"),
         "_mixed_encodings": (estimator, "_MIXED_ENCODINGS"),
         "_ordinal_order": (estimator, "_ORDINAL_ORDER"),
-        "_balance_alpha": (estimator, "_BALANCE_ALPHA"),
         "_average": (child, "_AVERAGE"),
     }
     saved = {}

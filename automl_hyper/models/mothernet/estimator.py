@@ -61,11 +61,6 @@ _MIXED_ENCODINGS = ("onehot", "ordinal")
 # "frequency" (most frequent training level first) or "target" (by the level's training rate of
 # the most frequent class, smoothed by one pseudo-row). Benchmark-only knob (issue 13).
 _ORDINAL_ORDER = "sorted"
-# Class-balanced context (issue 13, benchmark-only knob): None (off), or alpha in [0, 1): when the
-# smallest class has under half the rows of the largest, a member's rows are resampled to the same
-# count with class shares proportional to n_c ** alpha, and its output bias shifted by
-# log(true prior / context prior) so its probabilities keep the training prior.
-_BALANCE_ALPHA: float | None = None
 _GENERATE_CHUNK = 8  # members per forward pass: bounds attention memory
 _AUTO_MAX_MEMBERS = 32  # n_estimators="auto" never writes more members than this
 _CODES_PER_GROUP = 1.0  # many_classes="codes": children per member = ceil(this * classes / 10)
@@ -271,9 +266,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 shift = i % n_classes
                 local = (y + shift) % n_classes
                 targets = (np.arange(n_classes) - shift) % n_classes
-                rows, log_ratio = self._balanced_rows(rows, y, n_classes, rng)
-                # "shift" members carry no log_share; the slot passes the bias shift here.
-                return [(rows, features, kind, local, targets, "shift", log_ratio)]
+                return [(rows, features, kind, local, targets, "shift", None)]
             if codes is not None:
                 return [
                     (rows, features, kind, group[y], group, "code", log_share)
@@ -404,27 +397,6 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             start = stop
         return (to, value) if contracted else None
 
-    @staticmethod
-    def _balanced_rows(rows: np.ndarray, y: np.ndarray, n_classes: int, rng):
-        """(rows the hypernetwork reads, log(true / context prior) per global class or None):
-        ``_BALANCE_ALPHA``'s class-balanced resampling of ``rows``, same count."""
-        counts = np.bincount(y[rows], minlength=n_classes)
-        present = counts > 0
-        if _BALANCE_ALPHA is None or counts[present].min() >= 0.5 * counts.max():
-            return rows, None
-        share = np.where(present, counts.astype(float) ** _BALANCE_ALPHA, 0.0)
-        want = np.maximum(np.round(share / share.sum() * len(rows)).astype(int), present)
-        out = []
-        for c in np.flatnonzero(present):
-            idx = rows[y[rows] == c]
-            if want[c] <= len(idx):  # majority: a subsample; minority: all rows plus duplicates
-                out.append(rng.choice(idx, want[c], replace=False))
-            else:
-                out.append(np.concatenate([idx, rng.choice(idx, want[c] - len(idx))]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_ratio = np.where(present, np.log(counts / len(rows)) - np.log(want / want.sum()), 0)
-        return np.sort(np.concatenate(out)), log_ratio
-
     def _announce(self, message: str) -> None:
         self.limits_applied_.append(message)
         warnings.warn(message, UserWarning, stacklevel=4)
@@ -493,9 +465,6 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             transform, Z = self._fit_transform(kind, Xr[:, features])
             mean, std = Z.mean(0), Z.std(0)
             std = np.where(std > 1e-8, std, 1.0)
-            bias_shift = None
-            if mode == "shift":  # _balanced_rows' log prior ratio, not a log_share
-                bias_shift, log_share = log_share, None
             member = Member(
                 features, transform, mean, std, None, None, None, None, targets, mode, log_share
             )
@@ -503,10 +472,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 member.project_to, member.project_value = project
             Z = member.inputs(X[rows], self._clip)
             member_val = None if val is None else self._member_val(member, val, rows, local)
-            prepared.append((member, Z, local[rows], member_val, bias_shift))
-        weights = self._generate(model, [(Z, yl) for _, Z, yl, _, _ in prepared])
+            prepared.append((member, Z, local[rows], member_val))
+        weights = self._generate(model, [(Z, yl) for _, Z, yl, _ in prepared])
         members = []
-        for (member, Z, yl, member_val, bias_shift), w in zip(prepared, weights):
+        for (member, Z, yl, member_val), w in zip(prepared, weights):
             if self.finetune_steps > 0:
                 w = self._finetune(model, Z, yl, w, member_val)
             K = member.n_outputs
@@ -515,8 +484,6 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             member.b1 = w.b1[0].numpy().astype(np.float32)
             member.W2 = w.W2[0, :, :K].numpy().astype(np.float32)
             member.b2 = w.b2[0, :K].numpy().astype(np.float32)
-            if bias_shift is not None:  # output k is global class targets[k]
-                member.b2 = (member.b2 + bias_shift[member.targets]).astype(np.float32)
             if self.member_selection == "train":
                 logits = member.logits(Z) / self.temperature
                 logits -= logits.max(1, keepdims=True)
