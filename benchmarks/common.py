@@ -13,6 +13,19 @@ DATA_DIR = ROOT.parent / "shared" / "datasets"
 ANCHORS = ROOT.parent / "shared" / "anchors" / "mothernet_paper_auc_by_dataset.csv"
 
 
+# The committed full benchmark run (30 CC18 x 5 paper splits, seed 0, budget small): its per-split
+# results are what later runs on the same splits pair with.
+FULL_RUN = Path(__file__).resolve().parent / "results" / "benchmark_full_cc18-30" / "runs.csv"
+
+
+def committed_aucs(runs_csv: Path = FULL_RUN) -> pd.DataFrame:
+    """Test AUC of a benchmark run's finished runs (its ``runs.csv``): one row per dataset x
+    split, one column per family, for pairing with new runs on the same paper splits."""
+    runs = pd.read_csv(runs_csv)
+    runs = runs[runs.status == "ok"]
+    return runs.pivot_table(index=["dataset", "split"], columns="family", values="auc")
+
+
 def load_shared(name: str, data_dir: Path = DATA_DIR):
     """A dataset of ../shared/datasets through the package's own loader (categoricals typed)."""
     from automl_hyper.data.loading import load_dataset

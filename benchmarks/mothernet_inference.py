@@ -26,7 +26,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA_DIR, fit_predict_scores, load_shared, peak_rss_mb  # noqa: E402
+from common import (  # noqa: E402
+    DATA_DIR,
+    committed_aucs,
+    fit_predict_scores,
+    load_shared,
+    peak_rss_mb,
+)
 
 # Datasets with more than 10 classes outside the 30 reported ones: soybean is in the selection
 # set; arrhythmia (13 classes, 279 features) and one-hundred-plants-shape (100 classes) are other
@@ -216,14 +222,13 @@ def pair_report(csv: Path, runs: Path, variants: list[str]) -> str:
     import pandas as pd
 
     ours = pd.read_csv(csv)
-    theirs = pd.read_csv(runs)
-    theirs = theirs[theirs.status == "ok"]
+    theirs = committed_aucs(runs)
     lines = []
     for variant in variants:
         mine = ours[ours.variant == variant].set_index(["dataset", "split"])["auc"]
         lines.append(f"{variant}: mean AUC {mine.mean():.4f} over {len(mine)} dataset-splits")
         for family in ("xgboost-tuned", "mothernet"):
-            ref = theirs[theirs.family == family].set_index(["dataset", "split"])["auc"]
+            ref = theirs[family].dropna()
             diff = (mine - ref).dropna()
             lines.append(
                 f"  - {family} (runs.csv, mean {ref.loc[diff.index].mean():.4f}): "

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_shared  # noqa: E402
+from common import FULL_RUN, committed_aucs, load_shared  # noqa: E402
 
 from automl_hyper import zoo  # noqa: E402
 from automl_hyper.compare import family_params  # noqa: E402
@@ -183,18 +183,12 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-FULL_RUN = Path(__file__).resolve().parent / "results" / "benchmark_full_cc18-30" / "runs.csv"
-
-
 def pair_report(new_runs: Path, full_runs: Path = FULL_RUN) -> pd.DataFrame:
     """The new ``smash`` rows of a report-set run against the full run's old ``smash`` and
     ``xgboost-tuned`` rows of the same dataset-splits (same paper splits and seeds)."""
     new = pd.read_csv(new_runs)
     new = new[(new.family == "smash") & (new.status == "ok")]
-    old = pd.read_csv(full_runs)
-    old = old[old.status == "ok"].pivot_table(
-        index=["dataset", "split"], columns="family", values="auc"
-    )
+    old = committed_aucs(full_runs)
     table = new.set_index(["dataset", "split"])[["auc", "fit_s"]].rename(
         columns={"auc": "smash_new", "fit_s": "fit_s_new"}
     )
