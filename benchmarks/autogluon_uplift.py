@@ -196,8 +196,9 @@ def run_dataset(
     ours: dict,
     ours_config: str,
     dataset=None,
+    arms: tuple[str, ...] = ARMS,
 ) -> list[dict]:
-    """Both arms on every split of one dataset, except the (split, arm) pairs in ``done``."""
+    """``arms`` (both by default) on every split of one dataset, except the pairs in ``done``."""
     from automl_hyper.data.splits import paper_splits
 
     ds = dataset if dataset is not None else load_shared(name)
@@ -205,7 +206,7 @@ def run_dataset(
     frame["target"] = ds.y.to_numpy()
     rows = []
     for split, (tr, te) in enumerate(paper_splits(ds.y, n_splits=splits, seed=0)):
-        for arm in ARMS:
+        for arm in arms:
             key = (name, split, arm, float(time_limit), presets, ours_config)
             if key in done:
                 continue
@@ -393,6 +394,15 @@ def main(argv: list[str] | None = None) -> int:
         help='JSON replacing some of our keys\' configs, e.g. \'{"SMASH": [{"ag.use_val_data": false}]}\'',
     )
     parser.add_argument(
+        "--arms", default=",".join(ARMS), help="comma list of arms to fit (default: both)"
+    )
+    parser.add_argument(
+        "--gbdt-from",
+        default=None,
+        help="CSV whose gbdt rows (same dataset, split, time limit, presets) are copied into --out "
+        "instead of fitting that arm again (column gbdt_from); check first that they reproduce",
+    )
+    parser.add_argument(
         "--summarise-only",
         action="store_true",
         help="rewrite the Markdown from the CSV, fit nothing",
@@ -414,6 +424,11 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"not in {DATA_DIR}: {', '.join(missing)}")
     table, done = load_done(out)
+    arms = tuple(a for a in args.arms.split(",") if a)
+    if set(arms) - set(ARMS):
+        parser.error(f"--arms: unknown arm in {args.arms!r} (known: {', '.join(ARMS)})")
+    if args.gbdt_from:
+        table, done = reuse_gbdt(table, done, Path(args.gbdt_from), names, args, ours_config)
     if args.summarise_only:
         write_summary(summary, table, command, ours, ours_config)
         print(summarise(table))
@@ -429,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             done,
             ours,
             ours_config,
+            arms=arms,
         )
         if not rows:
             continue
@@ -443,6 +459,40 @@ def main(argv: list[str] | None = None) -> int:
         print(summarise(table))
     print(f"{time.time() - start:.0f} s")
     return 0
+
+
+def reuse_gbdt(
+    table: pd.DataFrame, done: set, source: Path, names: list[str], args, ours_config: str
+) -> tuple[pd.DataFrame, set]:
+    """Copy ``source``'s successful gbdt rows of these datasets into the table under this run's
+    ``ours_config`` (the gbdt arm does not depend on it), so two runs that differ only in our
+    configs can pair with one GBDT arm. Rows already in the table stay as they are."""
+    other = pd.read_csv(source, keep_default_na=False, na_values=[""])
+    other = other[
+        (other["arm"] == "gbdt")
+        & other["auc"].notna()
+        & other["dataset"].isin(names)
+        & (other["time_limit"].astype(float) == float(args.time_limit))
+        & (other["presets"] == args.presets)
+        & (other["split"].astype(int) < args.splits)
+    ].drop_duplicates(["dataset", "split"], keep="last")
+    other = other.assign(ours_config=ours_config, gbdt_from=source.name)
+
+    def key(r: dict) -> tuple:
+        return (
+            r["dataset"],
+            int(r["split"]),
+            "gbdt",
+            float(r["time_limit"]),
+            r["presets"],
+            ours_config,
+        )
+
+    new = [r for r in other.to_dict("records") if key(r) not in done]
+    if new:
+        table = pd.concat([table, pd.DataFrame(new)], ignore_index=True)
+        done = done | {key(r) for r in new}
+    return table, done
 
 
 def write_summary(path: Path, table: pd.DataFrame, command: str, ours: dict, config: str) -> None:

@@ -92,3 +92,31 @@ def test_summary_flags_datasets_below_noise() -> None:
     text = uplift.summarise(table)
     assert "below noise" in text and ": a (1 of 2 datasets)" in text
     assert "| any of ours | 2/4 | 2/4 |" in text
+
+
+def test_reuse_gbdt_copies_only_missing_gbdt_rows(tmp_path: Path) -> None:
+    """--gbdt-from: another run's gbdt rows of the chosen datasets, splits and time limit are
+    copied under this run's ours_config; rows this run already has and its other arm are not."""
+    import argparse
+
+    uplift = _script()
+    source = tmp_path / "other.csv"
+    rows = [
+        dict(zip(uplift.KEY, (name, split, arm, limit, "medium_quality", "old")), auc=0.7)
+        for name in ("a", "b", "c")
+        for split in (0, 1)
+        for arm in uplift.ARMS
+        for limit in (60.0, 20.0)
+    ]
+    pd.DataFrame(rows).to_csv(source, index=False)
+    args = argparse.Namespace(time_limit=60.0, presets="medium_quality", splits=1)
+    done = {("b", 0, "gbdt", 60.0, "medium_quality", "new")}
+
+    table, done = uplift.reuse_gbdt(pd.DataFrame(), done, source, ["a", "b"], args, "new")
+
+    assert table[["dataset", "split", "arm", "time_limit"]].values.tolist() == [
+        ["a", 0, "gbdt", 60.0]
+    ]
+    assert table["ours_config"].tolist() == ["new"]
+    assert table["gbdt_from"].tolist() == ["other.csv"]
+    assert ("a", 0, "gbdt", 60.0, "medium_quality", "new") in done and len(done) == 2
