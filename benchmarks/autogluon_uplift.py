@@ -428,7 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     if set(arms) - set(ARMS):
         parser.error(f"--arms: unknown arm in {args.arms!r} (known: {', '.join(ARMS)})")
     if args.gbdt_from:
+        n_before = len(table)
         table, done = reuse_gbdt(table, done, Path(args.gbdt_from), names, args, ours_config)
+        if len(table) > n_before:  # kept even when this call fits nothing (--arms gbdt)
+            save_table(table, out)
     if args.summarise_only:
         write_summary(summary, table, command, ours, ours_config)
         print(summarise(table))
@@ -449,16 +452,20 @@ def main(argv: list[str] | None = None) -> int:
         if not rows:
             continue
         table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
-        # The whole table is rewritten (then renamed into place): columns added by a newer
-        # version of this script stay aligned with rows written by an older one.
-        table.to_csv(out.with_suffix(".tmp"), index=False)
-        out.with_suffix(".tmp").replace(out)
+        save_table(table, out)
         write_summary(summary, table, command, ours, ours_config)
     if not table.empty:
         write_summary(summary, table, command, ours, ours_config)
         print(summarise(table))
     print(f"{time.time() - start:.0f} s")
     return 0
+
+
+def save_table(table: pd.DataFrame, out: Path) -> None:
+    # The whole table is rewritten (then renamed into place): columns added by a newer
+    # version of this script stay aligned with rows written by an older one.
+    table.to_csv(out.with_suffix(".tmp"), index=False)
+    out.with_suffix(".tmp").replace(out)
 
 
 def reuse_gbdt(
