@@ -46,7 +46,14 @@ def _on_unraisable(previous):
 @contextlib.contextmanager
 def ctrl_c_handling() -> Iterator[None]:
     """Within the block, Ctrl-C waits for :func:`deferred` blocks to end and is re-delivered when
-    native code swallowed it. The previous SIGINT handler and unraisable hook come back after."""
+    native code swallowed it. The previous SIGINT handler and unraisable hook come back after.
+
+    A process that started with SIGINT ignored (``nohup``, or ``job &`` from a shell without job
+    control, so that a Ctrl-C typed at the terminal is not meant for it) keeps ignoring it: the
+    block then changes nothing."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
     previous_handler = signal.signal(signal.SIGINT, _on_sigint)
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _on_unraisable(previous_hook)

@@ -261,12 +261,19 @@ def test_ctrl_c_keeps_finished_runs_kills_the_rest_and_prints_the_partial_leader
     assert "leaderboard.md" in names
 
 
-def test_ctrl_c_inside_a_deferred_block_is_raised_when_it_ends():
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test, whatever the suite started with (SIG_IGN where it
+    was launched in the background by a shell without job control), and that one back after."""
+    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, started_with)
+
+
+def test_ctrl_c_inside_a_deferred_block_is_raised_when_it_ends(default_sigint):
     from automl_hyper.interrupts import ctrl_c_handling, deferred
 
     steps = []
-    # The handler this process started with: Python's default_int_handler, or SIG_IGN where the
-    # suite was launched in the background by a shell without job control.
     before = signal.getsignal(signal.SIGINT)
     with ctrl_c_handling():
         with pytest.raises(KeyboardInterrupt), deferred():
@@ -279,7 +286,7 @@ def test_ctrl_c_inside_a_deferred_block_is_raised_when_it_ends():
     assert signal.getsignal(signal.SIGINT) is before  # restored
 
 
-def test_a_ctrl_c_swallowed_by_a_native_callback_is_delivered_again():
+def test_a_ctrl_c_swallowed_by_a_native_callback_is_delivered_again(default_sigint):
     import ctypes
 
     from automl_hyper.interrupts import ctrl_c_handling
@@ -292,3 +299,17 @@ def test_a_ctrl_c_swallowed_by_a_native_callback_is_delivered_again():
         native()  # ctypes prints "Exception ignored ..." and returns: the interrupt is lost
         time.sleep(5)  # ... until it comes again, 0.1 s later
         pytest.fail("the swallowed Ctrl-C was not delivered again")
+
+
+def test_a_job_started_with_ctrl_c_ignored_keeps_ignoring_it():
+    from automl_hyper.interrupts import ctrl_c_handling, deferred
+
+    started_with = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup
+    try:
+        with ctrl_c_handling(), deferred():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)  # ignored: nothing is raised, now or later
+            time.sleep(0.05)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, started_with)
