@@ -174,3 +174,31 @@ def test_shipped_predictor_loads_verified(family):
     assert (weights_dir() / entry["file"]).stat().st_size < 30 * 2**20
     predictor = shipped_predictor(family)
     assert predictor.entry["sha256"] == entry["sha256"]
+
+
+def test_within_task_objective_ignores_task_difficulty(bank, tmp_path):
+    """``within_task`` targets are centred per task: shifting one task's scores (a harder or easier
+    task) leaves the loss unchanged, where ``regression`` sees it; the objective is saved."""
+    coll = ChildCollection(bank)
+    tasks = _tasks_from([coll], split_tasks([coll], 0.0, 0)[0])
+    shifted = [(ch, s + 0.1 * i, m) for i, (ch, s, m) in enumerate(tasks)]
+    torch.manual_seed(0)
+    within = new_predictor(tasks, channels=(4,), objective="within_task")
+    assert within.evaluate_loss(shifted) == pytest.approx(within.evaluate_loss(tasks), rel=1e-6)
+    regression = new_predictor(tasks, channels=(4,))
+    assert regression.evaluate_loss(shifted) != pytest.approx(regression.evaluate_loss(tasks))
+    within.fit(tasks, epochs=1)
+    assert ChildQualityPredictor.load(within.save(tmp_path / "w.pt")).config.objective == (
+        "within_task"
+    )
+    with pytest.raises(ValueError, match="objective"):
+        new_predictor(tasks, objective="ranking")
+
+
+def test_cli_train_objective(bank, tmp_path):
+    out = tmp_path / "p.pt"
+    args = ["unf", "train", "--from", str(bank), "--out", str(out), "--epochs", "1"]
+    assert cli_main([*args, "--channels", "4", "--objective", "within_task"]) == 0
+    entry = json.loads((tmp_path / "p.pt.json").read_text())
+    assert entry["config"]["objective"] == "within_task"
+    assert entry["training"]["objective"] == "within_task"

@@ -59,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--channels", default="16,16", help="channels of the equivariant layers")
     t.add_argument("--seed", type=int, default=0, help="seed of the split and the weights")
     t.add_argument("--holdout-tasks", type=float, default=0.2, help="share of tasks held out")
+    t.add_argument(
+        "--objective",
+        choices=("regression", "within_task"),
+        default="regression",
+        help="squared error on the score (regression) or on the score centred per task",
+    )
 
     s = sub.add_parser("ship", help="copy a trained predictor into automl_hyper/weights")
     s.add_argument("--from", dest="source", required=True, help="predictor file with .json sidecar")
@@ -109,6 +115,7 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed,
         holdout_tasks=args.holdout_tasks,
         log=print,
+        objective=args.objective,
     )
     for key, value in report.items():
         print(f"{key}: {value}")

@@ -6,6 +6,12 @@ ranking loss among that task's children: the product uses the predictor to *rank
 one dataset (SMASH architectures, MotherNet members), which the regression term alone does not
 reward. Optional meta-features (log rows, log features, classes) let it learn how hard a task is.
 
+``objective`` says what the squared error is measured against. ``"regression"`` (the default): the
+score standardised over all training children, so the error is dominated by how hard each task
+is (the across-task spread of scores is several times the within-task one). ``"within_task"``:
+the score centred on its task's mean and divided by the pooled within-task std, so only how a
+child differs from its siblings is learned (see :func:`standardised_targets`).
+
 Inputs are divided by a per-tensor-name scale (the RMS of that tensor over the training
 children): one scalar per tensor, so equivariance is untouched, and the network sees unit-scale
 inputs whatever the family's initialisation.
@@ -30,6 +36,35 @@ import torch
 from automl_hyper.weightspace.layers import UNF
 from automl_hyper.weightspace.spec import WeightSpace
 
+# Why centring rather than a pure pairwise (RankNet) loss: the squared error on per-task centred
+# targets is a loss that every predictor compared in benchmarks/unf_predictor.py can take as is
+# (the StatNN baseline is a gradient-boosted regressor, which has no pairwise loss in sklearn),
+# so the objectives stay the same across predictors. For the torch predictors it equals the
+# within-task squared error plus a penalty that keeps each task's mean prediction at the
+# training mean, so predict() stays on the score's scale; their pairwise logistic term
+# (``rank_weight``) is kept unchanged in both objectives.
+OBJECTIVES = ("regression", "within_task")
+
+
+def target_scale(score_lists: Sequence[np.ndarray], objective: str) -> tuple[float, float]:
+    """(mean, std) that standardise the training scores: std over all children for
+    ``"regression"``, the pooled within-task std (RMS of task-centred scores) for ``"within_task"``."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    scores = np.concatenate([np.asarray(s, dtype=np.float64) for s in score_lists])
+    if objective == "within_task":
+        spread = np.concatenate([np.asarray(s, dtype=np.float64) - np.mean(s) for s in score_lists])
+        return float(scores.mean()), float(max(math.sqrt(np.mean(spread**2)), 1e-6))
+    return float(scores.mean()), float(max(scores.std(), 1e-6))
+
+
+def standardised_targets(scores: np.ndarray, objective: str, mean: float, std: float) -> np.ndarray:
+    """One task's training targets: ``(score - mean) / std`` for ``"regression"``, the score
+    centred on this task's own mean, ``/ std``, for ``"within_task"``."""
+    scores = np.asarray(scores, dtype=np.float64)
+    centre = scores.mean() if objective == "within_task" else mean
+    return (scores - centre) / std
+
 
 def meta_features(n_train: float, n_features: float, n_classes: float) -> list[float]:
     return [math.log1p(n_train) / 7.0, math.log1p(n_features) / 5.0, n_classes / 10.0]
@@ -46,6 +81,7 @@ class PredictorConfig:
     target_std: float = 1.0
     rank_weight: float = 1.0
     info: dict = field(default_factory=dict)
+    objective: str = "regression"  # or "within_task" (see OBJECTIVES); older files lack it
 
 
 class ChildQualityPredictor:
@@ -54,6 +90,8 @@ class ChildQualityPredictor:
     def __init__(self, config: PredictorConfig) -> None:
         from automl_hyper.weightspace.bank import space_from_json
 
+        if config.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {config.objective!r}")
         self.config = config
         spaces = [space_from_json(s) for s in config.spaces]
         self.net = UNF(
@@ -130,8 +168,7 @@ class ChildQualityPredictor:
             for t in rng.permutation(len(tasks)):
                 children, scores, meta = tasks[t]
                 meta = [meta_features(*m) for m in meta] if self.config.meta_features else None
-                target = torch.as_tensor(scores, dtype=torch.float32) - self.config.target_mean
-                target = target / self.config.target_std
+                target = self._targets(scores)
                 pred = self._predict_group(children, meta)
                 loss = self.loss(pred, target)
                 opt.zero_grad(set_to_none=True)
@@ -152,10 +189,14 @@ class ChildQualityPredictor:
         total = 0.0
         for children, scores, meta in tasks:
             meta = [meta_features(*m) for m in meta] if self.config.meta_features else None
-            target = torch.as_tensor(scores, dtype=torch.float32) - self.config.target_mean
             pred = self._predict_group(children, meta)
-            total += float(self.loss(pred, target / self.config.target_std))
+            total += float(self.loss(pred, self._targets(scores)))
         return total / max(1, len(tasks))
+
+    def _targets(self, scores: np.ndarray) -> torch.Tensor:
+        c = self.config
+        t = standardised_targets(scores, c.objective, c.target_mean, c.target_std)
+        return torch.as_tensor(t, dtype=torch.float32)
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Squared error plus a pairwise logistic ranking loss among one task's children."""
@@ -236,9 +277,10 @@ def new_predictor(
     meta: bool = False,
     extra_spaces: Sequence[WeightSpace] = (),
     info: dict | None = None,
+    objective: str = "regression",
 ) -> ChildQualityPredictor:
     """A fresh predictor whose scales, target standardisation and known spaces come from the
-    training tasks (plus ``extra_spaces``)."""
+    training tasks (plus ``extra_spaces``); ``objective``: see :data:`OBJECTIVES`."""
     from automl_hyper.weightspace.bank import space_to_json
 
     spaces, sq, count = {}, {}, {}
@@ -250,15 +292,16 @@ def new_predictor(
                 count[n] = count.get(n, 0) + 1
     for space in extra_spaces:
         spaces.setdefault(space.signature(), space)
-    scores = np.concatenate([s for _, s, _ in train_tasks])
+    mean, std = target_scale([s for _, s, _ in train_tasks], objective)
     config = PredictorConfig(
         spaces=[space_to_json(s) for s in spaces.values()],
         scales={n: max(math.sqrt(sq[n] / count[n]), 1e-6) for n in sq},
         channels=tuple(channels),
         meta_features=meta,
-        target_mean=float(scores.mean()),
-        target_std=float(max(scores.std(), 1e-6)),
+        target_mean=mean,
+        target_std=std,
         info=info or {},
+        objective=objective,
     )
     return ChildQualityPredictor(config)
 
@@ -301,6 +344,7 @@ def train_from_banks(
     seed: int = 0,
     holdout_tasks: float = 0.2,
     log: Callable[[str], None] | None = None,
+    objective: str = "regression",
 ) -> dict:
     """Train on the banks' tasks (some held out for the report), save, and report Kendall taus."""
     from automl_hyper.models.torch_utils import torch_threads
@@ -317,7 +361,7 @@ def train_from_banks(
     with torch_threads(1):
         train = _tasks_from(collections, train_ids)
         held = _tasks_from(collections, held_ids)
-        predictor = new_predictor(train, channels, meta_features, extra)
+        predictor = new_predictor(train, channels, meta_features, extra, objective=objective)
         start = time.perf_counter()
         losses = predictor.fit(
             train, epochs=epochs, learning_rate=learning_rate, seed=seed, log=log
@@ -342,6 +386,7 @@ def train_from_banks(
             "learning_rate": learning_rate,
             "seed": seed,
             "holdout_tasks": holdout_tasks,
+            "objective": objective,
             **report,
         },
     }
