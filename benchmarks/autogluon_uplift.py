@@ -284,7 +284,7 @@ def summarise(table: pd.DataFrame) -> str:
     derived = pd.DataFrame([family_columns(w, m) for w, m in zip(ok["weights"], ok["models_fit"])])
     ok = pd.concat([ok.drop(columns=derived.columns, errors="ignore"), derived], axis=1)
     wide = ok.pivot_table(index=["dataset", "split"], columns="arm", values="auc")
-    paired = wide.dropna(subset=list(ARMS))
+    paired = wide.reindex(columns=list(ARMS)).dropna()  # an arm never fitted: no pairs
     lines = []
     if paired.empty:
         return "no dataset x split has both arms yet\n"
