@@ -25,6 +25,11 @@ held-out tasks it reports Kendall tau between predicted and real held-out scores
   scored against the seed-0 label alone (column "vs seed-0 label"), comparable with it.
 
 Every learned predictor also reads the task's meta-features (log rows, log features, classes).
+``--objective`` trains all three learned predictors on the same target: the score (``regression``)
+or the score centred per task (``within_task``; see ``automl_hyper.weightspace.predictor``);
+``--predictors`` runs a subset (e.g. only the cheap baselines). For SMASH banks each learned
+predictor is also combined with the parameter count ("X + n_params": mean of the two within-task
+ranks; its across-task tau is left blank, ranks are per task).
 Inference time per child is measured for the UNF on one CPU thread.
 """
 
@@ -44,11 +49,14 @@ from torch import nn
 
 from automl_hyper.weightspace.bank import ChildCollection
 from automl_hyper.weightspace.predictor import (
+    OBJECTIVES,
     _tasks_from,
     kendall_taus,
     meta_features,
     new_predictor,
     split_tasks,
+    standardised_targets,
+    target_scale,
 )
 from automl_hyper.weightspace.specs import smash_universe
 
@@ -76,14 +84,16 @@ def size_features(space, names: list[str]) -> np.ndarray:
     return np.array([present.get(n, 0.0) for n in names])
 
 
-def fit_statnn(train, names, scales, seed):
-    """Fit the StatNN baseline on ``train`` tasks; returns ``predict(tasks) -> [scores per task]``."""
+def fit_statnn(train, names, scales, seed, objective="regression"):
+    """Fit the StatNN baseline on ``train`` tasks; returns ``predict(tasks) -> [scores per task]``.
+    ``within_task``: the regressor fits the score centred on its task's mean (squared error)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     def design(tasks):
         X, y = [], []
         for children, scores, meta in tasks:
-            for (space, arrays), s, m in zip(children, scores, meta):
+            target = scores - scores.mean() if objective == "within_task" else scores
+            for (space, arrays), s, m in zip(children, target, meta):
                 X.append(np.r_[stat_features(space, arrays, names, scales), meta_features(*m)])
                 y.append(s)
         return np.array(X), np.array(y)
@@ -94,8 +104,8 @@ def fit_statnn(train, names, scales, seed):
     return lambda tasks: [model.predict(design([t])[0]) for t in tasks]
 
 
-def run_statnn(train, held, names, scales, seed):
-    return fit_statnn(train, names, scales, seed)(held)
+def run_statnn(train, held, names, scales, seed, objective="regression"):
+    return fit_statnn(train, names, scales, seed, objective)(held)
 
 
 # -- Deep Sets over neurons -----------------------------------------------------------------------------
@@ -150,7 +160,7 @@ def rank_mse_loss(pred, target, rank_weight=1.0):
     return mse + rank_weight * nn.functional.softplus(-diff[pairs]).mean()
 
 
-def fit_deepsets(train, scales, names, epochs, seed, mean, std, lr=1e-3):
+def fit_deepsets(train, scales, names, epochs, seed, mean, std, lr=1e-3, objective="regression"):
     """Train the Deep Sets baseline on ``train`` tasks; returns ``predict(tasks) -> [scores]``."""
     torch.manual_seed(seed)
 
@@ -167,7 +177,9 @@ def fit_deepsets(train, scales, names, epochs, seed, mean, std, lr=1e-3):
                     ),
                     dtype=torch.float32,
                 ),
-                torch.as_tensor((scores - mean) / std, dtype=torch.float32),
+                torch.as_tensor(
+                    standardised_targets(scores, objective, mean, std), dtype=torch.float32
+                ),
             )
             for children, scores, meta in tasks
         ]
@@ -194,8 +206,17 @@ def fit_deepsets(train, scales, names, epochs, seed, mean, std, lr=1e-3):
     return predict
 
 
-def run_deepsets(train, held, scales, names, epochs, seed, mean, std, lr=1e-3):
-    return fit_deepsets(train, scales, names, epochs, seed, mean, std, lr)(held)
+def run_deepsets(
+    train, held, scales, names, epochs, seed, mean, std, lr=1e-3, objective="regression"
+):
+    return fit_deepsets(train, scales, names, epochs, seed, mean, std, lr, objective)(held)
+
+
+def rank_mean(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
+    """Per task, the mean of the two predictors' ranks (ties averaged)."""
+    from scipy.stats import rankdata
+
+    return [(rankdata(x) + rankdata(y)) / 2 for x, y in zip(a, b)]
 
 
 # -- label noise ------------------------------------------------------------------------------------
@@ -237,6 +258,17 @@ def main(argv=None) -> int:
     p.add_argument("--channels", default="16,16")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default="regression",
+        help="target of UNF, StatNN and Deep Sets: the score, or the score centred per task",
+    )
+    p.add_argument(
+        "--predictors",
+        default="unf,statnn,deepsets",
+        help="learned predictors to train (comma-separated subset of unf,statnn,deepsets)",
+    )
+    p.add_argument(
         "--ceiling-only",
         action="store_true",
         help="only the label-noise ceiling over all tasks (banks built with --real-seeds >= 2)",
@@ -264,35 +296,54 @@ def main(argv=None) -> int:
     extra = smash_universe(depth) if family == "smash" else []
     results, seconds = {}, {}
 
+    learned = args.predictors.split(",")
+    if not set(learned) <= {"unf", "statnn", "deepsets"} or (args.save and "unf" not in learned):
+        p.error("--predictors: a subset of unf,statnn,deepsets (with unf when --save is given)")
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)
     channels = tuple(int(c) for c in args.channels.split(","))
-    unf = new_predictor(train, channels, meta=True, extra_spaces=extra)
-    unf.fit(
-        train,
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        seed=args.seed,
-        log=lambda m: print("unf", m, flush=True),
-    )
-    seconds["unf"] = time.perf_counter() - t0
-    stored = {"unf": [unf.predict(ch, m) for ch, _, m in held]}
-    results["unf"] = kendall_taus(stored["unf"], real)
+    # built even when not trained: its per-tensor scales are the baselines' input scales
+    unf = new_predictor(train, channels, meta=True, extra_spaces=extra, objective=args.objective)
+    stored = {}
+    if "unf" in learned:
+        unf.fit(
+            train,
+            epochs=args.epochs,
+            learning_rate=args.lr,
+            seed=args.seed,
+            log=lambda m: print("unf", m, flush=True),
+        )
+        seconds["unf"] = time.perf_counter() - t0
+        stored["unf"] = [unf.predict(ch, m) for ch, _, m in held]
+        results["unf"] = kendall_taus(stored["unf"], real)
 
     names = sorted({n for children, _, _ in train + held for sp, _ in children for n in sp.names})
-    t0 = time.perf_counter()
-    stored["statnn"] = run_statnn(train, held, names, unf.config.scales, args.seed)
-    results["statnn"] = kendall_taus(stored["statnn"], real)
-    seconds["statnn"] = time.perf_counter() - t0
+    if "statnn" in learned:
+        t0 = time.perf_counter()
+        stored["statnn"] = run_statnn(
+            train, held, names, unf.config.scales, args.seed, args.objective
+        )
+        results["statnn"] = kendall_taus(stored["statnn"], real)
+        seconds["statnn"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    mean, std = unf.config.target_mean, unf.config.target_std
-    preds = run_deepsets(
-        train, held, unf.config.scales, names, args.epochs, args.seed, mean, std, args.lr
-    )
-    stored["deepsets"] = preds
-    results["deepsets"] = kendall_taus(preds, real)
-    seconds["deepsets"] = time.perf_counter() - t0
+    if "deepsets" in learned:
+        t0 = time.perf_counter()
+        mean, std = target_scale([s for _, s, _ in train], args.objective)
+        preds = run_deepsets(
+            train,
+            held,
+            unf.config.scales,
+            names,
+            args.epochs,
+            args.seed,
+            mean,
+            std,
+            args.lr,
+            args.objective,
+        )
+        stored["deepsets"] = preds
+        results["deepsets"] = kendall_taus(preds, real)
+        seconds["deepsets"] = time.perf_counter() - t0
 
     if args.shipped:
         from automl_hyper.weightspace.predictor import ChildQualityPredictor
@@ -317,6 +368,11 @@ def main(argv=None) -> int:
         ):
             predictions[label] = [r[col].to_numpy(dtype=float) for r in held_rows]
             results[label] = kendall_taus(predictions[label], real)
+        for name in [n for n in ("unf", "statnn", "deepsets") if n in stored]:
+            label = f"{name} + n_params"
+            predictions[label] = rank_mean(stored[name], predictions["n_params"])
+            results[label] = kendall_taus(predictions[label], real)
+            results[label]["tau_across_tasks"] = float("nan")  # ranks are per task
     seeded = all({"score_seed0", "score_seed1"} <= set(r) for r in held_rows)
     if seeded:  # the labels' own noise: what one training's score says about another's
         seed0 = [r["score_seed0"].to_numpy(dtype=float) for r in held_rows]
@@ -331,9 +387,11 @@ def main(argv=None) -> int:
             preds = predictions.get(name) or stored.get(name)
             if preds is not None:
                 results[name]["vs_seed0"] = kendall_taus(preds, seed0)
+                if name.endswith("+ n_params"):
+                    results[name]["vs_seed0"]["tau_across_tasks"] = float("nan")
 
     # inference time per child on one thread (after a warm-up call per weight space)
-    sample = [c for children, _, _ in held for c in children][:30]
+    sample = [c for children, _, _ in held for c in children][: 30 if "unf" in learned else 0]
     metas = [m for _, _, meta in held for m in meta][:30]
     for c, m in zip(sample, metas):
         unf.predict([c], [m])
@@ -343,8 +401,10 @@ def main(argv=None) -> int:
         unf.predict([c], [m])
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    infer_ms = 1000 * float(np.median(times))
-    infer_cpu_ms = 1000 * float(np.median(cpu))  # without the wait for a core on a busy machine
+    infer_ms = 1000 * float(np.median(times)) if times else float("nan")
+    infer_cpu_ms = (
+        1000 * float(np.median(cpu)) if cpu else float("nan")
+    )  # without the wait for a core on a busy machine
 
     n_params = sum(p.numel() for p in unf.net.parameters())
     report = {
@@ -360,6 +420,8 @@ def main(argv=None) -> int:
         "lr": args.lr,
         "channels": list(channels),
         "seed": args.seed,
+        "objective": args.objective,
+        "predictors": learned,
         "results": results,
         "train_seconds": {k: round(v, 1) for k, v in seconds.items()},
         "unf_inference_ms_per_child_median": round(infer_ms, 2),
@@ -380,7 +442,8 @@ def main(argv=None) -> int:
         "",
         f"{n_children} children on {n_tasks} prior tasks; {len(train)} tasks "
         f"train, {len(held)} held out ({report['heldout_children']} children). Mean within-task "
-        f"std of the real held-out score: {report['within_task_score_std_mean']:.3f}.",
+        f"std of the real held-out score: {report['within_task_score_std_mean']:.3f}. "
+        f"Objective of the learned predictors: `{args.objective}`; split seed {args.seed}.",
         "",
         "| predictor | Kendall tau within task | Kendall tau across tasks | tasks ranked | train s"
         + (" | within, vs seed-0 label | across, vs seed-0 label |" if seeded else " |"),
