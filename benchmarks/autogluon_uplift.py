@@ -368,6 +368,66 @@ def summarise(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def versus(base: pd.DataFrame, other: pd.DataFrame, names: tuple[str, str]) -> str:
+    """Markdown: two runs that differ only in our configs, on their common dataset x splits.
+
+    Per dataset the gbdt arm and both + ours arms, each one's difference to the gbdt arm, the
+    difference between them and SMASH's weight in each; then the means, the paired difference
+    (other - base) with its standard error, the worst per-dataset difference to the gbdt arm and
+    how many datasets are below noise in each run.
+    """
+    idx = ["dataset", "split"]
+
+    def arms(t: pd.DataFrame) -> pd.DataFrame:
+        ok = t[t["auc"].notna()].drop_duplicates(KEY, keep="last")
+        wide = ok.pivot_table(index=idx, columns="arm", values="auc")
+        w = ok[ok["arm"] == "gbdt+ours"].set_index(idx)["weights"]
+        smash = pd.Series([family_columns(x, "")["w_smash"] for x in w], index=w.index)
+        return wide.reindex(columns=list(ARMS)).assign(w_smash=smash).dropna()
+
+    a, b = arms(base), arms(other)
+    common = a.index.intersection(b.index)
+    a, b = a.loc[common], b.loc[common]
+    d_a, d_b = a["gbdt+ours"] - a["gbdt"], b["gbdt+ours"] - b["gbdt"]
+    gap = b["gbdt+ours"] - a["gbdt+ours"]
+    na, nb = names
+    ta, tb = below_noise(d_a), below_noise(d_b)
+    se = gap.std(ddof=1) / np.sqrt(len(gap)) if len(gap) > 1 else float("nan")
+    lines = [
+        f"{common.get_level_values('dataset').nunique()} datasets, {len(common)} dataset x "
+        f"splits in both runs; ours_config {na}: `{base['ours_config'].iloc[-1]}`, "
+        f"{nb}: `{other['ours_config'].iloc[-1]}`",
+        "",
+        f"| | gbdt | + ours {na} | + ours {nb} |",
+        "|---|---|---|---|",
+        f"| mean test AUC | {a['gbdt'].mean():.4f} | {a['gbdt+ours'].mean():.4f} "
+        f"| {b['gbdt+ours'].mean():.4f} |",
+        f"| mean diff vs gbdt | | {d_a.mean():+.4f} | {d_b.mean():+.4f} |",
+        f"| worst dataset diff vs gbdt | | {ta['mean'].min():+.4f} ({ta['mean'].idxmin()}) "
+        f"| {tb['mean'].min():+.4f} ({tb['mean'].idxmin()}) |",
+        f"| datasets below noise | | {int(ta['below_noise'].sum())} "
+        f"| {int(tb['below_noise'].sum())} |",
+        f"| SMASH mean weight | | {a['w_smash'].mean():.3f} | {b['w_smash'].mean():.3f} |",
+        f"| SMASH kept (weight > 0) | | {(a['w_smash'] > 0).sum()}/{len(a)} "
+        f"| {(b['w_smash'] > 0).sum()}/{len(b)} |",
+        "",
+        f"paired + ours {nb} - + ours {na}: mean {gap.mean():+.4f}, standard error {se:.4f}; "
+        f"better on {(gap > 0).sum()}, equal on {(gap == 0).sum()}, worse on {(gap < 0).sum()}",
+        "",
+        f"| dataset | split | gbdt | + ours {na} | + ours {nb} | diff {na} | diff {nb} "
+        f"| {nb} - {na} | w smash {na} | w smash {nb} |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (name, split), g in a["gbdt"].items():
+        lines.append(
+            f"| {name} | {split} | {g:.4f} | {a.loc[(name, split), 'gbdt+ours']:.4f} "
+            f"| {b.loc[(name, split), 'gbdt+ours']:.4f} | {d_a[(name, split)]:+.4f} "
+            f"| {d_b[(name, split)]:+.4f} | {gap[(name, split)]:+.4f} "
+            f"| {a.loc[(name, split), 'w_smash']:.3f} | {b.loc[(name, split), 'w_smash']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def suite_names(suite: str) -> list[str]:
     from automl_hyper.data.benchmark_sets import REPORT_SET, SELECTION_SET
 
@@ -403,6 +463,12 @@ def main(argv: list[str] | None = None) -> int:
         "instead of fitting that arm again (column gbdt_from); check first that they reproduce",
     )
     parser.add_argument(
+        "--versus",
+        default=None,
+        help="with --summarise-only: print a comparison of --out (other) with this CSV (base), "
+        "two runs that differ only in --ours",
+    )
+    parser.add_argument(
         "--summarise-only",
         action="store_true",
         help="rewrite the Markdown from the CSV, fit nothing",
@@ -435,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.summarise_only:
         write_summary(summary, table, command, ours, ours_config)
         print(summarise(table))
+        if args.versus:
+            base = pd.read_csv(args.versus, keep_default_na=False, na_values=[""])
+            print(f"A: {args.versus}, B: {out}")
+            print(versus(base, table, ("A", "B")))
         return 0
     start = time.time()
     for name in names:

@@ -120,3 +120,27 @@ def test_reuse_gbdt_copies_only_missing_gbdt_rows(tmp_path: Path) -> None:
     assert table["ours_config"].tolist() == ["new"]
     assert table["gbdt_from"].tolist() == ["other.csv"]
     assert ("a", 0, "gbdt", 60.0, "medium_quality", "new") in done and len(done) == 2
+
+
+def test_versus_pairs_two_runs_on_common_splits() -> None:
+    """--versus: the + ours arms of two runs, each against its gbdt arm, on the splits both have."""
+    uplift = _script()
+
+    def run(config: str, ours_auc: dict, smash: float) -> pd.DataFrame:
+        rows = []
+        for (name, split), auc in ours_auc.items():
+            for arm, value in (("gbdt", 0.8), ("gbdt+ours", auc)):
+                weights = {"SMASH": smash, "CatBoost": 1 - smash} if arm != "gbdt" else {}
+                key = (name, split, arm, 60.0, "medium_quality", config)
+                rows.append(dict(zip(uplift.KEY, key), auc=value, weights=json.dumps(weights)))
+        return pd.DataFrame(rows)
+
+    a = run("old", {("x", 0): 0.78, ("y", 0): 0.82, ("z", 0): 0.9}, smash=0.8)
+    b = run("new", {("x", 0): 0.80, ("y", 0): 0.83}, smash=0.2)
+    text = uplift.versus(a, b, ("A", "B"))
+    assert "2 datasets, 2 dataset x splits in both runs" in text
+    assert "| mean test AUC | 0.8000 | 0.8000 | 0.8150 |" in text
+    assert "| worst dataset diff vs gbdt | | -0.0200 (x) | +0.0000 (x) |" in text
+    assert "| datasets below noise | | 1 | 0 |" in text
+    assert "| SMASH mean weight | | 0.800 | 0.200 |" in text
+    assert "mean +0.0150" in text and "better on 2, equal on 0, worse on 0" in text
