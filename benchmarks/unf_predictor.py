@@ -241,10 +241,57 @@ def label_ceiling(colls) -> dict:
     }
 
 
+# -- summary over runs ------------------------------------------------------------------------------
+LEARNED = ("unf", "statnn", "deepsets")
+
+
+def summarise(paths: list[str]) -> str:
+    """A markdown table over several runs' JSON reports (split seeds x objectives): within- and
+    across-task tau per predictor and objective, per split seed and the mean over split seeds.
+    Predictors that learn nothing (proxy, n_params, ceiling, shipped) appear once."""
+    runs = [json.loads(Path(x).read_text()) for x in paths]
+    seeds = sorted({r["seed"] for r in runs})
+    cells: dict[tuple[str, str], dict[int, dict]] = {}
+    for r in runs:
+        objective = r.get("objective", "regression")
+        for name, v in r["results"].items():
+            learned = name.split(" + ")[0] in LEARNED
+            cells.setdefault((name, objective if learned else "-"), {})[r["seed"]] = v
+
+    def fmt(x) -> str:
+        return "" if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+    head = ["predictor", "objective"]
+    head += [f"within s{s}" for s in seeds] + ["**within mean**"]
+    head += [f"across s{s}" for s in seeds] + ["within vs seed-0 label, mean"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def order(key):  # learned predictors first, each with both objectives, then the rest
+        name, objective = key
+        base = name.split(" + ")[0]
+        return (LEARNED.index(base) if base in LEARNED else 9, "+" in name, objective)
+
+    for (name, objective), by_seed in sorted(cells.items(), key=lambda kv: order(kv[0])):
+        w = [by_seed.get(s, {}).get("tau_within_task") for s in seeds]
+        a = [by_seed.get(s, {}).get("tau_across_tasks") for s in seeds]
+        v = [by_seed.get(s, {}).get("vs_seed0", {}).get("tau_within_task") for s in seeds]
+        mean = float(np.mean(w)) if None not in w else None
+        vmean = float(np.mean(v)) if None not in v else None
+        row = [name, objective, *map(fmt, w), f"**{fmt(mean)}**", *map(fmt, a), fmt(vmean)]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 # -- main -------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bank", required=True, nargs="+", help="bank directories (pooled)")
+    p.add_argument("--bank", nargs="+", help="bank directories (pooled)")
+    p.add_argument(
+        "--summarise",
+        nargs="+",
+        metavar="JSON",
+        help="instead of a run: one table over these runs' JSON reports (objectives x split seeds)",
+    )
     p.add_argument("--shipped", default=None, help="also score this shipped predictor")
     p.add_argument(
         "--save",
@@ -273,8 +320,13 @@ def main(argv=None) -> int:
         action="store_true",
         help="only the label-noise ceiling over all tasks (banks built with --real-seeds >= 2)",
     )
-    p.add_argument("--out", required=True, help="markdown report (a .json twin is written too)")
+    p.add_argument("--out", help="markdown report (a .json twin is written too)")
     args = p.parse_args(argv)
+    if args.summarise:
+        print(summarise(args.summarise))
+        return 0
+    if not args.bank or not args.out:
+        p.error("--bank and --out are required (unless --summarise)")
     torch.set_num_threads(1)
 
     colls = [ChildCollection(b) for b in args.bank]
