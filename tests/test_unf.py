@@ -66,11 +66,14 @@ def test_training_lowers_the_loss(bank):
     coll = ChildCollection(bank)
     train, _ = split_tasks([coll], holdout=0.0, seed=0)
     tasks = _tasks_from([coll], train)
-    torch.manual_seed(0)
-    predictor = new_predictor(tasks, channels=(4,), meta=True)
-    before = predictor.evaluate_loss(tasks)
-    predictor.fit(tasks, epochs=60, learning_rate=1e-2, seed=0)
-    assert predictor.evaluate_loss(tasks) < 0.8 * before
+    # regression: the bound this test always had; within_task (3 children per task, with ties,
+    # a harder target on this tiny bank): 1.70 -> 1.41 when written
+    for objective, bound in (("regression", 0.8), ("within_task", 0.9)):
+        torch.manual_seed(0)
+        predictor = new_predictor(tasks, channels=(4,), meta=True, objective=objective)
+        before = predictor.evaluate_loss(tasks)
+        predictor.fit(tasks, epochs=60, learning_rate=1e-2, seed=0)
+        assert predictor.evaluate_loss(tasks) < bound * before, objective
 
 
 def test_save_load_round_trip_and_tampering(bank, tmp_path):
@@ -183,9 +186,9 @@ def test_within_task_objective_ignores_task_difficulty(bank, tmp_path):
     tasks = _tasks_from([coll], split_tasks([coll], 0.0, 0)[0])
     shifted = [(ch, s + 0.1 * i, m) for i, (ch, s, m) in enumerate(tasks)]
     torch.manual_seed(0)
-    within = new_predictor(tasks, channels=(4,), objective="within_task")
+    within = new_predictor(tasks, channels=(4,))  # the default objective
     assert within.evaluate_loss(shifted) == pytest.approx(within.evaluate_loss(tasks), rel=1e-6)
-    regression = new_predictor(tasks, channels=(4,))
+    regression = new_predictor(tasks, channels=(4,), objective="regression")
     assert regression.evaluate_loss(shifted) != pytest.approx(regression.evaluate_loss(tasks))
     within.fit(tasks, epochs=1)
     assert ChildQualityPredictor.load(within.save(tmp_path / "w.pt")).config.objective == (
@@ -198,7 +201,7 @@ def test_within_task_objective_ignores_task_difficulty(bank, tmp_path):
 def test_cli_train_objective(bank, tmp_path):
     out = tmp_path / "p.pt"
     args = ["unf", "train", "--from", str(bank), "--out", str(out), "--epochs", "1"]
-    assert cli_main([*args, "--channels", "4", "--objective", "within_task"]) == 0
+    assert cli_main([*args, "--channels", "4", "--objective", "regression"]) == 0
     entry = json.loads((tmp_path / "p.pt.json").read_text())
-    assert entry["config"]["objective"] == "within_task"
-    assert entry["training"]["objective"] == "within_task"
+    assert entry["config"]["objective"] == "regression"
+    assert entry["training"]["objective"] == "regression"

@@ -62,8 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument(
         "--objective",
         choices=("regression", "within_task"),
-        default="regression",
-        help="squared error on the score (regression) or on the score centred per task",
+        default="within_task",
+        help="squared error on the score centred per task (default: ranks held-out tasks' "
+        "children better) or on the score itself (regression)",
     )
 
     s = sub.add_parser("ship", help="copy a trained predictor into automl_hyper/weights")
