@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from automl_hyper.cli import main as cli_main
@@ -75,3 +76,27 @@ def test_task_filter_keeps_only_tasks_where_capacity_pays():
     impossible = BankConfig(**TINY, task_filter={"min_reference_auc": 1.01})
     with pytest.raises(RuntimeError, match="no task"):
         _kept_task(impossible, 0, max_attempts=2)
+
+
+def test_children_and_labels_do_not_depend_on_where_the_hypernetwork_stopped(tmp_path):
+    # a time budget stops the hypernetwork after a load-dependent number of epochs; two epoch
+    # counts stand in for two loads: same architectures, same real scores, other generated weights
+    short = build(tmp_path / "short", BankConfig(**TINY), n_tasks=1, progress=False)
+    longer = BankConfig(**{**TINY, "hyper_epochs": 3})
+    long = build(tmp_path / "long", longer, n_tasks=1, progress=False)
+    assert list(short["arch"]) == list(long["arch"])
+    np.testing.assert_allclose(short["score"], long["score"])
+    assert (short["proxy_score"] != long["proxy_score"]).any()
+
+
+def test_a_bank_started_with_the_first_procedure_resumes_with_it(tmp_path):
+    out = tmp_path / "old"
+    build(out, BankConfig(**TINY, procedure=1), n_tasks=1, progress=False)
+    meta = json.loads((out / "collection.json").read_text())
+    meta["config"].pop("procedure")  # as written before the field existed
+    (out / "collection.json").write_text(json.dumps(meta))
+    build(out, BankConfig(**TINY), n_tasks=2, progress=False)  # today's default: procedure 2
+    assert json.loads((out / "collection.json").read_text())["config"].get("procedure", 1) == 1
+    fresh = build(tmp_path / "fresh", BankConfig(**TINY, procedure=1), n_tasks=2, progress=False)
+    resumed = ChildCollection(out).table.drop(columns="task_seconds")
+    pd.testing.assert_frame_equal(resumed, fresh.drop(columns="task_seconds"), check_like=True)

@@ -37,7 +37,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +87,11 @@ class BankConfig:
     # Keep only tasks where a model's capacity matters (see _kept_task); {} keeps every task.
     # Keys: min_reference_auc (gradient boosting), min_nonlinear_gap (boosting - logistic).
     task_filter: dict = field(default_factory=dict)
+    # How a smash task's children are drawn, recorded so a bank resumes with its own procedure.
+    # 1: the architectures and their trainings continue the random streams the hypernetwork
+    # consumed, so under a time budget (hyper_seconds) they depend on the machine's load;
+    # 2: they get streams of their own, so only the generated weights depend on the budget.
+    procedure: int = 2
 
     def check(self) -> None:
         if self.family not in FAMILIES:
@@ -268,6 +273,11 @@ def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
         batch_size=64,
         learning_rate=1e-2,
     )
+    if config.procedure >= 2:
+        # the hypernetwork stopped after a load-dependent number of minibatches: what follows
+        # (architectures, initialisations, batch orders) must not depend on how many it ran
+        rng = np.random.default_rng([config.seed, index, 2])
+        torch.manual_seed(int(rng.integers(2**62)))
     specs = []
     for _ in range(50 * config.n_archs):
         spec = space.sample(rng)
@@ -354,6 +364,10 @@ def build(
     settings = asdict(config)
     if meta_path.exists():
         recorded = json.loads(meta_path.read_text())["config"]
+        # a bank goes on with the procedure it was started with (recorded before there was a
+        # choice: 1), whatever this code's default
+        config = replace(config, procedure=recorded.setdefault("procedure", 1))
+        settings = asdict(config)
         # a bank recorded before a field existed was built with that field's default
         recorded = {**json.loads(json.dumps(asdict(BankConfig(family=config.family)))), **recorded}
         if recorded != json.loads(json.dumps(settings)):
