@@ -305,6 +305,13 @@ def main(argv=None) -> int:
     p.add_argument("--channels", default="16,16")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--train-tasks",
+        type=int,
+        default=None,
+        help="train on only the first N training tasks of the split (same held-out tasks); "
+        "for data-scaling checks (default: all)",
+    )
+    p.add_argument(
         "--objective",
         choices=OBJECTIVES,
         default="regression",
@@ -342,6 +349,8 @@ def main(argv=None) -> int:
     n_children = sum(len(c) for c in colls)
     n_tasks = sum(c.table["task"].nunique() for c in colls)
     train_ids, held_ids = split_tasks(colls, args.holdout, args.seed)
+    if args.train_tasks is not None:  # a prefix of the split's order, so N = all is the full run
+        train_ids = train_ids[: args.train_tasks]
     train, held = _tasks_from(colls, train_ids), _tasks_from(colls, held_ids)
     real = [s for _, s, _ in held]
     depth = max(int(c.config.get("max_depth", 4)) for c in colls)
@@ -468,6 +477,9 @@ def main(argv=None) -> int:
         "train_tasks": len(train),
         "heldout_tasks": len(held),
         "heldout_children": int(sum(len(r) for r in real)),
+        # "bank index:task id", so runs with different --train-tasks can be checked to share tasks
+        "train_task_ids": [f"{colls.index(c)}:{t}" for c, t in train_ids],
+        "heldout_task_ids": [f"{colls.index(c)}:{t}" for c, t in held_ids],
         "epochs": args.epochs,
         "lr": args.lr,
         "channels": list(channels),
