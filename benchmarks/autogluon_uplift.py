@@ -503,8 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         print(summarise(table))
         if args.versus:
             base = pd.read_csv(args.versus, keep_default_na=False, na_values=[""])
-            print(f"A: {args.versus}, B: {out}")
-            print(versus(base, table, ("A", "B")))
+            print(f"A: {args.versus}, B: {out} (splits < {args.splits})")
+            first = [t[t["split"].astype(int) < args.splits] for t in (base, table)]
+            print(versus(*first, ("A", "B")))
         return 0
     start = time.time()
     for name in names:
