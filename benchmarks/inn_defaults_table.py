@@ -18,7 +18,9 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-BASE_PARAMS = {"max_epochs", "random_state"}  # what every small-budget INN run logs
+# Parameters a family's runs log that are not ``--set`` overrides, so not part of a setting's name:
+# None = always left out, a value = left out while the run has that value (the zoo's default).
+BASE_PARAMS = {"max_epochs": None, "random_state": None}  # what every small-budget INN run logs
 
 
 def markdown(frame: pd.DataFrame, digits: int = 4) -> str:
@@ -37,18 +39,30 @@ def markdown(frame: pd.DataFrame, digits: int = 4) -> str:
     return "\n".join(lines)
 
 
-def load_runs(tracking_uri: str, experiment: str) -> pd.DataFrame:
-    """One row per finished per-split run: dataset, split, setting, auc, fit_s."""
+def load_runs(
+    tracking_uri: str,
+    experiment: str,
+    family: str | None = None,
+    base_params: dict[str, str | None] = BASE_PARAMS,
+) -> pd.DataFrame:
+    """One row per finished per-split run (of ``family``, else of every family): dataset, split,
+    setting (its ``--set`` overrides, or "defaults"), auc, fit_s, epochs (NaN if not logged)."""
     mlflow.set_tracking_uri(tracking_uri)
     runs = mlflow.search_runs(
         experiment_names=[experiment],
         filter_string="tags.`automl_hyper.role` = 'benchmark-run' and status = 'FINISHED'",
     )
+    if family is not None:
+        runs = runs[runs["tags.automl_hyper.family"] == family]
     params = [c for c in runs.columns if c.startswith("params.")]
-    extra = [c for c in params if c.removeprefix("params.") not in BASE_PARAMS]
 
     def setting(row: pd.Series) -> str:
-        items = [f"{c.removeprefix('params.')}={row[c]}" for c in extra if pd.notna(row[c])]
+        items = []
+        for column in params:
+            name, value = column.removeprefix("params."), row[column]
+            if pd.isna(value) or (name in base_params and base_params[name] in (None, value)):
+                continue
+            items.append(f"{name}={value}")
         return ",".join(sorted(items)) or "defaults"
 
     frame = pd.DataFrame(
@@ -58,7 +72,7 @@ def load_runs(tracking_uri: str, experiment: str) -> pd.DataFrame:
             "setting": runs.apply(setting, axis=1),
             "auc": runs["metrics.auc"],
             "fit_s": runs["metrics.fit_s"],
-            "epochs": runs["metrics.epochs"],
+            "epochs": runs.get("metrics.epochs", np.nan),
         }
     )
     return frame.drop_duplicates(["dataset", "split", "setting"])

@@ -10,6 +10,7 @@ INN. Report set (``--committed``): each group paired with families of a committe
     python benchmarks/mothernet_ft_table.py --tracking-uri sqlite:////tmp/u4/cc18.db \
         --experiment benchmark-cc18-30 --committed benchmarks/results/benchmark_full_cc18-30/runs.csv \
         --out benchmarks/results/mothernet_ft_cc18-30.csv
+    # generation only: --family mothernet --against xgboost-tuned,mothernet
 """
 
 from __future__ import annotations
@@ -17,45 +18,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import mlflow
-import numpy as np
 import pandas as pd
-from inn_defaults_table import against_committed, markdown, paired_table
+from inn_defaults_table import against_committed, load_runs, markdown, paired_table
 
-# What every mothernet-ft run logs; the rest of its parameters are the --set overrides.
-BASE_PARAMS = {"finetune_steps", "random_state"}
+# What every mothernet-ft run logs besides its --set overrides (finetune_steps: the zoo's 50).
+BASE_PARAMS = {"finetune_steps": "50", "random_state": None}
 TIE = 5e-4  # per-dataset mean AUC differences smaller than this count as equal
-
-
-def load_runs(tracking_uri: str, experiment: str) -> pd.DataFrame:
-    """One row per finished per-split run: dataset, split, setting, auc, fit_s."""
-    mlflow.set_tracking_uri(tracking_uri)
-    runs = mlflow.search_runs(
-        experiment_names=[experiment],
-        filter_string="tags.`automl_hyper.role` = 'benchmark-run' and status = 'FINISHED'",
-    )
-    runs = runs[runs["tags.automl_hyper.family"] == "mothernet-ft"]
-    params = [c for c in runs.columns if c.startswith("params.")]
-    overrides = [c for c in params if c.removeprefix("params.") not in BASE_PARAMS]
-    steps = runs.get("params.finetune_steps", pd.Series("50", index=runs.index))
-
-    def setting(row: pd.Series) -> str:
-        items = [f"{c.removeprefix('params.')}={row[c]}" for c in overrides if pd.notna(row[c])]
-        if str(steps[row.name]) != "50":
-            items.append(f"finetune_steps={steps[row.name]}")
-        return ",".join(sorted(items)) or "defaults"
-
-    frame = pd.DataFrame(
-        {
-            "dataset": runs["tags.automl_hyper.dataset"],
-            "split": runs["tags.automl_hyper.split"].astype(int),
-            "setting": runs.apply(setting, axis=1),
-            "auc": runs["metrics.auc"],
-            "fit_s": runs["metrics.fit_s"],
-            "epochs": np.nan,  # paired_table's column; fine-tuning logs no epochs
-        }
-    )
-    return frame.drop_duplicates(["dataset", "split", "setting"])
 
 
 def per_dataset_counts(runs: pd.DataFrame, committed: Path, families: list[str]) -> pd.DataFrame:
@@ -85,12 +53,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracking-uri", required=True)
     parser.add_argument("--experiment", default="benchmark-selection")
+    parser.add_argument("--family", default="mothernet-ft", help="or mothernet (generation only)")
     parser.add_argument("--out", type=Path, help="CSV of the table (and <out>.runs.csv)")
     parser.add_argument("--committed", type=Path, help="runs.csv to pair with (not the baseline)")
     parser.add_argument("--against", default="xgboost-tuned,mothernet-ft", help="its families")
     parser.add_argument("--baseline", default="defaults", help="setting to pair with")
     args = parser.parse_args(argv)
-    runs = load_runs(args.tracking_uri, args.experiment)
+    base = BASE_PARAMS if args.family == "mothernet-ft" else {"random_state": None}
+    runs = load_runs(args.tracking_uri, args.experiment, args.family, base)
     if args.committed:
         families = args.against.split(",")
         table = against_committed(runs, args.committed, families)
