@@ -92,7 +92,7 @@ def fit_statnn(train, names, scales, seed, objective="regression"):
     def design(tasks):
         X, y = [], []
         for children, scores, meta in tasks:
-            target = scores - scores.mean() if objective == "within_task" else scores
+            target = standardised_targets(scores, objective, 0.0, 1.0)  # trees: no scale needed
             for (space, arrays), s, m in zip(children, target, meta):
                 X.append(np.r_[stat_features(space, arrays, names, scales), meta_features(*m)])
                 y.append(s)
@@ -358,7 +358,7 @@ def main(argv=None) -> int:
     results, seconds = {}, {}
 
     learned = args.predictors.split(",")
-    if not set(learned) <= {"unf", "statnn", "deepsets"} or (args.save and "unf" not in learned):
+    if not set(learned) <= set(LEARNED) or (args.save and "unf" not in learned):
         p.error("--predictors: a subset of unf,statnn,deepsets (with unf when --save is given)")
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)
@@ -429,7 +429,7 @@ def main(argv=None) -> int:
         ):
             predictions[label] = [r[col].to_numpy(dtype=float) for r in held_rows]
             results[label] = kendall_taus(predictions[label], real)
-        for name in [n for n in ("unf", "statnn", "deepsets") if n in stored]:
+        for name in [n for n in LEARNED if n in stored]:
             label = f"{name} + n_params"
             predictions[label] = rank_mean(stored[name], predictions["n_params"])
             results[label] = kendall_taus(predictions[label], real)
@@ -545,7 +545,7 @@ def main(argv=None) -> int:
                 "holdout_tasks": args.holdout,
                 "train_tasks": len(train),
                 "heldout_tasks": len(held),
-                "heldout": {k: v for k, v in results.items() if k in ("unf", "statnn", "deepsets")},
+                "heldout": {k: v for k, v in results.items() if k in LEARNED},
             },
         }
         report["saved"] = str(unf.save(args.save, provenance))
