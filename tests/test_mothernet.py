@@ -474,6 +474,37 @@ def test_ship_records_the_estimator_auc(tiny_run, eval_dir, tmp_path):
     assert set(entry["eval_auc_estimator_default"]) == {f"auc_{SELECTION_SET[0]}", "auc_mean"}
 
 
+def test_ship_rule_asks_for_a_gain_above_the_noise_of_the_datasets():
+    from automl_hyper.models.mothernet.ship import beats_shipped
+
+    shipped = {"auc_a": 0.80, "auc_b": 0.90, "auc_c": 0.70, "auc_mean": 0.80}
+    # cont5's case: a small mean gain that the spread over datasets cannot tell from noise.
+    noisy = {"auc_a": 0.81, "auc_b": 0.8915, "auc_c": 0.7005, "auc_mean": 0.0}
+    better, summary = beats_shipped(noisy, shipped)
+    assert not better and "+0.0007" in summary and "better on 2" in summary
+    assert beats_shipped(noisy, shipped, margin_se=0.0)[0]  # strictly better is enough then
+    steady = {"auc_a": 0.803, "auc_b": 0.902, "auc_c": 0.704}
+    assert beats_shipped(steady, shipped)[0]
+    assert not beats_shipped(dict(shipped), shipped, margin_se=0.0)[0]  # a tie never ships
+    with pytest.raises(ValueError, match="no dataset"):
+        beats_shipped({"auc_x": 0.9}, shipped)
+
+
+def test_if_better_refuses_a_checkpoint_no_better_than_the_shipped_one(
+    tiny_run, eval_dir, tmp_path
+):
+    from automl_hyper.models.mothernet.ship import NotBetter
+
+    run_dir, _ = tiny_run
+    first = ship(run_dir / "checkpoint.pt", tmp_path, "evaluated", str(eval_dir))
+    shipped_bytes = (tmp_path / "evaluated.pt").read_bytes()
+    with pytest.raises(NotBetter, match="nothing written"):
+        ship(run_dir / "checkpoint.pt", tmp_path, "evaluated", str(eval_dir), only_if_better=True)
+    assert (tmp_path / "evaluated.pt").read_bytes() == shipped_bytes
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    assert manifest["evaluated"]["shipped_at"] == first["shipped_at"]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_a_model_on_the_gpu_generates_children_for_the_cpu(tiny_run):
     """The pretraining evaluation hands the estimator the model being trained, on its device."""
