@@ -17,7 +17,6 @@ is rewritten from the whole CSV after every dataset.
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import json
 import os
@@ -53,6 +52,7 @@ NOTES = "## Notes\n"
 # standard error of its per-split differences); with one split, below -NOISE_FLOOR. The floor is
 # the size of the GBDT-only run-to-run differences seen on a loaded machine (none of ours fitted).
 NOISE_FLOOR = 0.005
+_CODE_LABEL: list[str] = []  # code_state's first answer
 
 
 def below_noise(diff: pd.Series) -> pd.DataFrame:
@@ -169,21 +169,32 @@ def family_columns(weights: str, models_fit: str) -> dict:
     return row
 
 
-@functools.cache
-def code_state() -> str:
+def code_state(label: str | None = None) -> str:
     """HEAD and whether tracked files differed from it: others edit the same working tree.
 
-    Cached: the process runs the code it imported at start, whatever is committed later.
+    Fixed at the first call: the process runs the code it imported at start, whatever is
+    committed later. ``label`` (``--code``) names a frozen install outside this checkout instead.
     """
     import subprocess
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
 
-    dirty = git(
-        "status", "--porcelain", "--untracked-files=no", "--", "automl_hyper", "integrations"
-    )
-    return git("rev-parse", "--short", "HEAD").strip() + ("+dirty" if dirty.strip() else "")
+    if not _CODE_LABEL:
+        if not label:
+            dirty = git(
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "automl_hyper",
+                "integrations",
+            )
+            label = git("rev-parse", "--short", "HEAD").strip() + (
+                "+dirty" if dirty.strip() else ""
+            )
+        _CODE_LABEL.append(label)
+    return _CODE_LABEL[0]
 
 
 def run_dataset(
@@ -197,8 +208,10 @@ def run_dataset(
     ours_config: str,
     dataset=None,
     arms: tuple[str, ...] = ARMS,
+    only: set[int] | None = None,
 ) -> list[dict]:
-    """``arms`` (both by default) on every split of one dataset, except the pairs in ``done``."""
+    """``arms`` (both by default) on every split of one dataset (or the ``only`` ones), except
+    the pairs in ``done``."""
     from automl_hyper.data.splits import paper_splits
 
     ds = dataset if dataset is not None else load_shared(name)
@@ -206,6 +219,8 @@ def run_dataset(
     frame["target"] = ds.y.to_numpy()
     rows = []
     for split, (tr, te) in enumerate(paper_splits(ds.y, n_splits=splits, seed=0)):
+        if only is not None and split not in only:
+            continue
         for arm in arms:
             key = (name, split, arm, float(time_limit), presets, ours_config)
             if key in done:
@@ -457,6 +472,18 @@ def main(argv: list[str] | None = None) -> int:
         "--arms", default=",".join(ARMS), help="comma list of arms to fit (default: both)"
     )
     parser.add_argument(
+        "--only-splits",
+        default=None,
+        help="comma list of split ids to fit (each < --splits; paper splits are prefix-stable, "
+        "so split i is the same for any --splits > i); default: all",
+    )
+    parser.add_argument(
+        "--code",
+        default=None,
+        help="label for the CSV's code column when automl_hyper is imported from a frozen "
+        "install outside this checkout (its git HEAD would say nothing about the code run)",
+    )
+    parser.add_argument(
         "--gbdt-from",
         default=None,
         help="CSV whose gbdt rows (same dataset, split, time limit, presets) are copied into --out "
@@ -482,7 +509,10 @@ def main(argv: list[str] | None = None) -> int:
     import autogluon.tabular  # noqa: F401  (fires automl_hyper's registration hook)
 
     ours, ours_config = our_hyperparameters(args.ours)
-    code_state()  # the state this process imported, recorded on every row
+    code_state(args.code)  # the state this process imported, recorded on every row
+    only = {int(s) for s in args.only_splits.split(",")} if args.only_splits else None
+    if only and max(only) >= args.splits:
+        parser.error("--only-splits: every split id must be < --splits")
     flags = [a for a in (argv or sys.argv[1:]) if a != "--summarise-only"]
     command = "python benchmarks/autogluon_uplift.py " + " ".join(flags)
     names = suite_names(args.suite)
@@ -519,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
             ours,
             ours_config,
             arms=arms,
+            only=only,
         )
         if not rows:
             continue
