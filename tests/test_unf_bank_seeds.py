@@ -58,7 +58,7 @@ def test_cli_options_and_resume_of_a_bank_recorded_before_them(tmp_path, capsys)
     assert cli_main(args[:5] + ["2", "--out", str(plain)] + args[8:]) == 0
     assert ChildCollection(plain).table["task"].nunique() == 2
     # ... and refuses other settings (the CLI reports the ValueError, exit status 1)
-    assert cli_main(args[:5] + ["2", "--out", str(plain)] + args[8:] + ["--real-seeds", "2"]) == 1
+    assert cli_main(args[:5] + ["2", "--out", str(plain)] + args[8:] + ["--archs", "3"]) == 1
     assert "other settings" in capsys.readouterr().err
 
 
@@ -100,3 +100,31 @@ def test_a_bank_started_with_the_first_procedure_resumes_with_it(tmp_path):
     fresh = build(tmp_path / "fresh", BankConfig(**TINY, procedure=1), n_tasks=2, progress=False)
     resumed = ChildCollection(out).table.drop(columns="task_seconds")
     pd.testing.assert_frame_equal(resumed, fresh.drop(columns="task_seconds"), check_like=True)
+
+
+def test_extending_a_bank_with_more_trainings_gives_the_labels_of_building_with_them(tmp_path):
+    # two tasks at 1 training, extended to 2 and then 4, equal a bank built with 4 from the start
+    out = tmp_path / "grown"
+    build(out, BankConfig(**TINY), n_tasks=2, progress=False)
+    build(out, BankConfig(**TINY, real_seeds=2), n_tasks=1, progress=False)
+    grown = build(out, BankConfig(**TINY, real_seeds=4), n_tasks=3, progress=False)
+    assert json.loads((out / "collection.json").read_text())["config"]["real_seeds"] == 4
+    fresh = build(tmp_path / "fresh", BankConfig(**TINY, real_seeds=4), n_tasks=3, progress=False)
+    seeds = [f"score_seed{r}" for r in range(4)]
+    assert list(grown.columns[: len(fresh.columns)]) == list(fresh.columns)
+    extended = grown["extend_seconds"].notna()
+    assert list(grown.loc[extended, "task"].unique()) == [0, 1]  # task 2 was built with 4
+    cols = ["child", "arch", "score", *seeds]
+    pd.testing.assert_frame_equal(grown[cols], fresh[cols])
+    # fewer trainings than recorded are refused
+    with pytest.raises(ValueError, match="other settings"):
+        build(out, BankConfig(**TINY, real_seeds=3), n_tasks=3, progress=False)
+
+
+def test_extending_an_older_first_procedure_bank_keeps_its_children(tmp_path):
+    out = tmp_path / "old"
+    first = build(out, BankConfig(**TINY, procedure=1, real_seeds=2), n_tasks=1, progress=False)
+    grown = build(out, BankConfig(**TINY, procedure=1, real_seeds=3), n_tasks=1, progress=False)
+    same = ["child", "arch", "proxy_score", "score_seed0", "score_seed1"]
+    pd.testing.assert_frame_equal(grown[same], first[same])
+    np.testing.assert_allclose(grown["score"], grown[[f"score_seed{r}" for r in range(3)]].mean(1))

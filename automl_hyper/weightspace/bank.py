@@ -238,22 +238,120 @@ def _mothernet_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
 
 
 # -- smash --------------------------------------------------------------------------------------------
+@dataclass
+class _TrainingData:
+    """One smash task's tensors: the fit/validation split of the training rows and the test rows."""
+
+    n_classes: int
+    nf: int
+    val: np.ndarray
+    Xf: torch.Tensor
+    yf: torch.Tensor
+    Xv: torch.Tensor
+    yv: torch.Tensor
+    Xt: torch.Tensor
+    yte: np.ndarray
+
+    @classmethod
+    def of(cls, index: int, Xtr, ytr, Xte, yte) -> _TrainingData:
+        from automl_hyper.models.smash.training import holdout_split
+
+        fit, val = holdout_split(ytr, "classification", 0.2, seed=index)
+        return cls(
+            n_classes=int(max(ytr.max(), yte.max())) + 1,
+            nf=Xtr.shape[1],
+            val=val,
+            Xf=torch.from_numpy(Xtr[fit]).float(),
+            yf=torch.from_numpy(ytr[fit]).long(),
+            Xv=torch.from_numpy(Xtr[val]).float(),
+            yv=torch.from_numpy(ytr[val]).long(),
+            Xt=torch.from_numpy(Xte).float(),
+            yte=yte,
+        )
+
+
+def _auc_of(out: torch.Tensor, y: np.ndarray) -> float:
+    return _held_out_auc(torch.softmax(out.double(), dim=1).numpy(), y)
+
+
+def _real_score(config: BankConfig, data: _TrainingData, spec, train_rng) -> float:
+    """Held-out AUC of ``spec`` after ordinary training (initialised from torch's global stream)."""
+    from automl_hyper.models.smash.network import ArchNet
+    from automl_hyper.models.smash.training import train_network
+
+    net = ArchNet(spec, data.nf, data.n_classes)
+    train_network(
+        net,
+        data.Xf,
+        data.yf,
+        data.Xv,
+        data.yv,
+        "classification",
+        rng=train_rng,
+        learning_rate=config.real_lr,
+        weight_decay=config.real_weight_decay,
+        max_epochs=config.real_epochs,
+        patience=config.real_patience,
+        batch_size=64,
+    )
+    with torch.no_grad():
+        return _auc_of(net(data.Xt), data.yte)
+
+
+def _extra_training(config: BankConfig, data: _TrainingData, index: int, j: int, spec, r: int):
+    """Training ``r`` >= 1 of architecture ``j``: its own streams (inside fork_rng, so nothing
+    else shifts), a function of (seed, task, architecture, r) alone; hence training r is the
+    same whether the bank was built with it or extended to it later (``_extend_task``)."""
+    stream = ((config.seed * 7919 + index) * 1009 + j) * 101 + r
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream)
+        return _real_score(config, data, spec, np.random.default_rng(stream))
+
+
+def _trainings_of(rows: list[dict]) -> int:
+    """How many trainings a built task's labels hold (a one-seed row has no score_seed columns)."""
+    return sum(1 for k in rows[0] if k.startswith("score_seed")) or 1
+
+
+def _extend_task(config: BankConfig, index: int, rows: list[dict]) -> list[dict]:
+    """Add trainings to a built smash task up to ``config.real_seeds``: the architectures are read
+    from the rows (not re-sampled), so this works for banks of either procedure."""
+    from automl_hyper.models.smash import ArchSpec
+
+    have = _trainings_of(rows)
+    Xtr, ytr, Xte, yte, _ = _kept_task(config, index)
+    data = _TrainingData.of(index, Xtr, ytr, Xte, yte)
+    out = []
+    for j, row in enumerate(rows):
+        assert row["child"] == f"t{index:05d}_a{j:03d}", row["child"]
+        spec = ArchSpec.from_json(row["arch"])
+        reals = [row[f"score_seed{r}"] for r in range(have)] if have > 1 else [row["score"]]
+        reals += [
+            _extra_training(config, data, index, j, spec, r) for r in range(have, config.real_seeds)
+        ]
+        row = {k: v for k, v in row.items() if not k.startswith("score_seed")}
+        # same keys and order as a bank built with these trainings from the start
+        new = {}
+        for k, v in row.items():
+            new[k] = float(np.mean(reals)) if k == "score" else v
+            if k == "score":
+                new.update({f"score_seed{r}": v for r, v in enumerate(reals)})
+        out.append(new)
+    return out
+
+
 def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
     from automl_hyper.models.smash import SearchSpace
     from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
-    from automl_hyper.models.smash.network import ArchNet, forward
-    from automl_hyper.models.smash.training import holdout_split, train_network
+    from automl_hyper.models.smash.network import forward
     from automl_hyper.weightspace.specs import arch_arrays, arch_space
 
     task = "classification"
     rng = np.random.default_rng(config.seed * 7919 + index)
     torch.manual_seed(config.seed * 7919 + index)
-    n_classes = int(max(ytr.max(), yte.max())) + 1
-    nf = Xtr.shape[1]
-    fit, val = holdout_split(ytr, task, 0.2, seed=index)
-    Xf, yf = torch.from_numpy(Xtr[fit]).float(), torch.from_numpy(ytr[fit]).long()
-    Xv, yv = torch.from_numpy(Xtr[val]).float(), torch.from_numpy(ytr[val]).long()
-    Xt = torch.from_numpy(Xte).float()
+    data = _TrainingData.of(index, Xtr, ytr, Xte, yte)
+    n_classes, nf, val = data.n_classes, data.nf, data.val
+    Xf, yf, Xv = data.Xf, data.yf, data.Xv
     space = SearchSpace(
         max_depth=config.max_depth,
         widths=tuple(config.widths),
@@ -286,42 +384,18 @@ def _smash_children(config: BankConfig, index: int, Xtr, ytr, Xte, yte):
         if len(specs) == config.n_archs:
             break
 
-    def auc_of(out: torch.Tensor, y: np.ndarray) -> float:
-        return _held_out_auc(torch.softmax(out.double(), dim=1).numpy(), y)
-
-    def real_score(spec, train_rng: np.random.Generator) -> float:
-        net = ArchNet(spec, nf, n_classes)
-        train_network(
-            net,
-            Xf,
-            yf,
-            Xv,
-            yv,
-            task,
-            rng=train_rng,
-            learning_rate=config.real_lr,
-            weight_decay=config.real_weight_decay,
-            max_epochs=config.real_epochs,
-            patience=config.real_patience,
-            batch_size=64,
-        )
-        with torch.no_grad():
-            return auc_of(net(Xt), yte)
-
     rows, arrays = [], {}
     for j, spec in enumerate(specs):
         with torch.no_grad():
             params = gen(spec)
-            proxy = auc_of(forward(spec, params, Xv), ytr[val])
-            generated = auc_of(forward(spec, params, Xt), yte)
+            proxy = _auc_of(forward(spec, params, Xv), ytr[val])
+            generated = _auc_of(forward(spec, params, data.Xt), yte)
         # seed 0 continues the task's shared streams (as a one-seed bank does); later seeds get
-        # their own, inside fork_rng so they do not shift the streams of the next architecture
-        reals = [real_score(spec, rng)]
-        for r in range(1, config.real_seeds):
-            stream = ((config.seed * 7919 + index) * 1009 + j) * 101 + r
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(stream)
-                reals.append(real_score(spec, np.random.default_rng(stream)))
+        # their own (_extra_training), so they can also be added to a built bank later
+        reals = [_real_score(config, data, spec, rng)]
+        reals += [
+            _extra_training(config, data, index, j, spec, r) for r in range(1, config.real_seeds)
+        ]
         real = float(np.mean(reals))
         cid = f"t{index:05d}_a{j:03d}"
         for k, a in arch_arrays(spec, params, nf).items():
@@ -370,10 +444,18 @@ def build(
         settings = asdict(config)
         # a bank recorded before a field existed was built with that field's default
         recorded = {**json.loads(json.dumps(asdict(BankConfig(family=config.family)))), **recorded}
-        if recorded != json.loads(json.dumps(settings)):
+        # more trainings per architecture than recorded extend the built tasks' labels
+        more = config.family == "smash" and config.real_seeds > recorded["real_seeds"]
+        if {**recorded, "real_seeds": settings["real_seeds"]} != json.loads(
+            json.dumps(settings)
+        ) or (config.real_seeds < recorded["real_seeds"]):
             raise ValueError(
                 f"{out} holds a bank built with other settings ({recorded}); use another --out "
-                "or the same settings to resume"
+                "or the same settings to resume (smash: --real-seeds may grow, to extend it)"
+            )
+        if more:
+            _atomic_write(
+                meta_path, lambda p: p.write_text(json.dumps({"config": settings}, indent=1))
             )
     else:
         _atomic_write(meta_path, lambda p: p.write_text(json.dumps({"config": settings}, indent=1)))
@@ -381,6 +463,26 @@ def build(
     todo = [t for t in range(n_tasks) if not (out / "tasks" / f"t{t:05d}.json").exists()]
     if log is not None and len(todo) < n_tasks:
         log(f"resuming: {n_tasks - len(todo)} of {n_tasks} tasks already built in {out}")
+    done = sorted(int(p.stem[1:]) for p in (out / "tasks").glob("t*.json"))
+    short = [
+        t
+        for t in done
+        if config.family == "smash" and _trainings_of(_rows(out, t)) < config.real_seeds
+    ]
+    with torch_threads(1):
+        bar = tqdm(short, desc="more trainings", unit="task", disable=not progress or not short)
+        for t in bar:
+            start = time.perf_counter()
+            rows = _extend_task(config, t, _rows(out, t))
+            seconds = time.perf_counter() - start
+            for r in rows:
+                r["extend_seconds"] = r.get("extend_seconds", 0.0) + seconds
+            path = out / "tasks" / f"t{t:05d}.json"
+            _atomic_write(path, lambda p, r=rows: p.write_text(json.dumps(r)))
+        if short:
+            _write_table(out)
+            if log is not None:
+                log(f"extended {len(short)} tasks to {config.real_seeds} trainings in {out}")
     bar = tqdm(todo, desc=f"{config.family} bank", unit="task", disable=not progress)
     with torch_threads(1):
         for t in bar:
@@ -408,6 +510,10 @@ def build(
             table = _write_table(out)
             bar.set_postfix(children=len(table))
     return _write_table(out)
+
+
+def _rows(out: Path, task: int) -> list[dict]:
+    return json.loads((out / "tasks" / f"t{task:05d}.json").read_text())
 
 
 def _write_table(out: Path) -> pd.DataFrame:
