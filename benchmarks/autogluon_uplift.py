@@ -501,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         help="rewrite the Markdown from the CSV, fit nothing",
     )
     args = parser.parse_args(argv)
+    only = {int(s) for s in args.only_splits.split(",")} if args.only_splits else None
+    if only and max(only) >= args.splits:
+        parser.error("--only-splits: every split id must be < --splits")
 
     label = args.suite if args.suite in ("cc18-30", "selection") else "custom"
     out = Path(args.out or RESULTS / f"autogluon_uplift_{label}.csv")
@@ -510,9 +513,6 @@ def main(argv: list[str] | None = None) -> int:
 
     ours, ours_config = our_hyperparameters(args.ours)
     code_state(args.code)  # the state this process imported, recorded on every row
-    only = {int(s) for s in args.only_splits.split(",")} if args.only_splits else None
-    if only and max(only) >= args.splits:
-        parser.error("--only-splits: every split id must be < --splits")
     flags = [a for a in (argv or sys.argv[1:]) if a != "--summarise-only"]
     command = "python benchmarks/autogluon_uplift.py " + " ".join(flags)
     names = suite_names(args.suite)

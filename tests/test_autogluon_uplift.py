@@ -144,3 +144,26 @@ def test_versus_pairs_two_runs_on_common_splits() -> None:
     assert "| datasets below noise | | 1 | 0 |" in text
     assert "| SMASH mean weight | | 0.800 | 0.200 |" in text
     assert "mean +0.0150" in text and "better on 2, equal on 0, worse on 0" in text
+
+
+def test_only_splits_fits_nothing_outside_them() -> None:
+    """--only-splits: with split 0 done and only split 0 asked for, nothing is fitted (split 1
+    of --splits 2 is left alone); a split id not below --splits is refused before any fit."""
+    uplift = _script()
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    ds = Dataset("tiny-wdbc", X.iloc[:60, :3], y.iloc[:60])
+    done = {("tiny-wdbc", 0, arm, 60.0, "medium_quality", "cfg") for arm in uplift.ARMS}
+    args = dict(splits=2, time_limit=60.0, presets="medium_quality", num_cpus=1, ours={})
+    rows = uplift.run_dataset(
+        "tiny-wdbc", done=done, ours_config="cfg", dataset=ds, only={0}, **args
+    )
+    assert rows == []
+    with pytest.raises(SystemExit):
+        uplift.main(["--suite", "breast-w", "--splits", "2", "--only-splits", "2"])
+
+
+def test_code_label_is_fixed_at_first_call() -> None:
+    """--code names a frozen install; later calls (one per row) return the same label."""
+    uplift = _script()  # a fresh module: nothing recorded yet
+    assert uplift.code_state("abc123-frozen") == "abc123-frozen"
+    assert uplift.code_state() == "abc123-frozen"
