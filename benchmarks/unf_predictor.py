@@ -23,6 +23,9 @@ held-out tasks it reports Kendall tau between predicted and real held-out scores
   two trainings' real scores of the same architectures: the best any predictor can reach against
   one-seed labels (the test rows are shared, so it is an upper bound). Every predictor is also
   scored against the seed-0 label alone (column "vs seed-0 label"), comparable with it.
+  With >= 4 trainings also ``ceiling (mean of trainings 0-1 vs 2-3)`` (two independent 2-training
+  labels; its Spearman-Brown step to 4 trainings in the JSON) and every predictor against the
+  2-training label (column "vs mean of trainings 0-1").
 
 Every learned predictor also reads the task's meta-features (log rows, log features, classes).
 ``--objective`` trains all three learned predictors on the same target: the score (``regression``)
@@ -231,7 +234,7 @@ def label_ceiling(colls) -> dict:
             seed1.append(rows["score_seed1"].to_numpy(dtype=float))
             mean.append(rows["score"].to_numpy(dtype=float))
             stds.append(float(np.std(mean[-1])))
-    return {
+    out = {
         "tasks": len(seed0),
         "children": int(sum(len(r) for r in seed0)),
         "within_task_score_std_mean": float(np.mean(stds)),
@@ -239,6 +242,35 @@ def label_ceiling(colls) -> dict:
         "seed0_vs_seed1": kendall_taus(seed1, seed0),
         "seed_abs_diff_mean": float(np.mean(np.abs(np.concatenate(seed0) - np.concatenate(seed1)))),
     }
+    tables = [c.table for c in colls]
+    if all("score_seed3" in t for t in tables):
+        rows = [r[np.isfinite(r["score"])] for t in tables for _, r in t.groupby("task")]
+        out["halves"] = half_ceiling(*half_means(rows))
+    return out
+
+
+def half_means(held_rows) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per task, the mean of trainings 0-1 and the mean of trainings 2-3 (two independent
+    2-training labels of the same children)."""
+    a = [r[["score_seed0", "score_seed1"]].to_numpy(dtype=float).mean(1) for r in held_rows]
+    b = [r[["score_seed2", "score_seed3"]].to_numpy(dtype=float).mean(1) for r in held_rows]
+    return a, b
+
+
+def half_ceiling(a: list[np.ndarray], b: list[np.ndarray]) -> dict:
+    """Kendall tau between two independent 2-training labels, and its Spearman-Brown step to
+    4 trainings. Kendall tau is moved to a Pearson r by Greiner's relation r = sin(pi tau / 2)
+    (exact for bivariate normal scores), r_4 = 2 r / (1 + r), then back: ``tau_4_vs_4`` is the
+    expected tau between two independent 4-training labels, ``tau_true_vs_4`` that of the
+    noise-free score against one 4-training label (the most a perfect predictor can show)."""
+    taus = kendall_taus(b, a)
+    to_tau = lambda r: float(2 / np.pi * np.arcsin(r))  # noqa: E731
+    for key in ("tau_within_task", "tau_across_tasks"):
+        r = float(np.sin(np.pi * taus[key] / 2))
+        r4 = 2 * r / (1 + r) if r > -1 else float("nan")
+        taus[key.replace("tau_", "tau_4_vs_4_")] = to_tau(r4)
+        taus[key.replace("tau_", "tau_true_vs_4_")] = to_tau(np.sqrt(max(r4, 0.0)))
+    return taus
 
 
 # -- summary over runs ------------------------------------------------------------------------------
@@ -264,6 +296,8 @@ def summarise(paths: list[str]) -> str:
     head = ["predictor", "objective"]
     head += [f"within s{s}" for s in seeds] + ["**within mean**"]
     head += [f"across s{s}" for s in seeds] + ["within vs seed-0 label, mean"]
+    four = any("vs_mean01" in v for r in runs for v in r["results"].values())
+    head += ["within vs mean of trainings 0-1, mean"] if four else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def order(key):  # learned predictors first, each with both objectives, then the rest
@@ -278,6 +312,9 @@ def summarise(paths: list[str]) -> str:
         mean = float(np.mean(w)) if None not in w else None
         vmean = float(np.mean(v)) if None not in v else None
         row = [name, objective, *map(fmt, w), f"**{fmt(mean)}**", *map(fmt, a), fmt(vmean)]
+        if four:
+            h = [by_seed.get(s, {}).get("vs_mean01", {}).get("tau_within_task") for s in seeds]
+            row.append(fmt(float(np.mean(h))) if None not in h else "")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -450,6 +487,19 @@ def main(argv=None) -> int:
                 results[name]["vs_seed0"] = kendall_taus(preds, seed0)
                 if name.endswith("+ n_params"):
                     results[name]["vs_seed0"]["tau_across_tasks"] = float("nan")
+    if seeded and all("score_seed3" in r for r in held_rows):
+        # 4 trainings: the 2-training half-labels' agreement (+ Spearman-Brown to 4), and every
+        # predictor against the 2-training label (mean of trainings 0-1), i.e. the older label
+        first, second = half_means(held_rows)
+        halves = "ceiling (mean of trainings 0-1 vs 2-3)"
+        results[halves] = half_ceiling(first, second)
+        predictions[halves] = second
+        for name in results:
+            preds = predictions.get(name) or stored.get(name)
+            if preds is not None and not name.startswith("ceiling"):  # they hold a half's trainings
+                results[name]["vs_mean01"] = kendall_taus(preds, first)
+                if name.endswith("+ n_params"):
+                    results[name]["vs_mean01"]["tau_across_tasks"] = float("nan")
 
     # inference time per child on one thread (after a warm-up call per weight space)
     sample = [c for children, _, _ in held for c in children][: 30 if "unf" in learned else 0]
@@ -499,6 +549,7 @@ def main(argv=None) -> int:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "command": "python " + " ".join(sys.argv),
     }
+    four = any("vs_mean01" in r for r in results.values())
     lines = [
         f"# UNF child-quality predictor: {family} bank",
         "",
@@ -510,8 +561,9 @@ def main(argv=None) -> int:
         f"Objective of the learned predictors: `{args.objective}`; split seed {args.seed}.",
         "",
         "| predictor | Kendall tau within task | Kendall tau across tasks | tasks ranked | train s"
-        + (" | within, vs seed-0 label | across, vs seed-0 label |" if seeded else " |"),
-        "|---|---|---|---|---|" + ("---|---|" if seeded else ""),
+        + (" | within, vs seed-0 label | across, vs seed-0 label |" if seeded else " |")
+        + (" within, vs mean of trainings 0-1 |" if four else ""),
+        "|---|---|---|---|---|" + ("---|---|" if seeded else "") + ("---|" if four else ""),
     ]
     for name, r in results.items():
         s = seconds.get(name)
@@ -523,6 +575,8 @@ def main(argv=None) -> int:
             v = r.get("vs_seed0", {})
             line += f" {v.get('tau_within_task', float('nan')):.3f} |"
             line += f" {v.get('tau_across_tasks', float('nan')):.3f} |"
+        if four:
+            line += f" {r.get('vs_mean01', {}).get('tau_within_task', float('nan')):.3f} |"
         lines.append(line)
     lines += [
         "",
