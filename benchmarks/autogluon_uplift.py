@@ -292,6 +292,31 @@ def _by_use(ok: pd.DataFrame, diff: pd.Series) -> list[str]:
     ]
 
 
+def _cell(diff: pd.Series, name: str, split: int) -> str:
+    return f"{diff[(name, split)]:+.4f} | " if (name, split) in diff.index else "- | "
+
+
+def _by_split(ok: pd.DataFrame, diff: pd.Series) -> list[str]:
+    """With several splits: each split's mean difference and median fit/predict times per arm."""
+    splits = diff.index.get_level_values("split")
+    if splits.nunique() < 2:
+        return []
+    lines = ["", "per split (rows' code: the CSV's `code` column):", ""]
+    ok = ok.assign(split=ok["split"].astype(int))
+    for k in sorted(splits.unique()):
+        rows = ok[ok["split"] == k]
+        t = rows.groupby("arm")[["fit_s", "predict_s"]].median().reindex(list(ARMS))
+        code = ", ".join(sorted(set(rows["code"].astype(str)))) if "code" in rows else "?"
+        lines.append(
+            f"- split {k}: {_mean_se(diff[splits == k])}; median fit s "
+            + " / ".join(f"{arm} {t.loc[arm, 'fit_s']:.1f}" for arm in ARMS)
+            + "; median predict s "
+            + " / ".join(f"{arm} {t.loc[arm, 'predict_s']:.2f}" for arm in ARMS)
+            + f"; code {code}"
+        )
+    return lines
+
+
 def summarise(table: pd.DataFrame) -> str:
     """Markdown: mean AUC per arm, paired difference, worst dataset, how often ours are kept."""
     ok = table[table["auc"].notna()].drop_duplicates(KEY, keep="last").reset_index(drop=True)
@@ -332,6 +357,7 @@ def summarise(table: pd.DataFrame) -> str:
         f"below noise (mean difference < -max({NOISE_FLOOR}, 2 x SE of its split differences)): "
         + (", ".join(noise.index[noise["below_noise"]]) or "none")
         + f" ({int(noise['below_noise'].sum())} of {len(noise)} datasets)",
+        *_by_split(ok, diff),
         *_by_use(ok, diff),
         "",
         "our models in the final model of the gbdt+ours arm:",
@@ -356,14 +382,18 @@ def summarise(table: pd.DataFrame) -> str:
     lines.append(
         f"| any of ours | {any_fit.sum()}/{len(ours)} | {any_kept.sum()}/{len(ours)} | - | - |"
     )
+    split_ids = sorted(diff.index.get_level_values("split").unique())
+    several = len(split_ids) > 1  # then each split's difference gets a column too
     lines += [
         "",
         "per dataset (mean over splits; min: the worst split's difference):",
         "",
-        "| dataset | gbdt | gbdt+ours | diff | min diff | below noise | "
+        "| dataset | gbdt | gbdt+ours | diff | "
+        + "".join(f"diff split {k} | " for k in split_ids if several)
+        + "min diff | below noise | "
         + " | ".join(f"w {f}" for f in FAMILIES)
         + " |",
-        "|---|---|---|---|---|---|" + "---|" * len(FAMILIES),
+        "|---|---|---|---|---|---|" + "---|" * (len(FAMILIES) + several * len(split_ids)),
     ]
     wmean = ours.groupby("dataset")[[f"w_{f}" for f in FAMILIES]].mean()
     means = paired.groupby(level="dataset").mean()
@@ -371,7 +401,9 @@ def summarise(table: pd.DataFrame) -> str:
         w = wmean.loc[name]
         lines.append(
             f"| {name} | {means.loc[name, 'gbdt']:.4f} | {means.loc[name, 'gbdt+ours']:.4f} "
-            f"| {per_ds[name]:+.4f} | {noise.loc[name, 'min']:+.4f} "
+            f"| {per_ds[name]:+.4f} | "
+            + "".join(_cell(diff, name, k) for k in split_ids if several)
+            + f"{noise.loc[name, 'min']:+.4f} "
             f"| {'yes' if noise.loc[name, 'below_noise'] else ''} | "
             + " | ".join(f"{w[f'w_{f}']:.3f}" for f in FAMILIES)
             + " |"
