@@ -111,13 +111,11 @@ def test_tuning_stays_inside_the_time_limit():
 
     X, y = make_classification(300, 6, random_state=0)
     _pay_first_optimiser_import()
-    start = time.perf_counter()
+    start = time.thread_time()  # time_limit counts this thread's CPU seconds (one torch thread)
     clf = SmashClassifier(
         **{**TINY, "max_epochs": 10_000, "patience": 10_000, "tune_trials": 50, "time_limit": 3.0}
     ).fit(X, y)
-    assert (
-        time.perf_counter() - start < 3.0 + 20.0
-    )  # slack for a loaded machine; unbounded: minutes
+    assert time.thread_time() - start < 3.0 + 20.0  # slack: minimum epochs; unbounded: minutes
     assert len(clf.tuning_results_) < 50
 
 
@@ -169,13 +167,11 @@ def test_unf_scoring_stays_inside_the_time_limit(predictor):
 
     X, y = make_classification(300, 6, random_state=0)
     _pay_first_optimiser_import()
-    start = time.perf_counter()
+    start = time.thread_time()  # time_limit counts this thread's CPU seconds (one torch thread)
     params = {**TINY, "n_candidates": 3000, "n_mutations": 0, "hyper_time_budget": None}
     clf = SmashClassifier(**params, ranker="unf", unf_predictor=predictor, time_limit=3.0)
     clf.set_params(hyper_max_epochs=10_000).fit(X, y)
-    assert (
-        time.perf_counter() - start < 3.0 + 20.0
-    )  # slack for a loaded machine; unbounded: minutes
+    assert time.thread_time() - start < 3.0 + 20.0  # slack: minimum epochs; unbounded: minutes
     table = clf.search_results_
     assert table.real_score.notna().any()
     # scored in proxy order: every scored candidate has a proxy at least that of any unscored one

@@ -9,6 +9,8 @@ randomness, deadline), so that the steps take one argument instead of a dozen.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from numbers import Integral, Real
 
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
+from automl_hyper.models.smash.budget import Budget
 from automl_hyper.models.smash.training import METRICS
 
 SAMPLERS = ("random", "optuna")
@@ -55,6 +58,7 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
     "ranker": [StrOptions(set(RANKERS))],
     "unf_predictor": [str, None],
     "ensemble_top_k": [_AT_LEAST_ONE],
+    "ensemble_min_epoch_share": [Interval(Real, 0, 1, closed="both")],
     "tune_trials": [_NON_NEGATIVE_INT],
 }
 
@@ -97,6 +101,10 @@ class SearchConfig:
     unf_predictor: str | None = None  # a predictor file or shipped name; None: "unf-smash"
     # Average the predictions of the best k trained finalists (all top_k of them by default).
     ensemble_top_k: int = 5
+    # A finalist the time budget stopped joins the average only if it trained at least this share
+    # of the winner's epochs (one stopped by patience or max_epochs always may): under-trained
+    # members would dilute the ensemble. 0: every trained finalist may join.
+    ensemble_min_epoch_share: float = 0.0
     tune_trials: int = 0  # Optuna trials over the winner's learning rate, dropout, weight decay
 
     def check(self) -> None:
@@ -117,7 +125,8 @@ class SearchContext:
     n_outputs: int
     config: SearchConfig
     seed: int
-    deadline: float | None = None  # time.perf_counter() value after which work winds down
+    deadline: Budget | None = None  # the fit's time budget (CPU and/or wall seconds)
+    clock: Callable[[], float] = time.thread_time  # the CPU clock budgets of this fit count on
     rng: np.random.Generator = field(init=False, repr=False)
     y_val_np: np.ndarray = field(init=False, repr=False)
 

@@ -8,7 +8,6 @@ checks them once per fit, before the shared preprocessing, so these classes see 
 
 from __future__ import annotations
 
-import time
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -20,11 +19,12 @@ from sklearn.utils.validation import check_is_fitted
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
 from automl_hyper.models.eval_set import ValidationSetMixin
 from automl_hyper.models.smash.architecture import ArchSpec, SearchSpace, as_spec
+from automl_hyper.models.smash.budget import Budget, cpu_clock
 from automl_hyper.models.smash.context import CONFIG_CONSTRAINTS, SearchConfig, SearchContext
 from automl_hyper.models.smash.network import ArchNet
 from automl_hyper.models.smash.search import Candidate, run_search, train_candidate
 from automl_hyper.models.smash.training import holdout_split, outputs_to_proba
-from automl_hyper.models.torch_utils import seed_from, seeded
+from automl_hyper.models.torch_utils import seed_from, seeded, torch_threads
 
 DEFAULT_WIDTHS = (16, 32, 64, 128, 256, 512)
 DEFAULT_SPEC = ArchSpec.plain((128, 128))
@@ -50,6 +50,7 @@ _SEARCH_PARAMS = (
     "ranker",
     "unf_predictor",
     "ensemble_top_k",
+    "ensemble_min_epoch_share",
     "tune_trials",
     *_TRAINING_PARAMS,
 )
@@ -58,18 +59,24 @@ _COMMON_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "random_state": ["random_state"],
     "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+    "wall_time_limit": [Interval(Real, 0, None, closed="neither"), None],
+    "n_threads": [Interval(Integral, 1, None, closed="left"), None],
 }
 
 
 def _context(
     est, X: np.ndarray, y: np.ndarray, n_outputs: int, config: SearchConfig
 ) -> SearchContext:
-    """Seed, deadline, holdout split and tensors: what one fit's search or training runs in.
+    """Seed, time budget, holdout split and tensors: what one fit's search or training runs in.
 
     Validation rows given to ``fit`` (AutoGluon's holdout) rank the architectures and early-stop
-    the finalists; then every row of X trains. Otherwise ``validation_fraction`` is held out."""
+    the finalists; then every row of X trains. Otherwise ``validation_fraction`` is held out.
+    ``time_limit`` counts CPU seconds of the fit (see budget.py), ``wall_time_limit`` wall ones."""
     seed = seed_from(est.random_state)
-    deadline = None if est.time_limit is None else time.perf_counter() + float(est.time_limit)
+    clock = cpu_clock(est.n_threads)
+    deadline = None
+    if est.time_limit is not None or est.wall_time_limit is not None:
+        deadline = Budget(est.time_limit, est.wall_time_limit, clock)
     dtype = torch.int64 if est._task == "classification" else torch.float32
     X_t = torch.as_tensor(X, dtype=torch.float32)
     y_t = torch.as_tensor(y, dtype=dtype)
@@ -93,6 +100,7 @@ def _context(
         config=config,
         seed=seed,
         deadline=deadline,
+        clock=clock,
     )
 
 
@@ -117,6 +125,14 @@ def _member_outputs(est, X: np.ndarray) -> list[torch.Tensor]:
     nets = getattr(est, "ensemble_nets_", None) or [est.net_]
     X_t = torch.as_tensor(X, dtype=torch.float64)
     return [net.eval()(X_t) for net in nets]
+
+
+def _fit_threads(est):
+    """torch on ``n_threads`` threads during the fit (None: the caller's setting), restored after:
+    the setting is process-wide, and the CPU clock of the budget depends on it (budget.py)."""
+    import contextlib
+
+    return contextlib.nullcontext() if est.n_threads is None else torch_threads(est.n_threads)
 
 
 def _for_prediction(net: ArchNet) -> ArchNet:
@@ -160,10 +176,13 @@ class _SmashMixin:
         ranker: str = "proxy",
         unf_predictor: str | None = None,
         ensemble_top_k: int = 5,
+        ensemble_min_epoch_share: float = 0.0,
         tune_trials: int = 0,
         validation_fraction: float = 0.2,
         random_state=None,
         time_limit: float | None = None,
+        wall_time_limit: float | None = None,
+        n_threads: int | None = 1,
     ) -> None:
         self.n_candidates = n_candidates
         self.top_k = top_k
@@ -184,10 +203,13 @@ class _SmashMixin:
         self.ranker = ranker
         self.unf_predictor = unf_predictor
         self.ensemble_top_k = ensemble_top_k
+        self.ensemble_min_epoch_share = ensemble_min_epoch_share
         self.tune_trials = tune_trials
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.time_limit = time_limit
+        self.wall_time_limit = wall_time_limit
+        self.n_threads = n_threads
 
     def _check_param_values(self) -> None:
         # The space refuses widths below 1 (what the constraint table cannot say); kept for fit.
@@ -201,9 +223,10 @@ class _SmashMixin:
         )
 
     def _search(self, X: np.ndarray, y: np.ndarray, n_outputs: int) -> None:
-        ctx = _context(self, X, y, n_outputs, self._config())
-        with seeded(ctx.seed):
-            outcome = run_search(ctx, self.search_space_)
+        with _fit_threads(self):
+            ctx = _context(self, X, y, n_outputs, self._config())
+            with seeded(ctx.seed):
+                outcome = run_search(ctx, self.search_space_)
         self.net_ = _for_prediction(outcome.best.net)
         self.ensemble_nets_ = [self.net_] + [_for_prediction(m.net) for m in outcome.members[1:]]
         self.best_spec_ = outcome.best.spec
@@ -238,6 +261,15 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` (default 5,
     all finalists) averages the probabilities of the best trained finalists; ``tune_trials`` Optuna trials
     retrain the winner with other learning rates, dropouts and weight decays in ``time_limit``.
+    ``ensemble_min_epoch_share`` leaves out of that average a finalist the time budget stopped
+    before that share of the winner's epochs.
+
+    Time: ``time_limit`` counts **CPU seconds** of the fit, not wall seconds, so a busy machine
+    makes a fit slower but not different (``hyper_time_budget`` too): with ``n_threads=1`` (the
+    default; torch's thread count is set for the fit and restored afterwards) the CPU time of
+    the thread calling ``fit``, with more threads that of the whole process. ``wall_time_limit``
+    adds a wall-clock limit (AutoGluon passes its ``time_limit`` there); whichever runs out
+    first ends the search. A finalist always gets ``MIN_EPOCHS`` epochs, budget or not.
 
     Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
     ``ensemble_nets_`` (the averaged members, winner first), ``search_results_`` (DataFrame:
@@ -294,6 +326,8 @@ class _FixedMixin:
         validation_fraction: float = 0.2,
         random_state=None,
         time_limit: float | None = None,
+        wall_time_limit: float | None = None,
+        n_threads: int | None = 1,
     ) -> None:
         self.spec = spec
         self.learning_rate = learning_rate
@@ -305,6 +339,8 @@ class _FixedMixin:
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.time_limit = time_limit
+        self.wall_time_limit = wall_time_limit
+        self.n_threads = n_threads
 
     def _check_param_values(self) -> None:
         # A JSON or dict spec must describe a valid architecture; parsed once, kept for fit.
@@ -315,11 +351,12 @@ class _FixedMixin:
             **{name: getattr(self, name) for name in _TRAINING_PARAMS},
             real_metric=self._real_metric,
         )
-        ctx = _context(self, X, y, n_outputs, config)
         spec = self.spec_
         cand = Candidate(spec, "fixed", float("nan"), spec.n_params(X.shape[1], n_outputs))
-        with seeded(ctx.seed):
-            train_candidate(ctx, cand)
+        with _fit_threads(self):
+            ctx = _context(self, X, y, n_outputs, config)
+            with seeded(ctx.seed):
+                train_candidate(ctx, cand)
         self.net_ = _for_prediction(cand.net)
         self.n_params_ = cand.n_params
         self.n_epochs_ = cand.epochs

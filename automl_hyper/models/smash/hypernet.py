@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from automl_hyper.models.smash.architecture import ArchSpec, SearchSpace
+from automl_hyper.models.smash.budget import Budget
 from automl_hyper.models.smash.network import Params, forward, source_gains
 
 HEAD_SCALE = 0.5  # same calm head as fan_in_init, so generated and fresh weights start alike
@@ -199,13 +200,15 @@ def train_hypernet(
     dropout: float = 0.0,
     max_params: int | None = None,
     archs_per_step: int = 1,
+    budget: Budget | None = None,
 ) -> list[float]:
     """Train with a fresh random architecture per minibatch; returns the mean loss of each epoch.
 
     With ``archs_per_step`` > 1 each minibatch is split into that many parts, each run through
     its own fresh architecture, and one optimiser step follows their summed loss (same data per
-    step, more architectures seen). Stops at ``max_epochs`` or when ``time_budget`` seconds have
-    passed (checked every minibatch, so at least one minibatch always runs).
+    step, more architectures seen). Stops at ``max_epochs``, when ``time_budget`` wall seconds have
+    passed or when ``budget`` (a :class:`Budget`, e.g. on a CPU clock) runs out (checked every
+    minibatch, so at least one minibatch always runs).
     """
     opt = _adam(gen.parameters(), learning_rate)
     n = len(X)
@@ -236,11 +239,15 @@ def train_hypernet(
             progress = step / total_steps
             if time_budget:
                 progress = max(progress, elapsed / time_budget)
+            if budget is not None:
+                progress = max(progress, budget.fraction_used())
             for group in opt.param_groups:
                 group["lr"] = learning_rate * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
             epoch_loss += loss.item() * len(idx)
             seen += len(idx)
-            if time_budget is not None and elapsed > time_budget:
+            if (time_budget is not None and elapsed > time_budget) or (
+                budget is not None and budget.past()
+            ):
                 out_of_time = True
                 break
         losses.append(epoch_loss / seen)

@@ -25,14 +25,11 @@ import pandas as pd
 import torch
 
 from automl_hyper.models.smash.architecture import ArchSpec, LayerSpec, SearchSpace
+from automl_hyper.models.smash.budget import Budget, passed
 from automl_hyper.models.smash.context import SearchConfig, SearchContext
 from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward
 from automl_hyper.models.smash.training import MIN_EPOCHS, score_outputs, train_network
-
-
-def _past(deadline: float | None) -> bool:
-    return deadline is not None and time.perf_counter() > deadline
 
 
 @dataclass
@@ -46,6 +43,7 @@ class Candidate:
     epochs: int | None = None
     unf: float | None = None  # the UNF predictor's predicted held-out score (rankers unf, both)
     rank_score: float | None = None  # what the finalists were chosen by (higher is better)
+    stopped_by: str | None = None  # why its real training ended: patience, max_epochs or time
 
 
 @dataclass
@@ -76,6 +74,7 @@ class SearchOutcome:
                 "rank_score": c.rank_score if c.rank_score is not None else np.nan,
                 "real_score": c.real if c.real is not None else np.nan,
                 "epochs": c.epochs if c.epochs is not None else np.nan,
+                "stopped_by": c.stopped_by,
             }
             for c in self.candidates
         ]
@@ -157,7 +156,7 @@ def _within_budget(ctx: SearchContext, spec: ArchSpec) -> bool:
 
 
 def _sample_random(
-    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: float | None
+    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: Budget | None
 ) -> None:
     n_candidates = ctx.config.n_candidates
     attempts, chunk = 0, 64
@@ -172,12 +171,12 @@ def _sample_random(
             if spec not in scorer.seen and spec not in specs:
                 specs.append(spec)
         scorer(specs, "sampled")
-        if _past(deadline):
+        if passed(deadline):
             break
 
 
 def _sample_optuna(
-    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: float | None
+    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: Budget | None
 ) -> None:
     import optuna
 
@@ -200,18 +199,18 @@ def _sample_optuna(
             else:
                 study.tell(trial, next(it))
         done += len(trials)
-        if _past(deadline):
+        if passed(deadline):
             break
 
 
 def _local_search(
-    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: float | None
+    ctx: SearchContext, space: SearchSpace, scorer: _Scorer, deadline: Budget | None
 ) -> None:
     """Two rounds of mutations around the current best few (the second round sees the first)."""
     n_mutations = ctx.config.n_mutations
     per_round = [n_mutations // 2, n_mutations - n_mutations // 2]
     for n_children in per_round:
-        if n_children == 0 or _past(deadline):
+        if n_children == 0 or passed(deadline):
             continue
         ranked = sorted(scorer.seen.values(), key=lambda c: -c.proxy)[: ctx.config.n_parents]
         children = []
@@ -231,17 +230,22 @@ def build_pool(
     gen = WeightGenerator(
         space, ctx.n_features, ctx.n_outputs, config.hyper_hidden, config.hyper_rank
     )
-    budget = config.hyper_time_budget
-    if ctx.deadline is not None:  # the hypernetwork may use at most half of what is left
-        half = max(0.05, 0.5 * (ctx.deadline - t0))
-        budget = half if budget is None else min(budget, half)
+    # hyper_time_budget counts on the fit's CPU clock; the hypernetwork may also use at most
+    # half of what is left of the fit's budget.
+    if ctx.deadline is not None:
+        budget = ctx.deadline.share(0.5, cap_cpu=config.hyper_time_budget)
+    elif config.hyper_time_budget is not None:
+        budget = Budget(config.hyper_time_budget, clock=ctx.clock)
+    else:
+        budget = None
     losses = train_hypernet(
         gen,
         ctx.X_fit,
         ctx.y_fit,
         ctx.task,
         rng=ctx.rng,
-        time_budget=budget,
+        time_budget=None,
+        budget=budget,
         max_epochs=config.hyper_max_epochs,
         batch_size=config.batch_size,
         learning_rate=config.hyper_learning_rate,
@@ -254,7 +258,7 @@ def build_pool(
     t1 = time.perf_counter()
     scorer = _Scorer(gen, ctx)
     # Sampling and local search may use half of what is left; the finalists get the rest.
-    search_deadline = None if ctx.deadline is None else t1 + 0.5 * max(0.0, ctx.deadline - t1)
+    search_deadline = None if ctx.deadline is None else ctx.deadline.share(0.5, floor=0.0)
     sample = _sample_optuna if config.sampler == "optuna" else _sample_random
     sample(ctx, space, scorer, search_deadline)
     timings["sampling_s"] = time.perf_counter() - t1
@@ -279,7 +283,7 @@ def unf_scores(
     specs: list[ArchSpec],
     predictor,
     chunk: int = 16,
-    deadline: float | None = None,
+    deadline: Budget | None = None,
 ) -> np.ndarray:
     """The predictor's predicted held-out score of each spec's generated weights (of the first
     specs only, chunk by chunk, where ``deadline`` passes first)."""
@@ -288,7 +292,7 @@ def unf_scores(
     gen.eval()
     out = []
     for i in range(0, len(specs), chunk):
-        if _past(deadline):
+        if passed(deadline):
             break
         batch = specs[i : i + chunk]
         params = gen.generate_many(batch)
@@ -339,7 +343,7 @@ def rank_candidates(
     candidates: list[Candidate],
     ranker: str,
     predictor=None,
-    deadline: float | None = None,
+    deadline: Budget | None = None,
 ) -> list[Candidate]:
     """Candidates best first under ``ranker``; sets ``unf`` (where computed) and ``rank_score``.
 
@@ -393,7 +397,7 @@ def tune_winner(
     )
     best, records = winner, []
     for _ in range(n_trials):
-        if _past(ctx.deadline):
+        if passed(ctx.deadline):
             break
         trial = study.ask()
         params = {
@@ -419,9 +423,20 @@ def tune_winner(
     return best, records
 
 
-def ensemble_members(trained: list[Candidate], best: Candidate, k: int) -> list[Candidate]:
-    """``best`` and the next best trained finalists by real score, ``k`` in all."""
-    others = [c for c in trained if c.spec != best.spec and np.isfinite(c.real)]
+def ensemble_members(
+    trained: list[Candidate], best: Candidate, k: int, min_epoch_share: float = 0.0
+) -> list[Candidate]:
+    """``best`` and the next best trained finalists by real score, ``k`` in all. A finalist the
+    time budget stopped before ``min_epoch_share`` of the winner's epochs is left out."""
+
+    def trained_enough(c: Candidate) -> bool:
+        if c.stopped_by != "time" or not (best.epochs and c.epochs is not None):
+            return True
+        return c.epochs >= min_epoch_share * best.epochs
+
+    others = [
+        c for c in trained if c.spec != best.spec and np.isfinite(c.real) and trained_enough(c)
+    ]
     return [best, *others[: k - 1]]
 
 
@@ -429,23 +444,23 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
     """The whole SMASH procedure on prepared tensors (fit rows and validation rows)."""
     config = ctx.config
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), ctx.clock()
     if config.ranker != "proxy":
         check_predictor_covers(ctx, space, load_predictor(config.unf_predictor))
     gen, candidates, losses = build_pool(ctx, space, timings)
 
     t1 = time.perf_counter()
     # UNF scoring may use half of what is left, like sampling; the finalists get the rest.
-    rank_deadline = None if ctx.deadline is None else t1 + 0.5 * max(0.0, ctx.deadline - t1)
+    rank_deadline = None if ctx.deadline is None else ctx.deadline.share(0.5, floor=0.0)
     ranked = rank_candidates(ctx, gen, candidates, config.ranker, deadline=rank_deadline)
     timings["ranking_s"] = time.perf_counter() - t1
 
     t3 = time.perf_counter()
     finalist_deadline = ctx.deadline
     if ctx.deadline is not None and config.tune_trials > 0:  # leave half to the tuning
-        finalist_deadline = t3 + 0.5 * max(0.0, ctx.deadline - t3)
+        finalist_deadline = ctx.deadline.share(0.5, floor=0.0)
     for i, cand in enumerate(ranked[: config.top_k]):
-        if i > 0 and _past(finalist_deadline):
+        if i > 0 and passed(finalist_deadline):
             break  # the best ranked candidate is always trained; the others only in time
         train_candidate(ctx, cand, gen)
     timings["finalists_s"] = time.perf_counter() - t3
@@ -459,8 +474,11 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
         t4 = time.perf_counter()
         best, tuning = tune_winner(ctx, best, gen, config.tune_trials)
         timings["tuning_s"] = time.perf_counter() - t4
-    members = ensemble_members(trained, best, config.ensemble_top_k)
+    members = ensemble_members(
+        trained, best, config.ensemble_top_k, config.ensemble_min_epoch_share
+    )
     timings["total_s"] = time.perf_counter() - t0
+    timings["total_cpu_s"] = ctx.clock() - cpu0
     return SearchOutcome(candidates, best, losses, timings, members, tuning)
 
 
@@ -497,4 +515,4 @@ def train_candidate(
     )
     with torch.no_grad():
         cand.real = score_outputs(net(ctx.X_val), ctx.y_val_np, ctx.task, config.real_metric)
-    cand.net, cand.epochs = net, result.epochs
+    cand.net, cand.epochs, cand.stopped_by = net, result.epochs, result.stopped_by

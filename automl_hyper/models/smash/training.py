@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from automl_hyper.models.smash.budget import Budget, passed
 from automl_hyper.models.smash.hypernet import task_loss
 
 MIN_ROWS_FOR_SPLIT = 20
@@ -114,12 +115,13 @@ def train_network(
     max_epochs: int = 100,
     batch_size: int = 128,
     patience: int = 10,
-    deadline: float | None = None,
+    deadline: Budget | float | None = None,
     min_epochs: int = 1,
 ) -> TrainResult:
     """AdamW with early stopping on validation loss; the best epoch's weights are restored.
 
-    ``deadline`` (a ``time.perf_counter()`` value) stops training only after ``min_epochs``."""
+    ``deadline`` (a :class:`Budget`, or a ``time.perf_counter()`` value) stops training only
+    after ``min_epochs``."""
     start = time.perf_counter()
     opt = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     n = len(X)
@@ -144,7 +146,7 @@ def train_network(
         elif epoch - best_epoch >= patience:
             stopped_by = "patience"
             break
-        if epoch >= min_epochs and deadline is not None and time.perf_counter() > deadline:
+        if epoch >= min_epochs and passed(deadline):
             stopped_by = "time"
             break
     net.load_state_dict(best_state)
