@@ -236,6 +236,9 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
             budget = max(remaining * 0.8, 0.1)
             user = params.get("time_limit")
             params["time_limit"] = budget if user is None else min(float(user), budget)
+            if "wall_time_limit" in accepted:
+                # SMASH's time_limit counts CPU seconds; AutoGluon's limit is wall time.
+                params["wall_time_limit"] = budget
 
         X = self.preprocess(X, is_train=True)
         self.model = self.family.make(self._task(), **params)
