@@ -48,6 +48,8 @@ from automl_hyper.models.smash.training import outputs_to_proba  # noqa: E402
 ARMS: dict[str, dict] = {
     "current": {},
     "old": {"top_k": 3, "ensemble_top_k": 2, "learning_rate": 1e-3},
+    # A budget that binds (information only): where finalists are cut, does the filter help?
+    "tight": {"time_limit": 2.0, "hyper_time_budget": 1.0},
 }
 SHARES = (0.5, 0.8)
 SETS = {"selection": SELECTION_SET, "cc18-30": REPORT_SET}
@@ -171,8 +173,10 @@ def report(args: argparse.Namespace) -> None:
             f"{p['better']}/{p['equal']}/{p['worse']} |"
         )
     fits = frame.drop_duplicates(["dataset", "split", "arm"])
-    print("\n| arm | fits | wall s median (p90, max) | CPU s median (p90, max) | "
-          "fits with a finalist cut by time | finalists cut / trained | load1 median |")
+    print(
+        "\n| arm | fits | wall s median (p90, max) | CPU s median (p90, max) | "
+        "fits with a finalist cut by time | finalists cut / trained | load1 median |"
+    )
     print("|---|---|---|---|---|---|---|")
     for arm, g in fits.groupby("arm"):
         q = lambda s: f"{s.median():.1f} ({s.quantile(0.9):.1f}, {s.max():.1f})"  # noqa: E731
