@@ -17,6 +17,7 @@ are appended per fit, so a stopped run resumes where it was.
 
     nice -n 5 python benchmarks/smash_cpu_budget.py run --arm current --out /tmp/t1/sel.csv
     python benchmarks/smash_cpu_budget.py report /tmp/t1/sel.csv --base current
+    python benchmarks/smash_cpu_budget.py versus-xgb /tmp/t1/cc18.csv --arm current --variant avg5
 """
 
 from __future__ import annotations
@@ -187,6 +188,41 @@ def report(args: argparse.Namespace) -> None:
         )
 
 
+def versus_xgb(args: argparse.Namespace) -> None:
+    """Pair one arm/variant's rows with the committed full run's tuned XGBoost (and old-defaults
+    SMASH, wall-clock budget) on the same dataset x split: the 30 CC18 report."""
+    from common import FULL_RUN, committed_aucs
+
+    frame = pd.read_csv(args.csv)
+    frame = frame[(frame.arm == args.arm) & (frame.variant == args.variant)]
+    ours = frame.set_index(["dataset", "split"]).auc.rename("smash_cpu")
+    wide = committed_aucs(FULL_RUN)[["xgboost-tuned", "smash"]].join(ours, how="inner")
+    wide = wide.dropna()
+    wide.columns = ["xgboost_tuned", "smash_fullrun", "smash_cpu"]
+    print(f"{len(wide)} pairs over {wide.index.get_level_values(0).nunique()} datasets")
+    per = wide.groupby(level=0).mean()
+    for col in ("smash_cpu", "smash_fullrun"):
+        d = per[col] - per.xgboost_tuned
+        print(
+            f"{col}: mean {per[col].mean():.4f} vs xgboost-tuned {per.xgboost_tuned.mean():.4f}: "
+            f"{d.mean():+.4f} (SE {d.std(ddof=1) / np.sqrt(len(d)):.4f}), datasets b/e/w "
+            f"{int((d > 5e-4).sum())}/{int((d.abs() <= 5e-4).sum())}/{int((d < -5e-4).sum())}"
+        )
+    d = (per.smash_cpu - per.xgboost_tuned).sort_values()
+    print(
+        "\n| dataset | smash (CPU budget) | smash old defaults (full run) | xgboost-tuned | delta |"
+    )
+    print("|---|---|---|---|---|")
+    for name in d.index:
+        r = per.loc[name]
+        print(
+            f"| {name} | {r.smash_cpu:.4f} | {r.smash_fullrun:.4f} | {r.xgboost_tuned:.4f} | "
+            f"{d[name]:+.4f} |"
+        )
+    if args.out:
+        wide.to_csv(args.out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -200,6 +236,12 @@ def main() -> None:
     p.add_argument("csv")
     p.add_argument("--base", default="current")
     p.set_defaults(func=report)
+    v = sub.add_parser("versus-xgb")
+    v.add_argument("csv")
+    v.add_argument("--arm", default="current")
+    v.add_argument("--variant", default="avg5")
+    v.add_argument("--out", help="write the paired rows here (CSV)")
+    v.set_defaults(func=versus_xgb)
     args = parser.parse_args()
     args.func(args)
 

@@ -118,3 +118,23 @@ def test_members_cut_short_by_the_budget_leave_the_average():
     assert ensemble_members(trained, best, 4) == trained
     assert ensemble_members(trained, best, 4, 0.5) == [best, converged, long_cut]
     assert ensemble_members(trained, best, 4, 0.8) == [best, converged]
+
+
+def test_a_busy_neighbour_does_not_change_the_fit():
+    # Two CPU-bound processes beside the fit (the machine's cores are shared): the fit runs slower
+    # in wall time, but its CPU-second budget, and so its result, are the same.
+    import subprocess
+    import sys
+
+    X, y = make_classification(300, 6, random_state=0)
+    params = {**TINY, "max_epochs": 30, "time_limit": 20.0}
+    quiet = SmashClassifier(**params).fit(X, y).predict_proba(X)
+    spin = [sys.executable, "-c", "while True: pass"]
+    busy = [subprocess.Popen(spin) for _ in range(2)]
+    try:
+        loaded = SmashClassifier(**params).fit(X, y).predict_proba(X)
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+    np.testing.assert_array_equal(quiet, loaded)
