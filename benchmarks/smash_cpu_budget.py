@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> None:
         prev = pd.read_csv(out)
         done = set(zip(prev.dataset, prev.split, prev.arm))
     for name in SETS[args.set]:
-        for split in range(args.splits):
+        for split in range(args.split_from, args.splits):
             if (name, split, args.arm) in done:
                 continue
             rows = fit_one(name, split, args.arm)
@@ -229,7 +229,8 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("--arm", choices=sorted(ARMS), required=True)
     r.add_argument("--set", choices=sorted(SETS), default="selection")
-    r.add_argument("--splits", type=int, default=2)
+    r.add_argument("--splits", type=int, default=2, help="splits split_from .. splits-1")
+    r.add_argument("--split-from", type=int, default=0)
     r.add_argument("--out", required=True)
     r.set_defaults(func=run)
     p = sub.add_parser("report")
