@@ -6,7 +6,8 @@ Examples::
     automl-hyper unf train --from banks/smash --out predictor.pt --meta-features
     automl-hyper unf ship --from predictor.pt --name unf-smash
 
-``build`` resumes where it stopped when run again with the same ``--out`` and settings. The logic
+``build`` resumes where it stopped when run again with the same ``--out`` and settings (a smash
+bank's ``--real-seeds`` may grow: the built tasks get the added trainings). The logic
 lives in ``automl_hyper.weightspace``; this module only parses arguments.
 """
 
@@ -31,7 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--max-features", type=int, default=20, help="features per prior task, at most")
     b.add_argument("--max-depth", type=int, default=3, help="smash: deepest sampled architecture")
     b.add_argument(
-        "--real-seeds", type=int, default=1, help="smash: trainings per architecture (mean score)"
+        "--real-seeds",
+        type=int,
+        default=1,
+        help="smash: trainings per architecture (mean score); more than a built bank has adds "
+        "trainings to its tasks on resume (same labels as building with them from the start)",
     )
     b.add_argument("--widths", default="8,16,32,64", help="smash: layer widths sampled")
     b.add_argument(

@@ -26,6 +26,9 @@ Families:
   and batch order each time): ``score`` is their mean and ``score_seed<r>`` each one, so the
   labels' own noise (the tau between two seeds' scores) can be measured. Seed 0 draws from the
   same random streams as a one-seed bank, so its column equals a one-seed bank's ``score``.
+  Trainings 1, 2, ... draw from streams of their own (seed, task, architecture, training), so a
+  built bank resumed with a larger ``real_seeds`` gets the added trainings (``extend_seconds``)
+  and the labels a bank built with them from the start has.
 
 The SMASH search space, training settings and prior overrides are written into the bank's
 config explicitly, so that a change of SMASH's or the prior's defaults does not shift a bank.
