@@ -173,6 +173,18 @@ def report(args: argparse.Namespace) -> None:
             f"{p['mean_b']:.4f} | {p['delta']:+.4f} | {p['se']:.4f} | "
             f"{p['better']}/{p['equal']}/{p['worse']} |"
         )
+    if args.per_dataset:
+        cols = args.per_dataset.split(",")
+        wide = frame.pivot_table(index="dataset", columns="key", values="auc")[[base, *cols]]
+        wide = wide.assign(delta=wide[cols[0]] - wide[base]).sort_values("delta")
+        print(f"\n| dataset | {' | '.join(wide.columns[:-1])} | {cols[0]} - {base} |")
+        print("|---" * len(wide.columns) + "|---|")
+        for name, row in wide.iterrows():
+            print(
+                f"| {name} | "
+                + " | ".join(f"{v:.4f}" for v in row.iloc[:-1])
+                + f" | {row.delta:+.4f} |"
+            )
     fits = frame.drop_duplicates(["dataset", "split", "arm"])
     print(
         "\n| arm | fits | wall s median (p90, max) | CPU s median (p90, max) | "
@@ -236,6 +248,7 @@ def main() -> None:
     p = sub.add_parser("report")
     p.add_argument("csv")
     p.add_argument("--base", default="current")
+    p.add_argument("--per-dataset", help="arm/variant keys for a per-dataset table (comma list)")
     p.set_defaults(func=report)
     v = sub.add_parser("versus-xgb")
     v.add_argument("csv")
