@@ -74,6 +74,9 @@ def _context(
     ``time_limit`` counts CPU seconds of the fit (see budget.py), ``wall_time_limit`` wall ones."""
     seed = seed_from(est.random_state)
     clock = cpu_clock(est.n_threads)
+    # The first optimiser of a process imports torch._dynamo (seconds of CPU): a one-off cost of
+    # the process, paid before the budget starts so that it does not shorten the first fit.
+    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
     deadline = None
     if est.time_limit is not None or est.wall_time_limit is not None:
         deadline = Budget(est.time_limit, est.wall_time_limit, clock)
