@@ -51,6 +51,9 @@ ARMS: dict[str, dict] = {
     "old": {"top_k": 3, "ensemble_top_k": 2, "learning_rate": 1e-3},
     # A budget that binds (information only): where finalists are cut, does the filter help?
     "tight": {"time_limit": 2.0, "hyper_time_budget": 1.0},
+    # Round 2 (smash_cpu_budget_selection.md): spend the unused CPU budget.
+    "k10": {"top_k": 10, "ensemble_top_k": 10},
+    "pat20": {"patience": 20, "max_epochs": 200},
 }
 SHARES = (0.5, 0.8)
 SETS = {"selection": SELECTION_SET, "cc18-30": REPORT_SET}
@@ -96,6 +99,12 @@ def fit_one(name: str, split: int, arm: str) -> list[dict]:
         "winner_epochs": finalists[0].epochs,
     }
     rows = []
+    for m in (3, 5):  # fewer of the trained finalists averaged (information)
+        if m < k:
+            proba = np.mean(probas[:m], axis=0)
+            rows.append(
+                {**common, "variant": f"avg{m}", "n_members": m, "auc": auc_score(y_te, proba)}
+            )
     for share in (0.0, *SHARES):
         # ensemble_members compares candidates by spec; index positions stand in for them here.
         for i, c in enumerate(finalists):
