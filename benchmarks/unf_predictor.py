@@ -52,6 +52,7 @@ from torch import nn
 
 from automl_hyper.weightspace.bank import ChildCollection
 from automl_hyper.weightspace.predictor import (
+    INPUT_NORMS,
     OBJECTIVES,
     _tasks_from,
     kendall_taus,
@@ -355,6 +356,13 @@ def main(argv=None) -> int:
         help="target of UNF, StatNN and Deep Sets: the score, or the score centred per task",
     )
     p.add_argument(
+        "--input-norm",
+        choices=INPUT_NORMS,
+        default="name",
+        help="UNF input scaling: one scale per tensor name, or each child's tensor over its own "
+        "RMS (log RMS given to the head); the baselines are unaffected",
+    )
+    p.add_argument(
         "--predictors",
         default="unf,statnn,deepsets",
         help="learned predictors to train (comma-separated subset of unf,statnn,deepsets)",
@@ -401,7 +409,14 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     channels = tuple(int(c) for c in args.channels.split(","))
     # built even when not trained: its per-tensor scales are the baselines' input scales
-    unf = new_predictor(train, channels, meta=True, extra_spaces=extra, objective=args.objective)
+    unf = new_predictor(
+        train,
+        channels,
+        meta=True,
+        extra_spaces=extra,
+        objective=args.objective,
+        input_norm=args.input_norm,
+    )
     stored = {}
     if "unf" in learned:
         unf.fit(
@@ -535,6 +550,7 @@ def main(argv=None) -> int:
         "channels": list(channels),
         "seed": args.seed,
         "objective": args.objective,
+        "input_norm": args.input_norm,
         "predictors": learned,
         "results": results,
         "train_seconds": {k: round(v, 1) for k, v in seconds.items()},

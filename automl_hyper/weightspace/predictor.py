@@ -18,7 +18,12 @@ predictors of ``benchmarks/unf_predictor.py`` on both split seeds (UNF within-ta
 
 Inputs are divided by a per-tensor-name scale (the RMS of that tensor over the training
 children): one scalar per tensor, so equivariance is untouched, and the network sees unit-scale
-inputs whatever the family's initialisation.
+inputs whatever the family's initialisation. ``input_norm="tensor"`` (an option, default off)
+divides each child's tensor by its *own* RMS instead, so the equivariant layers see only the
+shape of its weights, and gives the head the log of that RMS over the per-name scale once, as one
+invariant scalar per tensor slot: SMASH's generated weights shrink with fan-in, so their raw
+magnitude is mostly a noisy copy of the width that the pooled log sizes already carry
+(``benchmarks/results/unf_predictor_smash_spread_v5.md``).
 
 Saved as a ``state_dict`` (``torch.save``) with a ``<file>.json`` sidecar holding its sha256 and
 config, or shipped in ``automl_hyper/weights`` with a MANIFEST entry: the rules and code of
@@ -48,6 +53,7 @@ from automl_hyper.weightspace.spec import WeightSpace
 # training mean, so predict() stays on the score's scale; their pairwise logistic term
 # (``rank_weight``) is kept unchanged in both objectives.
 OBJECTIVES = ("regression", "within_task")
+INPUT_NORMS = ("name", "tensor")  # one scale per tensor name (default) / each child's own RMS
 
 
 def target_scale(score_lists: Sequence[np.ndarray], objective: str) -> tuple[float, float]:
@@ -88,6 +94,7 @@ class PredictorConfig:
     rank_weight: float = 1.0
     info: dict = field(default_factory=dict)
     objective: str = "regression"  # or "within_task" (see OBJECTIVES); older files lack it
+    input_norm: str = "name"  # or "tensor" (see INPUT_NORMS); older files lack it
 
 
 class ChildQualityPredictor:
@@ -98,25 +105,49 @@ class ChildQualityPredictor:
 
         if config.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {config.objective!r}")
+        if config.input_norm not in INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {config.input_norm!r}")
         self.config = config
         spaces = [space_from_json(s) for s in config.spaces]
+        n_slots = len({n for s in spaces for n in s.names})
+        n_extra = (3 if config.meta_features else 0) + (n_slots if self._per_tensor else 0)
         self.net = UNF(
             spaces,
             channels=tuple(config.channels),
             head_hidden=config.head_hidden,
             n_outputs=1,
-            extra_features=3 if config.meta_features else 0,
+            extra_features=n_extra,
         )
         self.net.eval()
+
+    @property
+    def _per_tensor(self) -> bool:
+        return self.config.input_norm == "tensor"
 
     # -- inference ------------------------------------------------------------------------------
     def _scaled(self, space: WeightSpace, arrays: dict) -> dict[str, torch.Tensor]:
         return {n: arrays[n].float() / self.config.scales.get(n, 1.0) for n in space.names}
 
+    def _normalised(self, space: WeightSpace, arrays: dict) -> tuple[dict, torch.Tensor]:
+        """``input_norm="tensor"``: each tensor over its own RMS, and per known slot the log of
+        that RMS over the per-name scale (0 for tensors the space lacks)."""
+        scaled = self._scaled(space, arrays)
+        rms = {n: x.pow(2).mean().sqrt().clamp_min(1e-6) for n, x in scaled.items()}
+        logs = [torch.log(rms[n]) if n in rms else torch.zeros(()) for n in self.net.pool.slots]
+        return {n: x / rms[n] for n, x in scaled.items()}, torch.stack(logs)
+
     def _forward(self, space: WeightSpace, batch: list[dict], meta: list | None) -> torch.Tensor:
-        scaled = [self._scaled(space, a) for a in batch]
+        extras = []
+        if self._per_tensor:
+            pairs = [self._normalised(space, a) for a in batch]
+            scaled = [x for x, _ in pairs]
+            extras.append(torch.stack([log for _, log in pairs]))
+        else:
+            scaled = [self._scaled(space, a) for a in batch]
         stacked = {n: torch.stack([a[n] for a in scaled]) for n in space.names}
-        extra = torch.tensor(meta, dtype=torch.float32) if self.config.meta_features else None
+        if self.config.meta_features:
+            extras.insert(0, torch.tensor(meta, dtype=torch.float32))
+        extra = torch.cat(extras, dim=1) if extras else None
         return self.net(space, stacked, extra).squeeze(1)
 
     def _predict_group(self, items: Sequence[tuple], meta) -> torch.Tensor:
@@ -284,9 +315,11 @@ def new_predictor(
     extra_spaces: Sequence[WeightSpace] = (),
     info: dict | None = None,
     objective: str = "within_task",
+    input_norm: str = "name",
 ) -> ChildQualityPredictor:
     """A fresh predictor whose scales, target standardisation and known spaces come from the
-    training tasks (plus ``extra_spaces``); ``objective``: see :data:`OBJECTIVES`."""
+    training tasks (plus ``extra_spaces``); ``objective``: see :data:`OBJECTIVES`;
+    ``input_norm``: see :data:`INPUT_NORMS`."""
     from automl_hyper.weightspace.bank import space_to_json
 
     spaces, sq, count = {}, {}, {}
@@ -308,6 +341,7 @@ def new_predictor(
         target_std=std,
         info=info or {},
         objective=objective,
+        input_norm=input_norm,
     )
     return ChildQualityPredictor(config)
 
