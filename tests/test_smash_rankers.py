@@ -146,7 +146,8 @@ def test_zoo_and_estimator_share_the_training_defaults():
     params, clf = zoo.get("smash").default_params(), SmashClassifier()
     for name in ("learning_rate", "dropout", "weight_decay"):
         assert params[name] == getattr(clf, name)
-    assert clf.top_k == clf.ensemble_top_k  # all finalists averaged (smash_defaults_selection.md)
+    # all finalists averaged (smash_defaults_selection.md, smash_cpu_budget_selection.md)
+    assert clf.top_k == clf.ensemble_top_k == 10
 
 
 def test_a_predictor_that_cannot_read_the_space_is_refused_before_any_work(predictor):

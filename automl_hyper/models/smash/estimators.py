@@ -161,7 +161,7 @@ class _SmashMixin:
     def __init__(
         self,
         n_candidates: int = 500,
-        top_k: int = 5,
+        top_k: int = 10,
         n_mutations: int = 100,
         hyper_time_budget: float | None = 60.0,
         hyper_max_epochs: int = 60,
@@ -178,7 +178,7 @@ class _SmashMixin:
         init_from_hypernet: bool = False,
         ranker: str = "proxy",
         unf_predictor: str | None = None,
-        ensemble_top_k: int = 5,
+        ensemble_top_k: int = 10,
         ensemble_min_epoch_share: float = 0.0,
         tune_trials: int = 0,
         validation_fraction: float = 0.2,
@@ -259,9 +259,9 @@ class _SmashMixin:
 class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     """SMASH one-shot architecture search over tabular MLPs, as a classifier.
 
-    ``ranker`` chooses the ``top_k`` finalists: ``"proxy"`` (validation score under generated
+    ``ranker`` chooses the ``top_k`` (default 10) finalists: ``"proxy"`` (validation score under generated
     weights), ``"unf"`` (the UNF predictor ``unf_predictor``, default the shipped ``unf-smash``,
-    scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` (default 5,
+    scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` (default 10,
     all finalists) averages the probabilities of the best trained finalists; ``tune_trials`` Optuna trials
     retrain the winner with other learning rates, dropouts and weight decays in ``time_limit``.
     ``ensemble_min_epoch_share`` leaves out of that average a finalist the time budget stopped
