@@ -130,7 +130,8 @@ def run(args: argparse.Namespace) -> None:
     if out.exists():
         prev = pd.read_csv(out)
         done = set(zip(prev.dataset, prev.split, prev.arm))
-    for name in SETS[args.set]:
+    names = SETS[args.set]
+    for name in reversed(names) if args.reverse else names:
         for split in range(args.split_from, args.splits):
             if (name, split, args.arm) in done:
                 continue
@@ -252,6 +253,7 @@ def main() -> None:
     r.add_argument("--set", choices=sorted(SETS), default="selection")
     r.add_argument("--splits", type=int, default=2, help="splits split_from .. splits-1")
     r.add_argument("--split-from", type=int, default=0)
+    r.add_argument("--reverse", action="store_true", help="last dataset first (a 2nd process)")
     r.add_argument("--out", required=True)
     r.set_defaults(func=run)
     p = sub.add_parser("report")
