@@ -8,6 +8,7 @@ as in benchmarks/unf_predictor.py), and how weight scales spread across tensors 
 """
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -44,6 +45,12 @@ for seed in (0, 1):
         for nm, ts in (("train", train), ("held", held)):
             preds = [unf.predict(ch, m) for ch, _, m in ts]
             r[f"unf_{nm}"] = kendall_taus(preds, [s for _, s, _ in ts])["tau_within_task"]
+            # does it rank like the parameter count (which alone ranks held-out scores at ~0.5)?
+            sizes = [
+                np.array([sum(math.prod(t.shape) for t in sp.tensors) for sp, _ in ch])
+                for ch, _, _ in ts
+            ]
+            r[f"unf_{nm}_vs_n_params"] = kendall_taus(preds, sizes)["tau_within_task"]
             # loss parts
             mse = []
             for p, (_ch, s, _m) in zip(preds, ts):
