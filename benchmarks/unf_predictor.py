@@ -343,6 +343,14 @@ def main(argv=None) -> int:
     p.add_argument("--channels", default="16,16")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--train-bank",
+        nargs="+",
+        default=[],
+        help="more bank directories whose tasks all go to training (after the split's training "
+        "tasks); the held-out tasks are drawn from --bank alone, so they stay those of a run "
+        "without this option",
+    )
+    p.add_argument(
         "--train-tasks",
         type=int,
         default=None,
@@ -391,9 +399,13 @@ def main(argv=None) -> int:
         return 0
     coll = colls[0]
     family = coll.config["family"]
+    train_ids, held_ids = split_tasks(colls, args.holdout, args.seed)
+    if args.train_bank:  # appended after the split, so --bank's held-out draw is unchanged
+        more = [ChildCollection(b) for b in args.train_bank]
+        train_ids += [(c, int(t)) for c in more for t in sorted(c.table["task"].unique())]
+        colls += more
     n_children = sum(len(c) for c in colls)
     n_tasks = sum(c.table["task"].nunique() for c in colls)
-    train_ids, held_ids = split_tasks(colls, args.holdout, args.seed)
     if args.train_tasks is not None:  # a prefix of the split's order, so N = all is the full run
         train_ids = train_ids[: args.train_tasks]
     train, held = _tasks_from(colls, train_ids), _tasks_from(colls, held_ids)
@@ -535,6 +547,7 @@ def main(argv=None) -> int:
     n_params = sum(p.numel() for p in unf.net.parameters())
     report = {
         "bank": [str(b) for b in args.bank],
+        "train_bank": [str(b) for b in args.train_bank],
         "family": family,
         "bank_config": [c.config for c in colls],
         "children": n_children,
