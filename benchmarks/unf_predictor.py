@@ -34,11 +34,18 @@ or the score centred per task (``within_task``; see ``automl_hyper.weightspace.p
 predictor is also combined with the parameter count ("X + n_params": mean of the two within-task
 ranks; its across-task tau is left blank, ranks are per task).
 Inference time per child is measured for the UNF on one CPU thread.
+
+Options for over-fitting checks (v7; all off by default): ``--report-train`` also scores every
+learned predictor on its own training tasks; ``--val-tasks N`` moves the last N training tasks
+into a validation slice (no predictor trains on them) on which the UNF's within-task tau is read
+after every epoch, and the UNF keeps its best epoch's weights (early stopping); ``--load PATH``
+scores a saved UNF instead of training one (use it with the split it was trained on).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import resource
@@ -54,6 +61,7 @@ from automl_hyper.weightspace.bank import ChildCollection
 from automl_hyper.weightspace.predictor import (
     INPUT_NORMS,
     OBJECTIVES,
+    ChildQualityPredictor,
     _tasks_from,
     kendall_taus,
     meta_features,
@@ -380,6 +388,23 @@ def main(argv=None) -> int:
         action="store_true",
         help="only the label-noise ceiling over all tasks (banks built with --real-seeds >= 2)",
     )
+    p.add_argument(
+        "--report-train",
+        action="store_true",
+        help="also the within-task tau of every learned predictor on its own training tasks",
+    )
+    p.add_argument(
+        "--val-tasks",
+        type=int,
+        default=0,
+        help="early stopping: the last N training tasks become a validation slice (no predictor "
+        "trains on them); the UNF keeps the epoch with the best within-task tau on it",
+    )
+    p.add_argument(
+        "--load",
+        default=None,
+        help="score this saved UNF instead of training one (give the split it was trained on)",
+    )
     p.add_argument("--out", help="markdown report (a .json twin is written too)")
     args = p.parse_args(argv)
     if args.summarise:
@@ -408,7 +433,12 @@ def main(argv=None) -> int:
     n_tasks = sum(c.table["task"].nunique() for c in colls)
     if args.train_tasks is not None:  # a prefix of the split's order, so N = all is the full run
         train_ids = train_ids[: args.train_tasks]
+    val_ids = []
+    if args.val_tasks:  # the last tasks (of --train-bank when given), so the split is untouched
+        train_ids, val_ids = train_ids[: -args.val_tasks], train_ids[-args.val_tasks :]
     train, held = _tasks_from(colls, train_ids), _tasks_from(colls, held_ids)
+    val = _tasks_from(colls, val_ids)
+    train_real = [s for _, s, _ in train]
     real = [s for _, s, _ in held]
     depth = max(int(c.config.get("max_depth", 4)) for c in colls)
     extra = smash_universe(depth) if family == "smash" else []
@@ -429,34 +459,52 @@ def main(argv=None) -> int:
         objective=args.objective,
         input_norm=args.input_norm,
     )
-    stored = {}
+    stored, train_taus, val_curve = {}, {}, []
+    if args.load:  # a saved UNF replaces the one built above (its scales and spaces are its own)
+        unf = ChildQualityPredictor.load(args.load)
+    best = {"tau": -math.inf, "epoch": None, "state": None}
+
+    def early_stop(epoch: int) -> None:
+        tau = kendall_taus([unf.predict(ch, m) for ch, _, m in val], [s for _, s, _ in val])
+        val_curve.append(round(tau["tau_within_task"], 4))
+        print(f"unf epoch {epoch + 1}: validation tau {val_curve[-1]:.3f}", flush=True)
+        if val_curve[-1] > best["tau"]:
+            best.update(tau=val_curve[-1], epoch=epoch + 1)
+            best["state"] = copy.deepcopy(unf.net.state_dict())
+
     if "unf" in learned:
-        unf.fit(
-            train,
-            epochs=args.epochs,
-            learning_rate=args.lr,
-            seed=args.seed,
-            log=lambda m: print("unf", m, flush=True),
-        )
-        seconds["unf"] = time.perf_counter() - t0
+        if not args.load:
+            unf.fit(
+                train,
+                epochs=args.epochs,
+                learning_rate=args.lr,
+                seed=args.seed,
+                log=lambda m: print("unf", m, flush=True),
+                on_epoch=early_stop if val else None,
+            )
+            if best["state"] is not None:
+                unf.net.load_state_dict(best["state"])
+            seconds["unf"] = time.perf_counter() - t0
         stored["unf"] = [unf.predict(ch, m) for ch, _, m in held]
         results["unf"] = kendall_taus(stored["unf"], real)
+        if args.report_train:
+            train_taus["unf"] = [unf.predict(ch, m) for ch, _, m in train]
 
     names = sorted({n for children, _, _ in train + held for sp, _ in children for n in sp.names})
     if "statnn" in learned:
         t0 = time.perf_counter()
-        stored["statnn"] = run_statnn(
-            train, held, names, unf.config.scales, args.seed, args.objective
-        )
+        f = fit_statnn(train, names, unf.config.scales, args.seed, args.objective)
+        stored["statnn"] = f(held)
         results["statnn"] = kendall_taus(stored["statnn"], real)
+        if args.report_train:
+            train_taus["statnn"] = f(train)
         seconds["statnn"] = time.perf_counter() - t0
 
     if "deepsets" in learned:
         t0 = time.perf_counter()
         mean, std = target_scale([s for _, s, _ in train], args.objective)
-        preds = run_deepsets(
+        f = fit_deepsets(
             train,
-            held,
             unf.config.scales,
             names,
             args.epochs,
@@ -466,13 +514,13 @@ def main(argv=None) -> int:
             args.lr,
             args.objective,
         )
-        stored["deepsets"] = preds
+        stored["deepsets"] = preds = f(held)
         results["deepsets"] = kendall_taus(preds, real)
+        if args.report_train:
+            train_taus["deepsets"] = f(train)
         seconds["deepsets"] = time.perf_counter() - t0
 
     if args.shipped:
-        from automl_hyper.weightspace.predictor import ChildQualityPredictor
-
         shipped = ChildQualityPredictor.load(args.shipped)
         label = f"{args.shipped} (shipped)"
         stored[label] = [shipped.predict(ch, m) for ch, _, m in held]
@@ -493,11 +541,21 @@ def main(argv=None) -> int:
         ):
             predictions[label] = [r[col].to_numpy(dtype=float) for r in held_rows]
             results[label] = kendall_taus(predictions[label], real)
+        if args.report_train:  # same order as _tasks_from: finite scores of each training task
+            train_rows = [
+                c.table[(c.table["task"] == t) & np.isfinite(c.table["score"])]
+                for c, t in train_ids
+            ]
+            train_taus["n_params"] = [
+                r["n_params"].to_numpy(dtype=float) for r in train_rows if len(r)
+            ]
         for name in [n for n in LEARNED if n in stored]:
             label = f"{name} + n_params"
             predictions[label] = rank_mean(stored[name], predictions["n_params"])
             results[label] = kendall_taus(predictions[label], real)
             results[label]["tau_across_tasks"] = float("nan")  # ranks are per task
+    for name, preds in train_taus.items():  # over-fitting check: tau on the tasks it trained on
+        results[name]["train_tasks"] = kendall_taus(preds, train_real)
     seeded = all({"score_seed0", "score_seed1"} <= set(r) for r in held_rows)
     if seeded:  # the labels' own noise: what one training's score says about another's
         seed0 = [r["score_seed0"].to_numpy(dtype=float) for r in held_rows]
@@ -564,6 +622,10 @@ def main(argv=None) -> int:
         "seed": args.seed,
         "objective": args.objective,
         "input_norm": args.input_norm,
+        "val_task_ids": [f"{colls.index(c)}:{t}" for c, t in val_ids],
+        "val_tau_per_epoch": val_curve,
+        "best_epoch": best["epoch"],
+        "loaded": args.load,
         "predictors": learned,
         "results": results,
         "train_seconds": {k: round(v, 1) for k, v in seconds.items()},

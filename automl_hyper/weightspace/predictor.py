@@ -189,8 +189,11 @@ class ChildQualityPredictor:
         learning_rate: float = 1e-3,
         seed: int = 0,
         log: Callable[[str], None] | None = None,
+        on_epoch: Callable[[int], None] | None = None,
     ) -> list[float]:
-        """``tasks``: per task (children, scores, meta rows or None). Returns the loss per epoch."""
+        """``tasks``: per task (children, scores, meta rows or None). Returns the loss per epoch.
+        ``on_epoch(epoch)`` (optional) is called after each epoch, e.g. to score a validation
+        slice and keep the best state (early stopping is the caller's choice, not the default)."""
         rng = np.random.default_rng(seed)
         torch.manual_seed(seed)
         # foreach: one fused update over the many small per-map weights (the per-tensor loop dominated)
@@ -216,6 +219,9 @@ class ChildQualityPredictor:
             losses.append(total / max(1, len(tasks)))
             if log is not None and (epoch % 5 == 0 or epoch == epochs - 1):
                 log(f"epoch {epoch + 1}/{epochs}: loss {losses[-1]:.4f}")
+            if on_epoch is not None:
+                on_epoch(epoch)
+                self.net.train()  # the hook may have predicted (eval mode)
         self.net.eval()
         return losses
 
