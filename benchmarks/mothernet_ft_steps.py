@@ -9,6 +9,11 @@ so that they see the same machine load, and writes per fit: children, Adam steps
     python benchmarks/mothernet_ft_steps.py --suite selection --splits 3 \
         --setting "" --setting "finetune_lr=0.003,finetune_steps=100" \
         --out benchmarks/results/mothernet_ft_selection2.steps.csv
+
+Settings may name strings (``finetune_companion=split``). ``--out`` is resumed: datasets already
+in it are skipped. ``--summary`` prints the paired table of an existing ``--out`` (each setting
+against the first one: mean AUC, gain, SE over datasets, fit and predict time; ``epochs`` in it
+is the Adam steps per fit) and fits nothing.
 """
 
 from __future__ import annotations
@@ -23,13 +28,29 @@ from automl_hyper.compare import evaluate, family_params
 from automl_hyper.data.splits import paper_splits
 
 
-def parse_setting(text: str) -> dict[str, float | int]:
-    """``"finetune_lr=0.003,finetune_steps=100"`` -> overrides (ints stay ints); "" = defaults."""
-    out: dict[str, float | int] = {}
+def parse_setting(text: str) -> dict[str, float | int | str]:
+    """``"finetune_lr=0.003,finetune_companion=split"`` -> overrides (ints stay ints, words stay
+    strings); "" = defaults."""
+    out: dict[str, float | int | str] = {}
     for item in filter(None, text.split(",")):
         key, value = item.split("=")
-        out[key] = int(value) if value.isdigit() else float(value)
+        try:
+            out[key] = int(value) if value.isdigit() else float(value)
+        except ValueError:
+            out[key] = value
     return out
+
+
+def summary(path: Path) -> str:
+    """Markdown table of ``path``: every setting paired with the first setting written."""
+    from inn_defaults_table import markdown, paired_table
+
+    runs = pd.read_csv(path)
+    runs["epochs"] = runs["adam_steps"]
+    table = paired_table(runs, baseline=runs.setting.iloc[0])
+    predict = runs.groupby("setting").predict_s.mean()
+    table["predict_s"] = table.setting.map(predict)
+    return markdown(table.rename(columns={"epochs": "adam_steps"}))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,12 +58,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--suite", default="selection")
     parser.add_argument("--data-dir", default="../shared/datasets")
     parser.add_argument("--splits", type=int, default=3)
-    parser.add_argument("--setting", action="append", required=True, help="'' = defaults")
+    parser.add_argument("--setting", action="append", default=[], help="'' = defaults")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--summary", action="store_true", help="print the table of --out")
     args = parser.parse_args(argv)
+    if args.summary:
+        print(summary(args.out))
+        return
     suite = resolve_suite(args.suite, args.data_dir)
-    rows = []
+    rows = pd.read_csv(args.out).to_dict("records") if args.out.exists() else []
+    done = {r["dataset"] for r in rows}
     for name in suite.datasets:
+        if name in done:
+            continue
         data = load_suite_dataset(name, suite.data_dir)
         for split, (train, test) in enumerate(paper_splits(data.y, n_splits=args.splits, seed=0)):
             parts = (data.X.iloc[train], data.y.iloc[train], data.X.iloc[test], data.y.iloc[test])
@@ -59,7 +87,10 @@ def main(argv: list[str] | None = None) -> None:
                         # 80/20 split: the cap on every child; full data: the chosen count.
                         "adam_steps": len(best) * est.finetune_steps + sum(best),
                         "mean_best_step": sum(best) / max(len(best), 1),
+                        "members": len(est.members_),
                         "fit_s": record.fit_s,
+                        "predict_s": record.predict_s,
+                        "checkpoint": (est.checkpoint_sha256_ or "")[:12],
                         "auc": record.auc,
                     }
                 )

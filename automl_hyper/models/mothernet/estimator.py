@@ -28,6 +28,7 @@ Beyond the pretrained model's limits, with a ``UserWarning`` saying what happene
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -132,6 +133,14 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     finetune_lr: learning rate of that fine-tuning. 3e-3 (was 1e-3): +0.0027 mean AUC with 50 steps
         on the selection set, 15 of 16 datasets up, no extra time; early stopping still picks the
         step count (``benchmarks/results/mothernet_ft_selection2.md``).
+    finetune_companion: None (default), "split" or "generated": an extra ensemble member kept next
+        to each fine-tuned child, at no extra Adam step. "split": the child fine-tuned on the
+        internal 80/20 split's 80% (early-stopped on its 20%), otherwise thrown away; "generated":
+        the child before fine-tuning. Both are weighted like any member (``member_selection``).
+        "split" adds nothing where ``fit`` got ``X_val`` (no internal split is made).
+    finetune_l2sp: strength of an L2 penalty pulling the tuned weights toward the generated ones
+        ("L2-SP", Li et al. 2018), ``finetune_l2sp / 2 * sum((w - w_generated) ** 2)`` added to the
+        training loss (the validation loss that early stopping reads stays plain log loss); 0 = none.
     max_train_rows: rows per generation; larger training sets are split into chunks.
     random_state: seeds feature subsets (over 100 features) and row chunks.
     """
@@ -149,6 +158,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "finetune_steps": [Interval(Integral, 0, None, closed="left")],
         "finetune_lr": [Interval(Real, 0, None, closed="neither")],
+        "finetune_companion": [None, StrOptions({"split", "generated"})],
+        "finetune_l2sp": [Interval(Real, 0, None, closed="left")],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
         "random_state": ["random_state"],
     }
@@ -165,6 +176,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         temperature: float = 1.0,
         finetune_steps: int = 0,
         finetune_lr: float = 3e-3,
+        finetune_companion: str | None = None,
+        finetune_l2sp: float = 0.0,
         max_train_rows: int = 1024,
         random_state=None,
     ):
@@ -178,6 +191,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.temperature = temperature
         self.finetune_steps = finetune_steps
         self.finetune_lr = finetune_lr
+        self.finetune_companion = finetune_companion
+        self.finetune_l2sp = finetune_l2sp
         self.max_train_rows = max_train_rows
         self.random_state = random_state
 
@@ -476,23 +491,36 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             member_val = None if val is None else self._member_val(member, val, rows, local)
             prepared.append((member, Z, local[rows], member_val))
         weights = self._generate(model, [(Z, yl) for _, Z, yl, _ in prepared])
-        members = []
+        members, companions = [], []
         for (member, Z, yl, member_val), w in zip(prepared, weights):
+            companion = None
             if self.finetune_steps > 0:
-                w = self._finetune(model, Z, yl, w, member_val)
-            K = member.n_outputs
-            F = Z.shape[1]
-            member.W1 = w.W1[0, :F].numpy().astype(np.float32)
-            member.b1 = w.b1[0].numpy().astype(np.float32)
-            member.W2 = w.W2[0, :, :K].numpy().astype(np.float32)
-            member.b2 = w.b2[0, :K].numpy().astype(np.float32)
-            if self.member_selection == "train":
-                logits = member.logits(Z) / self.temperature
-                logits -= logits.max(1, keepdims=True)
-                log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-                self.member_train_loss_.append(float(-log_p[np.arange(len(yl)), yl].mean()))
-            members.append(member)
+                w, companion = self._finetune(model, Z, yl, w, member_val)
+            members.append(self._set_weights(member, w, Z, yl))
+            if companion is not None:
+                companions.append((dataclasses.replace(member), companion, Z, yl))
+        # Companions go after all members, in the same order: a tree's top child still leads the
+        # "sub" children of its group, which take their top child's weight.
+        members += [self._set_weights(m, w, Z, yl) for m, w, Z, yl in companions]
         return members
+
+    def _set_weights(
+        self, member: Member, w: ChildWeights, Z: np.ndarray, yl: np.ndarray
+    ) -> Member:
+        """Give ``member`` the child weights ``w`` (and, for member_selection="train", log its
+        loss on its training rows ``Z``, ``yl``, in the order members are listed)."""
+        K = member.n_outputs
+        F = Z.shape[1]
+        member.W1 = w.W1[0, :F].numpy().astype(np.float32)
+        member.b1 = w.b1[0].numpy().astype(np.float32)
+        member.W2 = w.W2[0, :, :K].numpy().astype(np.float32)
+        member.b2 = w.b2[0, :K].numpy().astype(np.float32)
+        if self.member_selection == "train":
+            logits = member.logits(Z) / self.temperature
+            logits -= logits.max(1, keepdims=True)
+            log_p = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+            self.member_train_loss_.append(float(-log_p[np.arange(len(yl)), yl].mean()))
+        return member
 
     @torch.no_grad()
     def _generate(self, model, sets: list[tuple[np.ndarray, np.ndarray]]) -> list[ChildWeights]:
@@ -531,32 +559,36 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
 
     def _finetune(
         self, model, Z: np.ndarray, y: np.ndarray, w: ChildWeights, val=None
-    ) -> ChildWeights:
+    ) -> tuple[ChildWeights, ChildWeights | None]:
         """Tune the full-data child, early-stopped on the caller's validation rows (``val``);
-        without them, early stopping on an internal 80/20 split picks the step count first."""
+        without them, early stopping on an internal 80/20 split picks the step count first.
+        Returns the tuned child and its ``finetune_companion`` (None when there is none)."""
+        generated = w if self.finetune_companion == "generated" else None
         if val is not None:
             tuned, best_step = self._tune(w, Z, y, *val, self.finetune_steps)
             self.finetune_best_steps_.append(best_step)
-            return tuned
+            return tuned, generated
         counts = np.bincount(y)
         if len(y) < 10 or counts[counts > 0].min() < 2:
             self._announce(
                 "too few rows per class for an internal validation split: no fine-tuning"
             )
-            return w
+            return w, None
         from sklearn.model_selection import train_test_split
 
         tr, va = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
         w_tr = self._generate(model, [(Z[tr], y[tr])])[0]
-        best_step = self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps)[1]
+        split_tuned, best_step = self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps)
         self.finetune_best_steps_.append(best_step)
-        return self._tune(w, Z, y, None, None, best_step)[0]
+        tuned = self._tune(w, Z, y, None, None, best_step)[0]
+        return tuned, split_tuned if self.finetune_companion == "split" else generated
 
     def _tune(self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int) -> tuple[ChildWeights, int]:
         """``steps`` Adam steps; with validation rows, the weights and step count of the lowest
         validation loss, else the last ones."""
         K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
-        params = [p.detach().clone().requires_grad_(True) for p in (w.W1, w.b1, w.W2, w.b2)]
+        start = [p.detach().clone() for p in (w.W1, w.b1, w.W2, w.b2)]
+        params = [p.clone().requires_grad_(True) for p in start]
         adam = _Adam(params, lr=self.finetune_lr)
         F = Ztr.shape[1]
         Fm = params[0].shape[1]
@@ -580,7 +612,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                         best_params = [p.detach().clone() for p in params]
                 if step == steps:
                     break
-                grads = torch.autograd.grad(loss_on(Xtr, ttr), params)
+                loss = loss_on(Xtr, ttr)
+                if self.finetune_l2sp > 0:
+                    drift = sum(((p - p0) ** 2).sum() for p, p0 in zip(params, start))
+                    loss = loss + 0.5 * self.finetune_l2sp * drift
+                grads = torch.autograd.grad(loss, params)
                 adam.step(grads)
         if Xva is not None:
             return ChildWeights(*best_params), best_step

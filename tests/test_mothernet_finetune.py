@@ -1,0 +1,98 @@
+"""Fine-tuning options of MotherNetClassifier: ``finetune_companion`` and ``finetune_l2sp``.
+
+Each test compares child weights between fits on the same rows with the same seed, so every
+assertion is exact or an inequality between two deterministic fits (no timing, no AUC threshold).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from automl_hyper.models.mothernet import MotherNetClassifier
+
+FT = {"finetune_steps": 10, "n_estimators": 2, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def rows(shared_dataset):
+    X, y = shared_dataset("diabetes")
+    return X.iloc[:200], y.iloc[:200]
+
+
+@pytest.fixture(scope="module")
+def fits(rows):
+    """Generation only, and fine-tuned without an option (the reference fits)."""
+    X, y = rows
+    generated = MotherNetClassifier(n_estimators=2, random_state=0).fit(X, y)
+    tuned = MotherNetClassifier(**FT).fit(X, y)
+    return generated, tuned
+
+
+def weights(member) -> list[np.ndarray]:
+    return [member.W1, member.b1, member.W2, member.b2]
+
+
+def same(a, b) -> bool:
+    return all(np.array_equal(u, v) for u, v in zip(weights(a), weights(b)))
+
+
+def drift(a, b) -> float:
+    return float(sum(((u - v) ** 2).sum() for u, v in zip(weights(a), weights(b))))
+
+
+def test_generated_companion_is_the_untuned_child(rows, fits):
+    generated, tuned = fits
+    est = MotherNetClassifier(**FT, finetune_companion="generated").fit(*rows)
+    n = tuned.n_members_
+    assert len(est.members_) == 2 * n and est.n_members_ == n
+    # The tuned children are unchanged by the option; the companions are the generated ones.
+    assert all(same(a, b) for a, b in zip(est.members_[:n], tuned.members_))
+    assert all(same(a, b) for a, b in zip(est.members_[n:], generated.members_))
+    assert len(est.member_train_loss_) == 2 * n
+    proba = est.predict_proba(rows[0])
+    assert np.allclose(proba.sum(1), 1.0)
+
+
+def test_split_companion_is_a_different_tuned_child(rows, fits):
+    _, tuned = fits
+    est = MotherNetClassifier(**FT, finetune_companion="split").fit(*rows)
+    n = tuned.n_members_
+    assert len(est.members_) == 2 * n
+    assert est.finetune_best_steps_ == tuned.finetune_best_steps_  # no extra tuning
+    assert all(same(a, b) for a, b in zip(est.members_[:n], tuned.members_))
+    assert not any(same(a, b) for a, b in zip(est.members_[n:], tuned.members_))
+
+
+def test_split_companion_needs_the_internal_split(rows):
+    X, y = rows
+    # With the caller's validation rows no internal split is made: nothing to keep.
+    est = MotherNetClassifier(**FT, finetune_companion="split").fit(
+        X.iloc[:150], y.iloc[:150], X_val=X.iloc[150:], y_val=y.iloc[150:]
+    )
+    assert len(est.members_) == est.n_members_
+
+
+def test_l2sp_keeps_the_tuned_child_near_the_generated_one(rows, fits):
+    generated, tuned = fits
+    held = MotherNetClassifier(**FT, finetune_l2sp=100.0).fit(*rows)
+    free = sum(drift(a, b) for a, b in zip(tuned.members_, generated.members_))
+    pulled = sum(drift(a, b) for a, b in zip(held.members_, generated.members_))
+    assert free > 0 and pulled < 0.1 * free
+
+
+def test_options_leave_generation_only_unchanged(rows, fits):
+    generated, _ = fits
+    est = MotherNetClassifier(
+        n_estimators=2, random_state=0, finetune_companion="split", finetune_l2sp=1.0
+    ).fit(*rows)
+    assert len(est.members_) == len(generated.members_)
+    assert all(same(a, b) for a, b in zip(est.members_, generated.members_))
+
+
+@pytest.mark.parametrize(
+    "params", [{"finetune_companion": "both"}, {"finetune_l2sp": -1.0}], ids=["companion", "l2sp"]
+)
+def test_bad_options_rejected(rows, params):
+    with pytest.raises(ValueError, match=next(iter(params))):
+        MotherNetClassifier(**FT, **params).fit(*rows)
