@@ -5,6 +5,11 @@ network at the end of every cycle (where the learning rate is lowest). Early sto
 loss on an internal validation split once per cycle; the final model averages the logits of the
 ``n_snapshots`` snapshots with the lowest validation loss (the paper averages probabilities; the
 logit average keeps each prediction an exact sum of per-feature contributions).
+
+``n_estimators`` > 1 trains that many such runs (members) with different seeds, so different
+initialisations, batch orders, dropout masks and early-stopping splits, and averages the members'
+mean logits with equal weight. A mean of per-row linear models is a per-row linear model, so the
+ensemble's explanation is exactly the mean of its members' and still sums to its logit.
 """
 
 from __future__ import annotations
@@ -27,6 +32,28 @@ from automl_hyper.models.eval_set import ValidationSetMixin
 from automl_hyper.models.inn.network import MesomorphicNet
 from automl_hyper.models.torch_utils import resolve_device, seed_from, seeded, torch_threads
 
+# Per-member training state: swapped in and out of the estimator when partial_fit trains several.
+_MEMBER_STATE = (
+    "seed_",
+    "network_",
+    "optimizer_",
+    "scheduler_",
+    "batches_per_epoch_",
+    "snapshots_",
+    "n_epochs_",
+    "loss_curve_",
+    "_batch_rng",
+)
+
+
+def member_seed(base: int, index: int) -> int:
+    """Seed of ensemble member ``index``: the estimator's own seed for the first (so that
+    ``n_estimators=1`` is the single fit), a SeedSequence draw below 2**31 for the others (so a
+    single fit with ``random_state=member_seed(...)`` reproduces that member exactly)."""
+    if index == 0:
+        return base
+    return int(np.random.SeedSequence([base % 2**32, index]).generate_state(1)[0] % 2**31)
+
 
 class _INNMixin:
     """Training loop shared by the classifier and the regressor."""
@@ -48,8 +75,8 @@ class _INNMixin:
         raise NotImplementedError
 
     # --- training ----------------------------------------------------------------------------
-    def _start_training(self, X: np.ndarray) -> None:
-        self.seed_ = seed_from(self.random_state)
+    def _start_training(self, X: np.ndarray, seed: int | None = None) -> None:
+        self.seed_ = seed_from(self.random_state) if seed is None else seed
         self.device_ = resolve_device(self.device)
         with seeded(self.seed_):
             self.network_ = MesomorphicNet(
@@ -132,8 +159,40 @@ class _INNMixin:
             self._train_loop(X, y, stratify)
 
     def _train_loop(self, X: np.ndarray, y: np.ndarray, stratify: np.ndarray | None) -> None:
-        deadline = None if self.time_limit is None else time.monotonic() + float(self.time_limit)
+        """Train ``n_estimators`` members one after another; each gets an equal share of
+        ``time_limit`` (what one leaves unused goes to the next)."""
+        start = time.monotonic()
         given = self._validation_arrays()
+        base = seed_from(self.random_state)
+        k = self.n_estimators
+        groups, states, epochs, curve = [], [], [], None
+        for i in range(k):
+            deadline = None
+            if self.time_limit is not None:
+                deadline = start + float(self.time_limit) * (i + 1) / k
+            self._train_member(X, y, stratify, given, member_seed(base, i), deadline)
+            groups.append(self._best_snapshots())
+            states.append(self._member_state())
+            epochs.append(self.n_epochs_)
+            curve = self.loss_curve_ if curve is None else curve
+        self._finalize(groups)
+        self.member_seeds_ = [s["seed_"] for s in states]
+        self.member_epochs_ = epochs
+        # Kept so that partial_fit after fit continues every member (one: on the estimator).
+        self._member_states = states if k > 1 else None
+        # The longest member's count: AutoGluon's refit_full trains every member that long.
+        self.n_epochs_, self.loss_curve_ = max(epochs), curve
+
+    def _train_member(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        stratify: np.ndarray | None,
+        given: tuple[np.ndarray, np.ndarray] | None,
+        seed: int,
+        deadline: float | None,
+    ) -> None:
+        """One network: its own early-stopping split (from ``seed``) unless the caller gave one."""
         use_val = given is not None or (self.validation_fraction and len(X) >= 20)
         if given is not None:  # the caller's rows (AutoGluon's holdout): train on all of X
             X_tr, y_tr, (X_val, y_val) = X, y, given
@@ -142,12 +201,12 @@ class _INNMixin:
                 X,
                 y,
                 test_size=self.validation_fraction,
-                random_state=seed_from(self.random_state) % (2**31),
+                random_state=seed % (2**31),
                 stratify=stratify,
             )
         else:
             X_tr, y_tr = X, y
-        self._start_training(X_tr)
+        self._start_training(X_tr, seed)
         Xt = torch.as_tensor(X_tr, device=self.device_)
         yt = self._target_tensor(y_tr)
         if use_val:
@@ -168,36 +227,63 @@ class _INNMixin:
                     break
             if out_of_time:
                 break
-        self._finalize()
 
-    def _finalize(self) -> None:
-        """Keep the best snapshots (by validation loss) as the ensemble; free training state."""
+    def _best_snapshots(self) -> list[tuple[float, dict]]:
+        """The member's ``n_snapshots`` snapshots with the lowest validation loss."""
         if not self.snapshots_:
             self._take_snapshot(self.loss_curve_[-1] if self.loss_curve_ else np.inf)
-        ranked = sorted(self.snapshots_, key=lambda s: s[0])[: self.n_snapshots]
-        self.ensemble_ = []
-        for _, state in ranked:
+        return sorted(self.snapshots_, key=lambda s: s[0])[: self.n_snapshots]
+
+    def _networks(self, group: list[tuple[float, dict]]) -> list[nn.Module]:
+        """Copies of the current network with each state of ``group`` loaded, in eval mode."""
+        nets = []
+        for _, state in group:
             net = copy.deepcopy(self.network_)
             net.load_state_dict(state)
-            net.eval()
-            self.ensemble_.append(net)
-        self.snapshot_val_losses_ = [float(loss) for loss, _ in ranked]
+            nets.append(net.eval())
+        return nets
+
+    def _finalize(self, groups: list[list[tuple[float, dict]]]) -> None:
+        """The members' kept snapshots, member by member, as one flat ``ensemble_``;
+        ``member_sizes_`` says how many belong to each (for the equal-weight average)."""
+        self.ensemble_ = [net for group in groups for net in self._networks(group)]
+        self.snapshot_val_losses_ = [float(loss) for group in groups for loss, _ in group]
+        self.member_sizes_ = [len(g) for g in groups]
+
+    def _member_state(self) -> dict:
+        return {name: getattr(self, name) for name in _MEMBER_STATE}
+
+    def _start_members(self, X: np.ndarray) -> None:
+        """partial_fit's first call: one network per member (the first on the estimator itself)."""
+        base = seed_from(self.random_state)
+        states = []
+        for i in range(self.n_estimators):
+            self._start_training(X, member_seed(base, i))
+            states.append(self._member_state())
+        self.member_seeds_ = [s["seed_"] for s in states]
+        # A single member keeps its state on the estimator, as before ensembles existed.
+        self._member_states = states if len(states) > 1 else None
 
     def _partial_fit_arrays(self, X: np.ndarray, y: np.ndarray) -> None:
-        """One epoch; a snapshot at each cycle end. No internal validation split."""
+        """One epoch per member; a snapshot at each cycle end. No internal validation split."""
         Xt = torch.as_tensor(X, device=self.device_)
-        with torch_threads(1):
-            self._run_epoch(Xt, self._target_tensor(y))
-        if self._at_cycle_end():
-            self._take_snapshot(self.loss_curve_[-1])
-        # The ensemble reflects the newest weights plus the best cycle-end snapshots so far.
-        ranked = sorted(self.snapshots_, key=lambda s: s[0])[: max(self.n_snapshots - 1, 0)]
-        self.ensemble_ = []
-        for state in [s for _, s in ranked] + [self.network_.state_dict()]:
-            net = copy.deepcopy(self.network_)
-            net.load_state_dict(state)
-            net.eval()
-            self.ensemble_.append(net)
+        target = self._target_tensor(y)
+        ensemble, sizes = [], []
+        for state in self.__dict__.get("_member_states") or [None]:
+            if state is not None:
+                self.__dict__.update(state)
+            with torch_threads(1):
+                self._run_epoch(Xt, target)
+            if self._at_cycle_end():
+                self._take_snapshot(self.loss_curve_[-1])
+            # The newest weights plus the best cycle-end snapshots so far.
+            ranked = sorted(self.snapshots_, key=lambda s: s[0])[: max(self.n_snapshots - 1, 0)]
+            nets = self._networks(ranked + [(np.nan, self.network_.state_dict())])
+            ensemble += nets
+            sizes.append(len(nets))
+            if state is not None:
+                state.update(self._member_state())
+        self.ensemble_, self.member_sizes_ = ensemble, sizes
 
     # --- inference ---------------------------------------------------------------------------
     def _prediction_ensemble(self) -> list[nn.Module]:
@@ -225,6 +311,15 @@ class _INNMixin:
         state.pop("_ensemble64", None)
         return state
 
+    def _average(self, stacked: np.ndarray) -> np.ndarray:
+        """Mean over ``ensemble_`` (axis 0) with each member weighted equally, whatever its
+        snapshot count. Equal counts (always with one member): the plain mean, as before."""
+        sizes = self.__dict__.get("member_sizes_") or [len(stacked)]
+        if len(set(sizes)) == 1:
+            return stacked.mean(axis=0)
+        weights = np.repeat([1.0 / (len(sizes) * n) for n in sizes], sizes)
+        return np.tensordot(weights, stacked, axes=1)
+
     def _forward_all(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Outputs and generated weights of every ensemble member: (M, n, C), (M, n, C, F+1),
         computed in float64 (see :meth:`_prediction_ensemble`)."""
@@ -248,7 +343,7 @@ class _INNMixin:
         if not self._mesomorphic:
             raise AttributeError("explain is only available for mesomorphic (INN) networks")
         _, w = self._forward_all(X)
-        w = w.mean(axis=0)
+        w = self._average(w)
         return w[..., :-1] * X[:, None, :], w[..., -1]
 
     def _importances(self, X: np.ndarray) -> None:
@@ -287,7 +382,10 @@ _COMMON_DOC = """
     batch_size : minibatch size (paper: 64).
     max_epochs : upper bound on epochs.
     restart_period : epochs per cosine cycle; a snapshot is taken at the end of each cycle.
-    n_snapshots : how many snapshots (lowest validation loss) form the ensemble.
+    n_snapshots : how many snapshots (lowest validation loss) of each member are kept.
+    n_estimators : members (networks trained with different seeds and, unless ``X_val`` is
+        given, different early-stopping splits), averaged with equal weight; fit time grows
+        about linearly. Explanations stay exact: the mean of the members' per-row linear models.
     validation_fraction : internal split for early stopping (0 disables it); ``fit(X, y,
         X_val=..., y_val=...)`` early-stops on the caller's rows instead and trains on all of X.
     patience : cycles without validation improvement before stopping.
@@ -322,6 +420,7 @@ _PARAMETER_CONSTRAINTS = {
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "restart_period": [Interval(Integral, 1, None, closed="left")],
     "n_snapshots": [Interval(Integral, 1, None, closed="left")],
+    "n_estimators": [Interval(Integral, 1, None, closed="left")],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "patience": [Interval(Integral, 1, None, closed="left")],
     "time_limit": [Interval(Real, 0, None, closed="neither"), None],
@@ -352,6 +451,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         max_epochs: int = 100,
         restart_period: int = 10,
         n_snapshots: int = 5,
+        n_estimators: int = 1,
         validation_fraction: float = 0.1,
         patience: int = 3,
         time_limit: float | None = None,
@@ -370,6 +470,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         self.max_epochs = max_epochs
         self.restart_period = restart_period
         self.n_snapshots = n_snapshots
+        self.n_estimators = n_estimators
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.time_limit = time_limit
@@ -418,7 +519,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
             self.classes_ = labels
             self.n_classes_ = len(labels)
             Xt = self._fit_preprocessor(X)
-            self._start_training(Xt)
+            self._start_members(Xt)
         else:
             Xt = self._transform(X)
             y = np.asarray(y)
@@ -443,7 +544,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         # then the prediction is exactly the sigmoid/softmax of the logit that explain() decomposes,
         # and predict always agrees with decision_function.
         outputs, _ = self._forward_all(X)
-        return self._member_probabilities(outputs.mean(axis=0, keepdims=True))[0]
+        return self._member_probabilities(self._average(outputs)[None])[0]
 
     def decision_function(self, X) -> np.ndarray:
         """Mean snapshot logit: (n,) for binary tasks (positive class), else (n, C).
@@ -451,7 +552,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         This is exactly what :meth:`explain`'s contributions plus bias add up to.
         """
         outputs, _ = self._forward_all(self._transform(X))
-        mean = outputs.mean(axis=0)
+        mean = self._average(outputs)
         return mean[:, 0] if mean.shape[1] == 1 else mean
 
     def explain(self, X) -> pd.DataFrame | dict:
@@ -506,7 +607,7 @@ class INNRegressor(ValidationSetMixin, _INNMixin, TabularRegressorBase):
             Xt = self._fit_preprocessor(X)
             self.y_mean_ = float(np.mean(y))
             self.y_scale_ = float(np.std(y)) or 1.0
-            self._start_training(Xt)
+            self._start_members(Xt)
         else:
             Xt = self._transform(X)
             y = np.asarray(y, dtype=np.float64)
@@ -517,7 +618,7 @@ class INNRegressor(ValidationSetMixin, _INNMixin, TabularRegressorBase):
 
     def _predict_arrays(self, X: np.ndarray) -> np.ndarray:
         outputs, _ = self._forward_all(X)
-        return outputs.mean(axis=0)[:, 0] * self.y_scale_ + self.y_mean_
+        return self._average(outputs)[:, 0] * self.y_scale_ + self.y_mean_
 
     def explain(self, X) -> pd.DataFrame:
         """Per-row contributions (in target units) plus ``bias``; each row sums to the prediction."""

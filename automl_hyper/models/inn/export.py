@@ -28,7 +28,7 @@ from automl_hyper.models.inn.network import MesomorphicNet
 LOADER = __name__
 # Training state and caches: rebuilt (ensemble_, device_) or not needed to predict.
 _SKIP = {"network_", "optimizer_", "scheduler_", "snapshots_", "_batch_rng", "_ensemble64"}
-_SKIP |= {"ensemble_", "device_"}
+_SKIP |= {"ensemble_", "device_", "_member_states"}
 
 
 def _classes() -> dict[str, type]:
