@@ -60,6 +60,7 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
     "ensemble_top_k": [_AT_LEAST_ONE],
     "ensemble_min_epoch_share": [Interval(Real, 0, 1, closed="both")],
     "tune_trials": [_NON_NEGATIVE_INT],
+    "tune_ensemble": ["boolean"],
 }
 
 
@@ -107,6 +108,9 @@ class SearchConfig:
     # members would dilute the ensemble. 0: every trained finalist may join.
     ensemble_min_epoch_share: float = 0.0
     tune_trials: int = 0  # Optuna trials over the winner's learning rate, dropout, weight decay
+    # False: the best of the winner's trainings (untuned or a trial) takes the winner's place in
+    # the average. True: every one of them joins it (trained anyway; the average gains members).
+    tune_ensemble: bool = False
 
     def check(self) -> None:
         """Raise ``InvalidParameterError`` (a ValueError) naming the first field out of range."""

@@ -52,6 +52,7 @@ _SEARCH_PARAMS = (
     "ensemble_top_k",
     "ensemble_min_epoch_share",
     "tune_trials",
+    "tune_ensemble",
     *_TRAINING_PARAMS,
 )
 # Parameters both kinds of estimator have beyond the SearchConfig fields.
@@ -181,6 +182,7 @@ class _SmashMixin:
         ensemble_top_k: int = 10,
         ensemble_min_epoch_share: float = 0.0,
         tune_trials: int = 0,
+        tune_ensemble: bool = False,
         validation_fraction: float = 0.2,
         random_state=None,
         time_limit: float | None = None,
@@ -208,6 +210,7 @@ class _SmashMixin:
         self.ensemble_top_k = ensemble_top_k
         self.ensemble_min_epoch_share = ensemble_min_epoch_share
         self.tune_trials = tune_trials
+        self.tune_ensemble = tune_ensemble
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.time_limit = time_limit
@@ -243,6 +246,7 @@ class _SmashMixin:
             self.ranker: outcome.kendall_tau("rank_score"),
         }
         self.tuning_results_ = list(outcome.tuning)
+        self.ensemble_sources_ = outcome.member_sources()
         self.discovered_specs_ = [c.spec.to_json() for c in outcome.trained]
 
     def discovered_specs(self, k: int | None = None) -> list[str]:
@@ -263,7 +267,10 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     weights), ``"unf"`` (the UNF predictor ``unf_predictor``, default the shipped ``unf-smash``,
     scoring the generated weights) or ``"both"`` (average rank). ``ensemble_top_k`` (default 10,
     all finalists) averages the probabilities of the best trained finalists; ``tune_trials`` Optuna trials
-    retrain the winner with other learning rates, dropouts and weight decays in ``time_limit``.
+    retrain the winner with other learning rates, dropouts and weight decays in ``time_limit``
+    (the finalists then get half of what is left): the best of the winner's trainings by
+    validation score takes its place in the average, or with ``tune_ensemble=True`` all of the
+    trainings (untuned and every trial) join it.
     ``ensemble_min_epoch_share`` leaves out of that average a finalist the time budget stopped
     before that share of the winner's epochs.
 
@@ -275,7 +282,9 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     first ends the search. A finalist always gets ``MIN_EPOCHS`` epochs, budget or not.
 
     Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
-    ``ensemble_nets_`` (the averaged members, winner first), ``search_results_`` (DataFrame:
+    ``ensemble_nets_`` (the averaged members, winner first), ``ensemble_sources_`` (each
+    member's origin: ``"finalist:i"``, the i-th trained finalist untuned, or ``"trial:j"``, the
+    j-th tuning trial of ``tuning_results_``), ``search_results_`` (DataFrame:
     spec JSON, n_params, proxy, UNF and real scores), ``proxy_kendall_tau_`` and
     ``ranker_kendall_taus_`` over the finalists, ``tuning_results_``, ``hypernet_losses_``,
     ``search_timings_`` and ``search_space_`` (the SearchSpace from ``max_depth`` and ``widths``).

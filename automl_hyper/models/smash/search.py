@@ -6,8 +6,9 @@ The finalists are the top ``top_k`` under ``ranker``: the proxy (validation scor
 weights), the UNF predictor's predicted held-out score of the generated weights
 (:mod:`automl_hyper.weightspace.uses`), or the average of both ranks. Once trained, the best
 ``ensemble_top_k`` finalists can be averaged, and ``tune_trials`` Optuna trials can retrain the
-winner with other learning rates, dropouts and weight decays (kept only if the validation score
-rises).
+winner with other learning rates, dropouts and weight decays: the best of these trainings by
+validation score (the untuned one included) takes the winner's place in the average, or, with
+``tune_ensemble``, all of them join it.
 
 Sampling is uniform random by default; ``sampler="optuna"`` lets an Optuna TPE study propose the
 architectures instead (the ArchSpec dimensions become ``suggest_*`` calls, the proxy score is the
@@ -55,6 +56,18 @@ class SearchOutcome:
     # the trained candidates whose predictions are averaged (best first; [best] without ensembling)
     members: list[Candidate] = field(default_factory=list)
     tuning: list[dict] = field(default_factory=list)  # one record per tuning trial
+    tuned: list[Candidate] = field(default_factory=list)  # the tuning trials, trial order
+
+    def member_sources(self) -> list[str]:
+        """Where each member comes from: ``finalist:i`` (i-th of :attr:`trained`, untuned) or
+        ``trial:j`` (j-th tuning trial)."""
+        trained, out = self.trained, []
+        for m in self.members:
+            if any(m is t for t in self.tuned):
+                out.append(f"trial:{next(j for j, t in enumerate(self.tuned) if t is m)}")
+            else:
+                out.append(f"finalist:{next(i for i, c in enumerate(trained) if c is m)}")
+        return out
 
     @property
     def trained(self) -> list[Candidate]:
@@ -386,9 +399,11 @@ def tune_winner(
     winner: Candidate,
     gen: WeightGenerator | None,
     n_trials: int,
+    trials: list[Candidate] | None = None,
 ) -> tuple[Candidate, list[dict]]:
     """Retrain the winner with ``n_trials`` Optuna TPE settings of learning rate, dropout and
-    weight decay; the best real validation score wins (the untuned winner included)."""
+    weight decay; the best real validation score wins (the untuned winner included, and kept on
+    ties). ``trials``, where given, receives every trial's trained candidate in trial order."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -406,7 +421,7 @@ def tune_winner(
         }
         cand = Candidate(winner.spec, "tuned", winner.proxy, winner.n_params)
         cand.unf, cand.rank_score = winner.unf, winner.rank_score
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), ctx.clock()
         train_candidate(ctx, cand, gen, replace(ctx.config, **params))
         real = cand.real if np.isfinite(cand.real) else -np.inf
         study.tell(trial, real)
@@ -416,8 +431,11 @@ def tune_winner(
                 "real_score": cand.real,
                 "epochs": cand.epochs,
                 "seconds": time.perf_counter() - t,
+                "cpu_seconds": ctx.clock() - cpu,
             }
         )
+        if trials is not None:
+            trials.append(cand)
         if real > best.real:
             best = cand
     return best, records
@@ -470,16 +488,20 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
     best = trained[0]
 
     tuning: list[dict] = []
+    untuned, tuned = best, []
     if config.tune_trials > 0:
-        t4 = time.perf_counter()
-        best, tuning = tune_winner(ctx, best, gen, config.tune_trials)
+        t4, cpu4 = time.perf_counter(), ctx.clock()
+        best, tuning = tune_winner(ctx, best, gen, config.tune_trials, trials=tuned)
         timings["tuning_s"] = time.perf_counter() - t4
+        timings["tuning_cpu_s"] = ctx.clock() - cpu4
     members = ensemble_members(
         trained, best, config.ensemble_top_k, config.ensemble_min_epoch_share
     )
+    if config.tune_ensemble:  # the winner's other trainings join the average too
+        members += [c for c in (untuned, *tuned) if c is not best and np.isfinite(c.real)]
     timings["total_s"] = time.perf_counter() - t0
     timings["total_cpu_s"] = ctx.clock() - cpu0
-    return SearchOutcome(candidates, best, losses, timings, members, tuning)
+    return SearchOutcome(candidates, best, losses, timings, members, tuning, tuned)
 
 
 def train_candidate(
