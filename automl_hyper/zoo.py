@@ -182,9 +182,11 @@ register(
         defaults={"ranker": "proxy"},
         ag_key="SMASH",
         ag_name="SMASH",
-        # Tens of seconds, and it uses the time it gets: after XGBoost (40), last of the run.
+        # The slowest of ours (CPU-seconds per fit, more wall time under load): after XGBoost
+        # (40), last of the run; AutoGluon's time_limit reaches it as wall_time_limit.
         ag_priority=30,
-        # small: the main job's budget; a 60 s hypernetwork made SMASH 80-220 s per fit here.
+        # small: both limits count CPU seconds of the fit, not wall seconds (budget.py); a fit
+        # needs 1-11 CPU-s of its 30 (smash_cpu_budget_selection.md), so the limit is a safety net.
         budgets={"small": {"hyper_time_budget": 10.0, "time_limit": 30.0}},
     )
 )
