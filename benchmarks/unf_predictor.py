@@ -328,6 +328,47 @@ def summarise(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
+def arm_table(paths: list[str], names: tuple[str, ...] = LEARNED + ("n_params",)) -> str:
+    """One row per run (its JSON files grouped by name without the ``_sN`` split-seed suffix) and
+    predictor: held-out within-task tau per split seed and their mean, the same on the training
+    tasks (runs with ``--report-train``), X + n_params, parameters, training s, UNF CPU ms."""
+    groups: dict[str, dict[int, dict]] = {}
+    for x in paths:
+        r = json.loads(Path(x).read_text())
+        groups.setdefault(Path(x).stem.rsplit("_s", 1)[0], {})[r["seed"]] = r
+    seeds = sorted({s for g in groups.values() for s in g})
+    head = ["run", "predictor", *(f"held s{s}" for s in seeds), "**held mean**"]
+    head += [*(f"train s{s}" for s in seeds), "train - held", "+ n_params, mean"]
+    head += ["train tasks", "UNF parameters", "train s", "UNF CPU ms / child"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def get(r, name, *keys):
+        v = r["results"].get(name, {})
+        for k in keys:
+            v = v.get(k, {}) if isinstance(v, dict) else {}
+        return v if isinstance(v, float) else float("nan")
+
+    for run, by_seed in groups.items():
+        rs = [by_seed.get(s) for s in seeds]
+        for name in names:
+            if not all(r and name in r["results"] for r in rs):
+                continue
+            held = [get(r, name, "tau_within_task") for r in rs]
+            train = [get(r, name, "train_tasks", "tau_within_task") for r in rs]
+            plus = [get(r, f"{name} + n_params", "tau_within_task") for r in rs]
+            unf = name == "unf"
+            row = [run, name, *(f"{x:.3f}" for x in held), f"**{np.mean(held):.3f}**"]
+            row += [*(f"{x:.3f}" for x in train), f"{np.mean(train) - np.mean(held):.3f}"]
+            row += [f"{np.mean(plus):.3f}" if name != "n_params" else ""]
+            row += ["/".join(str(r["train_tasks"]) for r in rs)]
+            row += [str(rs[0]["unf_parameters"]) if unf else ""]
+            row += ["/".join(f"{r['train_seconds'].get(name, float('nan')):.0f}" for r in rs)]
+            cpu = "/".join(f"{r['unf_inference_cpu_ms_per_child_median']:.2f}" for r in rs)
+            row += [cpu if unf else ""]
+            lines.append("| " + " | ".join(row).replace("nan", "") + " |")
+    return "\n".join(lines)
+
+
 # -- main -------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -337,6 +378,12 @@ def main(argv=None) -> int:
         nargs="+",
         metavar="JSON",
         help="instead of a run: one table over these runs' JSON reports (objectives x split seeds)",
+    )
+    p.add_argument(
+        "--arms",
+        nargs="+",
+        metavar="JSON",
+        help="instead of a run: one row per run (split seeds grouped by file name) and predictor",
     )
     p.add_argument("--shipped", default=None, help="also score this shipped predictor")
     p.add_argument(
@@ -409,6 +456,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.summarise:
         print(summarise(args.summarise))
+        return 0
+    if args.arms:
+        print(arm_table(args.arms))
         return 0
     if not args.bank or not args.out:
         p.error("--bank and --out are required (unless --summarise)")
