@@ -48,6 +48,8 @@ N_TRIALS = 8
 SETS = {"selection": SELECTION_SET, "cc18-30": REPORT_SET}
 ARMS = ("current", "tune4", "tune8", "tune8join", "tune4join")
 DECIDING = ("tune4", "tune8", "tune8join")
+COLUMNS = ["dataset", "split", "arm", "auc", "fit_s", "fit_cpu_s", "load1", "xgb_trials",
+           "n_trials_done", "n_finalists", "n_cut", "n_members", "winner"]  # fmt: skip
 
 
 def _timed_fit(est, X, y) -> tuple[float, float]:
@@ -159,7 +161,8 @@ def run(args: argparse.Namespace) -> None:
                 if (name, split, model) in done() or (model != "current" and args.no_xgb):
                     continue
                 rows = fit_smash(name, split) if model == "current" else [fit_xgb(name, split)]
-                pd.DataFrame(rows).to_csv(out, mode="a", header=not out.exists(), index=False)
+                frame = pd.DataFrame(rows).reindex(columns=COLUMNS)  # one layout for both models
+                frame.to_csv(out, mode="a", header=not out.exists(), index=False)
                 for r in rows:
                     print(
                         f"{name}:{split} {r['arm']} auc {r['auc']:.4f} fit {r['fit_s']:.1f} s "
