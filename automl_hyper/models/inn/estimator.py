@@ -386,6 +386,8 @@ _COMMON_DOC = """
     n_estimators : members (networks trained with different seeds and, unless ``X_val`` is
         given, different early-stopping splits), averaged with equal weight; fit time grows
         about linearly. Explanations stay exact: the mean of the members' per-row linear models.
+        Opt-in: on the selection set 3 members gained +0.0022 mean AUC (1.3 SE) at 2.1x the fit
+        time, not adopted (benchmarks/results/inn_defaults_selection5.md).
     validation_fraction : internal split for early stopping (0 disables it); ``fit(X, y,
         X_val=..., y_val=...)`` early-stops on the caller's rows instead and trains on all of X.
     patience : cycles without validation improvement before stopping.
