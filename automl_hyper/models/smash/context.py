@@ -107,7 +107,10 @@ class SearchConfig:
     # of the winner's epochs (one stopped by patience or max_epochs always may): under-trained
     # members would dilute the ensemble. 0: every trained finalist may join.
     ensemble_min_epoch_share: float = 0.0
-    tune_trials: int = 0  # Optuna trials over the winner's learning rate, dropout, weight decay
+    # Optuna trials over the winner's learning rate, dropout and weight decay. 0: inside an average
+    # of 10 finalists, 4 or 8 trials moved test AUC by <= +0.0001 on the selection set at 1.5-1.8x
+    # the CPU time (benchmarks/results/smash_tune_selection.md).
+    tune_trials: int = 0
     # False: the best of the winner's trainings (untuned or a trial) takes the winner's place in
     # the average. True: every one of them joins it (trained anyway; the average gains members).
     tune_ensemble: bool = False
