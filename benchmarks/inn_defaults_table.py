@@ -107,9 +107,26 @@ def paired_table(runs: pd.DataFrame, baseline: str = "defaults") -> pd.DataFrame
     return pd.DataFrame(rows).sort_values("gain", ascending=False)
 
 
+def paired_with(g: pd.DataFrame, ref: pd.DataFrame) -> dict:
+    """AUC of ``g`` against ``ref`` (both indexed by dataset x split) on their common splits; SE
+    over the dataset-splits (as goals_vs_xgboost.txt) and over datasets."""
+    common = g.index.intersection(ref.index)
+    diff = g.loc[common, "auc"] - ref.loc[common, "auc"]
+    per_dataset = diff.groupby(level="dataset").mean()
+    return {
+        "runs": len(common),
+        "auc": g.loc[common, "auc"].mean(),
+        "their_auc": ref.loc[common, "auc"].mean(),
+        "diff": diff.mean(),
+        "se_splits": diff.std(ddof=1) / np.sqrt(len(diff)),
+        "se_datasets": per_dataset.std(ddof=1) / np.sqrt(len(per_dataset)),
+        "splits_at_or_above": f"{int((diff > -1e-12).sum())}/{len(diff)}",
+    }
+
+
 def against_committed(runs: pd.DataFrame, committed: Path, families: list[str]) -> pd.DataFrame:
     """Each setting in ``runs`` paired with ``families`` of a committed ``runs.csv`` on the same
-    dataset x split; SE over the dataset-splits (as goals_vs_xgboost.txt) and over datasets."""
+    dataset x split (:func:`paired_with`), with mean fit times."""
     old = pd.read_csv(committed)
     old = old[old.status == "ok"]
     rows = []
@@ -118,19 +135,11 @@ def against_committed(runs: pd.DataFrame, committed: Path, families: list[str]) 
         for family in families:
             ref = old[old.family == family].set_index(["dataset", "split"])
             common = g.index.intersection(ref.index)
-            diff = g.loc[common, "auc"] - ref.loc[common, "auc"]
-            per_dataset = diff.groupby(level="dataset").mean()
             rows.append(
                 {
                     "setting": name,
                     "against": family,
-                    "runs": len(common),
-                    "auc": g.loc[common, "auc"].mean(),
-                    "their_auc": ref.loc[common, "auc"].mean(),
-                    "diff": diff.mean(),
-                    "se_splits": diff.std(ddof=1) / np.sqrt(len(diff)),
-                    "se_datasets": per_dataset.std(ddof=1) / np.sqrt(len(per_dataset)),
-                    "splits_at_or_above": f"{int((diff > -1e-12).sum())}/{len(diff)}",
+                    **paired_with(g, ref),
                     "fit_s": g.loc[common, "fit_s"].mean(),
                     "their_fit_s": ref.loc[common, "fit_s"].mean(),
                 }

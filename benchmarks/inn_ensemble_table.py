@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from inn_defaults_table import load_runs, markdown, paired_table
+from inn_defaults_table import load_runs, markdown, paired_table, paired_with
 
 
 def with_times(runs: pd.DataFrame, table: pd.DataFrame, xgb: pd.DataFrame) -> pd.DataFrame:
@@ -63,19 +63,11 @@ def against_committed(runs: pd.DataFrame, refs: dict[str, pd.DataFrame]) -> pd.D
         for label, ref in refs.items():
             r = ref.set_index(["dataset", "split"])
             common = g.index.intersection(r.index)
-            diff = g.loc[common, "auc"] - r.loc[common, "auc"]
-            per_ds = diff.groupby(level="dataset").mean()
             rows.append(
                 {
                     "setting": name,
                     "against": label,
-                    "runs": len(common),
-                    "auc": g.loc[common, "auc"].mean(),
-                    "their_auc": r.loc[common, "auc"].mean(),
-                    "diff": diff.mean(),
-                    "se_splits": diff.std(ddof=1) / np.sqrt(len(diff)),
-                    "se_datasets": per_ds.std(ddof=1) / np.sqrt(len(per_ds)),
-                    "splits_at_or_above": f"{int((diff > -1e-12).sum())}/{len(diff)}",
+                    **paired_with(g, r),
                     "median_fit_s": g.loc[common, "fit_s"].median(),
                     "their_median_fit_s": r.loc[common, "fit_s"].median(),
                 }
