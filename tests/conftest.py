@@ -4,11 +4,13 @@ failed call, so tests that expect failures build their own)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -17,6 +19,31 @@ import pytest
 pytest_plugins = ["pg"]
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+# A SMASH search small enough for a unit test (seconds), shared by the SMASH test modules.
+SMASH_TINY = {
+    "n_candidates": 20,
+    "n_mutations": 6,
+    "top_k": 3,
+    "hyper_max_epochs": 5,
+    "max_epochs": 10,
+    "widths": (8, 16, 32),
+    "max_depth": 3,
+    "random_state": 0,
+}
+
+
+def load_benchmark(script: str, module_name: str | None = None) -> ModuleType:
+    """Import ``benchmarks/<script>.py`` (a script folder, not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(
+        module_name or script, BENCHMARKS / f"{script}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 # A handful covering numeric-only, categorical, missing values and multiclass targets.
 CACHED_DATASETS = {

@@ -3,24 +3,19 @@ final model's weights sum to 1, resume skips finished rows and the summary reads
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import load_benchmark
 from sklearn.datasets import load_breast_cancer
 
 from automl_hyper.data.loading import Dataset
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "autogluon_uplift.py"
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("autogluon_uplift", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("autogluon_uplift")
 
 
 @pytest.mark.slow

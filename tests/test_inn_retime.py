@@ -3,22 +3,15 @@ once per repeat on the same training rows with its overrides applied (issue 13, 
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "inn_retime.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def retime():
-    spec = importlib.util.spec_from_file_location("inn_retime", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("inn_retime")
 
 
 def test_parse_setting(retime):

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import torch
+from conftest import SMASH_TINY
 from sklearn.datasets import make_classification
 
 from automl_hyper.models.smash import ArchSpec, SmashClassifier
@@ -18,16 +19,7 @@ from automl_hyper.models.smash.network import ArchNet
 from automl_hyper.models.smash.search import Candidate, ensemble_members
 from automl_hyper.models.smash.training import train_network
 
-TINY = {
-    "n_candidates": 20,
-    "n_mutations": 6,
-    "top_k": 3,
-    "hyper_max_epochs": 5,
-    "max_epochs": 10,
-    "widths": (8, 16, 32),
-    "max_depth": 3,
-    "random_state": 0,
-}
+TINY = SMASH_TINY
 
 
 def test_the_cpu_budget_does_not_run_while_the_thread_sleeps():

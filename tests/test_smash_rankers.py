@@ -5,21 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import SMASH_TINY
 from sklearn.datasets import load_breast_cancer, make_classification, make_regression
 
 from automl_hyper import zoo
 from automl_hyper.models.smash import SmashClassifier, SmashRegressor
 
-TINY = {
-    "n_candidates": 20,
-    "n_mutations": 6,
-    "top_k": 3,
-    "hyper_max_epochs": 5,
-    "max_epochs": 10,
-    "widths": (8, 16, 32),
-    "max_depth": 3,
-    "random_state": 0,
-}
+TINY = SMASH_TINY
 
 
 @pytest.fixture(scope="module")

@@ -5,22 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import SMASH_TINY
 from sklearn.datasets import load_breast_cancer
 
 from automl_hyper.models.smash import SmashClassifier
 from automl_hyper.models.smash.training import outputs_to_proba
 
-TINY = {
-    "n_candidates": 20,
-    "n_mutations": 6,
-    "top_k": 3,
-    "ensemble_top_k": 3,
-    "hyper_max_epochs": 5,
-    "max_epochs": 10,
-    "widths": (8, 16, 32),
-    "max_depth": 3,
-    "random_state": 0,
-}
+TINY = {**SMASH_TINY, "ensemble_top_k": 3}
 
 
 @pytest.fixture(scope="module")

@@ -3,24 +3,18 @@ half labels (mean of trainings 0-1 vs 2-3) and the Spearman-Brown step to 4 trai
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "unf_predictor.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("unf_predictor_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("unf_predictor", "unf_predictor_bench")
 
 
 def _task(task: int, seeds: np.ndarray) -> pd.DataFrame:

@@ -3,21 +3,14 @@ only: the rows it writes, the Kendall taus it reports, and that a rerun resumes 
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "unf_real_data.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("unf_real_data", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("unf_real_data")
 
 
 def test_children_part_one_split(bench, shared_datasets_dir, tmp_path):
