@@ -406,6 +406,14 @@ def main(argv=None) -> int:
         "without this option",
     )
     p.add_argument(
+        "--fresh-heldout",
+        type=int,
+        default=0,
+        help="hold out N tasks drawn (by --seed) from the --train-bank tasks instead of --bank's "
+        "split, and train on every other task (--bank's held-out ones included): a held-out "
+        "draw no run without this option evaluated on (default 0: off)",
+    )
+    p.add_argument(
         "--train-tasks",
         type=int,
         default=None,
@@ -475,10 +483,18 @@ def main(argv=None) -> int:
     coll = colls[0]
     family = coll.config["family"]
     train_ids, held_ids = split_tasks(colls, args.holdout, args.seed)
+    n_old = len(train_ids)  # --bank's training tasks; those of --train-bank follow
     if args.train_bank:  # appended after the split, so --bank's held-out draw is unchanged
         more = [ChildCollection(b) for b in args.train_bank]
         train_ids += [(c, int(t)) for c in more for t in sorted(c.table["task"].unique())]
         colls += more
+    if args.fresh_heldout:  # re-use of --seed: a new draw is also a new model seed
+        if not args.train_bank:
+            p.error("--fresh-heldout needs --train-bank")
+        pool = train_ids[n_old:]
+        pick = set(np.random.default_rng(args.seed).permutation(len(pool))[: args.fresh_heldout])
+        rest = [t for i, t in enumerate(pool) if i not in pick]
+        train_ids, held_ids = train_ids[:n_old] + held_ids + rest, [pool[i] for i in sorted(pick)]
     n_children = sum(len(c) for c in colls)
     n_tasks = sum(c.table["task"].nunique() for c in colls)
     if args.train_tasks is not None:  # a prefix of the split's order, so N = all is the full run
