@@ -370,6 +370,19 @@ def arm_table(paths: list[str], names: tuple[str, ...] = LEARNED + ("n_params",)
 
 
 # -- main -------------------------------------------------------------------------------------------
+def fresh_heldout(
+    train_ids: list, held_ids: list, n_old: int, n: int, seed: int
+) -> tuple[list, list]:
+    """Hold out ``n`` tasks drawn by ``seed`` from the tasks after the first ``n_old`` of
+    ``train_ids`` (those of --train-bank); every other task, ``held_ids`` included, trains."""
+    pool = train_ids[n_old:]
+    if not 0 < n < len(pool):
+        raise ValueError(f"--fresh-heldout {n}: choose 1 to {len(pool) - 1} of {len(pool)} tasks")
+    pick = set(np.random.default_rng(seed).permutation(len(pool))[:n].tolist())
+    rest = [t for i, t in enumerate(pool) if i not in pick]
+    return train_ids[:n_old] + held_ids + rest, [pool[i] for i in sorted(pick)]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bank", nargs="+", help="bank directories (pooled)")
@@ -491,10 +504,9 @@ def main(argv=None) -> int:
     if args.fresh_heldout:  # re-use of --seed: a new draw is also a new model seed
         if not args.train_bank:
             p.error("--fresh-heldout needs --train-bank")
-        pool = train_ids[n_old:]
-        pick = set(np.random.default_rng(args.seed).permutation(len(pool))[: args.fresh_heldout])
-        rest = [t for i, t in enumerate(pool) if i not in pick]
-        train_ids, held_ids = train_ids[:n_old] + held_ids + rest, [pool[i] for i in sorted(pick)]
+        train_ids, held_ids = fresh_heldout(
+            train_ids, held_ids, n_old, args.fresh_heldout, args.seed
+        )
     n_children = sum(len(c) for c in colls)
     n_tasks = sum(c.table["task"].nunique() for c in colls)
     if args.train_tasks is not None:  # a prefix of the split's order, so N = all is the full run

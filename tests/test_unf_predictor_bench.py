@@ -48,3 +48,15 @@ def test_label_ceiling_adds_the_halves_only_with_four_trainings(bench):
     two = four.drop(columns=["score_seed2", "score_seed3"])
     assert "halves" in bench.label_ceiling([SimpleNamespace(table=four)])
     assert "halves" not in bench.label_ceiling([SimpleNamespace(table=two)])
+
+
+def test_fresh_heldout_draws_only_train_bank_tasks_and_trains_on_the_rest(bench):
+    old_train, old_held = [("a", 0), ("a", 1)], [("a", 2)]
+    new = [("b", t) for t in range(6)]
+    train, held = bench.fresh_heldout(old_train + new, old_held, 2, 2, seed=0)
+    assert len(held) == 2 and set(held) <= set(new)
+    assert sorted(train + held) == sorted(old_train + old_held + new)
+    assert not set(train) & set(held)
+    assert bench.fresh_heldout(old_train + new, old_held, 2, 2, seed=0)[1] == held
+    with pytest.raises(ValueError, match="fresh-heldout"):
+        bench.fresh_heldout(old_train + new, old_held, 2, 6, seed=0)
