@@ -147,9 +147,10 @@ def run(args: argparse.Namespace) -> None:
             )
 
 
-def paired(frame: pd.DataFrame, a: str, b: str) -> dict:
-    """Mean of b - a over the datasets' mean AUCs (pairs present in both), its SE, b/e/w."""
-    wide = frame.pivot_table(index=["dataset", "split"], columns="key", values="auc")
+def paired(frame: pd.DataFrame, a: str, b: str, column: str = "key") -> dict:
+    """Mean of b - a (values of ``column``) over the datasets' mean AUCs (pairs present in
+    both), its SE, b/e/w."""
+    wide = frame.pivot_table(index=["dataset", "split"], columns=column, values="auc")
     wide = wide[[a, b]].dropna()
     per = (wide[b] - wide[a]).groupby(level=0).mean()
     return {

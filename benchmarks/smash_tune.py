@@ -35,6 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_shared  # noqa: E402
+from smash_cpu_budget import paired  # noqa: E402
 
 from automl_hyper import zoo  # noqa: E402
 from automl_hyper.compare import family_params  # noqa: E402
@@ -171,22 +172,6 @@ def run(args: argparse.Namespace) -> None:
                     )
 
 
-def paired(frame: pd.DataFrame, a: str, b: str) -> dict:
-    wide = frame.pivot_table(index=["dataset", "split"], columns="arm", values="auc")[
-        [a, b]
-    ].dropna()
-    per = (wide[b] - wide[a]).groupby(level=0).mean()
-    return {
-        "pairs": len(wide),
-        "datasets": len(per),
-        "mean_a": wide[a].groupby(level=0).mean().mean(),
-        "mean_b": wide[b].groupby(level=0).mean().mean(),
-        "delta": per.mean(),
-        "se": per.std(ddof=1) / np.sqrt(len(per)),
-        "per": per,
-    }
-
-
 def report(args: argparse.Namespace) -> None:
     frame = pd.read_csv(args.csv)
     smash = frame[frame.arm != "xgboost-tuned"]
@@ -214,8 +199,7 @@ def report(args: argparse.Namespace) -> None:
                 f"{cpu:.1f} ({g.fit_cpu_s.quantile(0.9):.1f}) | {g.fit_s.median():.1f} | {cpu < half} | |"
             )
             continue
-        p = paired(smash, "current", arm)
-        per = p["per"]
+        p = paired(smash, "current", arm, column="arm")
         gain_ok = p["delta"] > 0.002 and p["delta"] > 2 * p["se"]
         verdict = (
             "yes"
@@ -225,7 +209,7 @@ def report(args: argparse.Namespace) -> None:
         print(
             f"| {arm} | {p['pairs']} | {p['datasets']} | {p['mean_a']:.4f} | {p['mean_b']:.4f} | "
             f"{p['delta']:+.4f} | {p['se']:.4f} | {p['delta'] / p['se']:.1f} | "
-            f"{int((per > 5e-4).sum())}/{int((per.abs() <= 5e-4).sum())}/{int((per < -5e-4).sum())} | "
+            f"{p['better']}/{p['equal']}/{p['worse']} | "
             f"{cpu:.1f} ({g.fit_cpu_s.quantile(0.9):.1f}) | {g.fit_s.median():.1f} | {cpu < half} | {verdict} |"
         )
     cur = fits[fits.arm == "current"]
