@@ -61,13 +61,9 @@ class SearchOutcome:
     def member_sources(self) -> list[str]:
         """Where each member comes from: ``finalist:i`` (i-th of :attr:`trained`, untuned) or
         ``trial:j`` (j-th tuning trial)."""
-        trained, out = self.trained, []
-        for m in self.members:
-            if any(m is t for t in self.tuned):
-                out.append(f"trial:{next(j for j, t in enumerate(self.tuned) if t is m)}")
-            else:
-                out.append(f"finalist:{next(i for i, c in enumerate(trained) if c is m)}")
-        return out
+        source = {id(c): f"finalist:{i}" for i, c in enumerate(self.trained)}
+        source.update({id(c): f"trial:{j}" for j, c in enumerate(self.tuned)})
+        return [source[id(m)] for m in self.members]
 
     @property
     def trained(self) -> list[Candidate]:
