@@ -10,10 +10,13 @@ so that they see the same machine load, and writes per fit: children, Adam steps
         --setting "" --setting "finetune_lr=0.003,finetune_steps=100" \
         --out benchmarks/results/mothernet_ft_selection2.steps.csv
 
-Settings may name strings (``finetune_companion=split``). ``--out`` is resumed: datasets already
-in it are skipped. ``--summary`` prints the paired table of an existing ``--out`` (each setting
-against the first one: mean AUC, gain, SE over datasets, fit and predict time; ``epochs`` in it
-is the Adam steps per fit) and fits nothing.
+Settings may name strings (``finetune_companion=split``) and ``None`` (``member_selection=None``).
+``--out`` is resumed: datasets already in it are skipped. ``--shard k/n`` fits only the suite's
+datasets k, k+n, k+2n, ... (two processes on two cores; every setting of a split still runs back
+to back in one process). ``--summary`` prints the paired table of an existing ``--out`` (each
+setting against the first one: mean AUC, gain, SE over datasets, fit and predict time; ``epochs``
+in it is the Adam steps per fit) and fits nothing; with ``--xgboost RUNS_CSV`` (rows of setting
+``xgboost-tuned``) it adds tuned XGBoost's median fit time over each setting's, on common splits.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ from automl_hyper.compare import evaluate, family_params
 from automl_hyper.data.splits import paper_splits
 
 
-def parse_setting(text: str) -> dict[str, float | int | str]:
+def parse_setting(text: str) -> dict[str, float | int | str | None]:
     """``"finetune_lr=0.003,finetune_companion=split"`` -> overrides (ints stay ints, words stay
-    strings); "" = defaults."""
-    out: dict[str, float | int | str] = {}
+    strings, ``None`` is None); "" = defaults."""
+    out: dict[str, float | int | str | None] = {}
     for item in filter(None, text.split(",")):
         key, value = item.split("=")
+        if value == "None":
+            out[key] = None
+            continue
         try:
             out[key] = int(value) if value.isdigit() else float(value)
         except ValueError:
@@ -41,7 +47,28 @@ def parse_setting(text: str) -> dict[str, float | int | str]:
     return out
 
 
-def summary(path: Path) -> str:
+def shard(names: tuple[str, ...], spec: str | None) -> tuple[str, ...]:
+    """``"k/n"`` -> the names at positions k, k+n, ...; None -> all."""
+    if spec is None:
+        return names
+    k, n = map(int, spec.split("/"))
+    if not 0 <= k < n:
+        raise ValueError(f"--shard k/n needs 0 <= k < n, got {spec!r}")
+    return names[k::n]
+
+
+def xgboost_ratio(runs: pd.DataFrame, xgboost: pd.DataFrame) -> pd.Series:
+    """Per setting: tuned XGBoost's median fit time / the setting's, on their common splits."""
+    xgb = xgboost[xgboost.setting == "xgboost-tuned"].set_index(["dataset", "split"]).fit_s
+    out = {}
+    for name, group in runs.groupby("setting"):
+        g = group.set_index(["dataset", "split"]).fit_s
+        common = g.index.intersection(xgb.index)
+        out[name] = xgb.loc[common].median() / g.loc[common].median()
+    return pd.Series(out)
+
+
+def summary(path: Path, xgboost: Path | None = None) -> str:
     """Markdown table of ``path``: every setting paired with the first setting written."""
     from inn_defaults_table import markdown, paired_table
 
@@ -50,6 +77,8 @@ def summary(path: Path) -> str:
     table = paired_table(runs, baseline=runs.setting.iloc[0])
     predict = runs.groupby("setting").predict_s.mean()
     table["predict_s"] = table.setting.map(predict)
+    if xgboost is not None:
+        table["xgb_median_ratio"] = table.setting.map(xgboost_ratio(runs, pd.read_csv(xgboost)))
     return markdown(table.rename(columns={"epochs": "adam_steps"}))
 
 
@@ -60,15 +89,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--setting", action="append", default=[], help="'' = defaults")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--shard", help="k/n: only the suite's datasets k, k+n, ...")
     parser.add_argument("--summary", action="store_true", help="print the table of --out")
+    parser.add_argument("--xgboost", type=Path, help="with --summary: runs with xgboost-tuned")
     args = parser.parse_args(argv)
     if args.summary:
-        print(summary(args.out))
+        print(summary(args.out, args.xgboost))
         return
     suite = resolve_suite(args.suite, args.data_dir)
     rows = pd.read_csv(args.out).to_dict("records") if args.out.exists() else []
     done = {r["dataset"] for r in rows}
-    for name in suite.datasets:
+    for name in shard(suite.datasets, args.shard):
         if name in done:
             continue
         data = load_suite_dataset(name, suite.data_dir)
