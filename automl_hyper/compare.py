@@ -187,6 +187,13 @@ def evaluate(
         value = getattr(estimator, attr, None)
         if isinstance(value, int | float):
             record.extra[key] = float(value)
+    # MotherNet fine-tuning: the step count early stopping chose, one per tuned child; a max at
+    # finetune_steps says the cap, not the validation loss, stopped it.
+    steps = getattr(estimator, "finetune_best_steps_", None)
+    if steps:
+        record.extra["finetune_best_steps"] = float(np.mean(steps))
+        record.extra["finetune_best_steps_min"] = float(np.min(steps))
+        record.extra["finetune_best_steps_max"] = float(np.max(steps))
     return record, estimator
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mlflow
+import numpy as np
+import pandas as pd
 import pytest
 
 from automl_hyper import zoo
@@ -138,6 +140,35 @@ def test_mothernet_runs_log_the_generated_child(tracking, shared_datasets_dir):
     weights = np.load(f"{path}/weights.npz")
     assert weights["member0.W1"].shape == (8, 512) and weights["member3.W2"].shape == (512, 2)
     assert np.isfinite(weights["member1.W1"]).all()
+
+
+def test_mothernet_ft_runs_log_the_early_stopped_step_count(tracking, shared_datasets_dir):
+    """A fine-tuned MotherNet's run carries the step count early stopping chose (mean, min, max
+    over the tuned children, as ``finetune_best_steps_`` has them); generation only has none."""
+    from automl_hyper.compare import evaluate
+    from automl_hyper.integrations.mlflow import MLflowTracker
+
+    ds = load_dataset(shared_datasets_dir / "diabetes.csv")
+    ft = {"mothernet-ft": {"finetune_steps": 6}}
+    with MLflowTracker("diabetes", log_models=False, register=False) as tracker:
+        run_comparison(ds, ["mothernet", "mothernet-ft"], n_splits=1, overrides=ft, tracker=tracker)
+    runs = mlflow.search_runs(experiment_names=["compare-diabetes"]).set_index(
+        "tags.automl_hyper.family"
+    )
+    tuned, plain = runs.loc["mothernet-ft"], runs.loc["mothernet"]
+    assert 0 <= tuned["metrics.finetune_best_steps_min"] <= tuned["metrics.finetune_best_steps"]
+    assert tuned["metrics.finetune_best_steps"] <= tuned["metrics.finetune_best_steps_max"] <= 6
+    assert pd.isna(plain.get("metrics.finetune_best_steps"))
+
+    # The logged figures are the fitted estimator's own list, summarised.
+    X, y = ds.X.iloc[:300], ds.y.iloc[:300]
+    params = {"finetune_steps": 6, "random_state": 0}
+    record, estimator = evaluate(
+        "mothernet-ft", params, X, y, ds.X.iloc[300:400], ds.y.iloc[300:400]
+    )
+    steps = estimator.finetune_best_steps_
+    assert steps and record.extra["finetune_best_steps"] == pytest.approx(np.mean(steps))
+    assert record.extra["finetune_best_steps_max"] == max(steps)
 
 
 @pytest.mark.slow
