@@ -25,6 +25,11 @@ invariant scalar per tensor slot: SMASH's generated weights shrink with fan-in, 
 magnitude is mostly a noisy copy of the width that the pooled log sizes already carry
 (``benchmarks/results/unf_predictor_smash_spread_v5.md``).
 
+``stat_features=True`` (an option, default off) gives the head, next to the pooled invariant
+features, the StatNN baseline's per-tensor statistics (:mod:`.statistics`) of the per-name scaled
+weights, standardised over the training children: a UNF + statistics hybrid, as the NFN/UNF
+papers pair them. The statistics are permutation invariant, so the prediction stays so.
+
 Saved as a ``state_dict`` (``torch.save``) with a ``<file>.json`` sidecar holding its sha256 and
 config, or shipped in ``automl_hyper/weights`` with a MANIFEST entry: the rules and code of
 :mod:`automl_hyper.checkpoints`, shared with the MotherNet checkpoint.
@@ -44,6 +49,7 @@ import torch
 
 from automl_hyper.weightspace.layers import UNF
 from automl_hyper.weightspace.spec import WeightSpace
+from automl_hyper.weightspace.statistics import STATS_PER_TENSOR, slot_statistics
 
 # Why centring rather than a pure pairwise (RankNet) loss: the squared error on per-task centred
 # targets is a loss that every predictor compared in benchmarks/unf_predictor.py can take as is
@@ -95,6 +101,8 @@ class PredictorConfig:
     info: dict = field(default_factory=dict)
     objective: str = "regression"  # or "within_task" (see OBJECTIVES); older files lack it
     input_norm: str = "name"  # or "tensor" (see INPUT_NORMS); older files lack it
+    stat_features: bool = False  # per-tensor statistics to the head (see module doc)
+    stat_norm: list = field(default_factory=list)  # [means, stds] of those statistics, or []
 
 
 class ChildQualityPredictor:
@@ -111,6 +119,7 @@ class ChildQualityPredictor:
         spaces = [space_from_json(s) for s in config.spaces]
         n_slots = len({n for s in spaces for n in s.names})
         n_extra = (3 if config.meta_features else 0) + (n_slots if self._per_tensor else 0)
+        n_extra += STATS_PER_TENSOR * n_slots if config.stat_features else 0
         self.net = UNF(
             spaces,
             channels=tuple(config.channels),
@@ -124,16 +133,31 @@ class ChildQualityPredictor:
     def _per_tensor(self) -> bool:
         return self.config.input_norm == "tensor"
 
+    @property
+    def _dtype(self) -> torch.dtype:  # float32 unless a caller (a float64 test) cast the net
+        return next(self.net.parameters()).dtype
+
     # -- inference ------------------------------------------------------------------------------
     def _scaled(self, space: WeightSpace, arrays: dict) -> dict[str, torch.Tensor]:
-        return {n: arrays[n].float() / self.config.scales.get(n, 1.0) for n in space.names}
+        return {n: arrays[n].to(self._dtype) / self.config.scales.get(n, 1.0) for n in space.names}
+
+    def _statistics(self, scaled: list[dict]) -> torch.Tensor:
+        """(B, slots x STATS_PER_TENSOR): per-tensor statistics, standardised (clipped at 10
+        standard deviations, so an outlying held-out child cannot swamp the head)."""
+        slots = self.net.pool.slots
+        stats = torch.stack([slot_statistics(a, slots, self._dtype) for a in scaled])
+        if self.config.stat_norm:
+            mean, std = (torch.tensor(v, dtype=self._dtype) for v in self.config.stat_norm)
+            stats = ((stats - mean) / std).clamp(-10.0, 10.0)
+        return stats
 
     def _normalised(self, space: WeightSpace, arrays: dict) -> tuple[dict, torch.Tensor]:
         """``input_norm="tensor"``: each tensor over its own RMS, and per known slot the log of
         that RMS over the per-name scale (0 for tensors the space lacks)."""
         scaled = self._scaled(space, arrays)
         rms = {n: x.pow(2).mean().sqrt().clamp_min(1e-6) for n, x in scaled.items()}
-        logs = [torch.log(rms[n]) if n in rms else torch.zeros(()) for n in self.net.pool.slots]
+        zero = torch.zeros((), dtype=self._dtype)
+        logs = [torch.log(rms[n]) if n in rms else zero for n in self.net.pool.slots]
         return {n: x / rms[n] for n, x in scaled.items()}, torch.stack(logs)
 
     def _forward(self, space: WeightSpace, batch: list[dict], meta: list | None) -> torch.Tensor:
@@ -144,9 +168,11 @@ class ChildQualityPredictor:
             extras.append(torch.stack([log for _, log in pairs]))
         else:
             scaled = [self._scaled(space, a) for a in batch]
+        if self.config.stat_features:  # of the per-name scaled weights, as StatNN reads them
+            extras.append(self._statistics([self._scaled(space, a) for a in batch]))
         stacked = {n: torch.stack([a[n] for a in scaled]) for n in space.names}
         if self.config.meta_features:
-            extras.insert(0, torch.tensor(meta, dtype=torch.float32))
+            extras.insert(0, torch.tensor(meta, dtype=self._dtype))
         extra = torch.cat(extras, dim=1) if extras else None
         return self.net(space, stacked, extra).squeeze(1)
 
@@ -322,10 +348,12 @@ def new_predictor(
     info: dict | None = None,
     objective: str = "within_task",
     input_norm: str = "name",
+    stat_features: bool = False,
 ) -> ChildQualityPredictor:
     """A fresh predictor whose scales, target standardisation and known spaces come from the
     training tasks (plus ``extra_spaces``); ``objective``: see :data:`OBJECTIVES`;
-    ``input_norm``: see :data:`INPUT_NORMS`."""
+    ``input_norm``: see :data:`INPUT_NORMS`; ``stat_features``: the UNF + statistics hybrid
+    (module doc), its statistics standardised over the training children."""
     from automl_hyper.weightspace.bank import space_to_json
 
     spaces, sq, count = {}, {}, {}
@@ -348,8 +376,17 @@ def new_predictor(
         info=info or {},
         objective=objective,
         input_norm=input_norm,
+        stat_features=stat_features,
     )
-    return ChildQualityPredictor(config)
+    predictor = ChildQualityPredictor(config)
+    if stat_features:
+        with torch.no_grad():
+            rows = predictor._statistics(
+                [predictor._scaled(sp, a) for c, _, _ in train_tasks for sp, a in c]
+            )
+        # a floor on the std: a statistic (nearly) constant in training must not explode later
+        config.stat_norm = [rows.mean(0).tolist(), rows.std(0).clamp_min(1e-3).tolist()]
+    return predictor
 
 
 def kendall_taus(predicted: list[np.ndarray], real: list[np.ndarray]) -> dict[str, float]:
