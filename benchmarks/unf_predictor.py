@@ -40,6 +40,13 @@ learned predictor on its own training tasks; ``--val-tasks N`` moves the last N 
 into a validation slice (no predictor trains on them) on which the UNF's within-task tau is read
 after every epoch, and the UNF keeps its best epoch's weights (early stopping); ``--load PATH``
 scores a saved UNF instead of training one (use it with the split it was trained on).
+
+Options for the UNF + statistics hybrid (v9; off by default): ``--stat-features`` trains the UNF
+with ``ChildQualityPredictor(stat_features=True)`` (StatNN's per-tensor statistics next to its
+pooled features, before the head); ``statmlp`` in ``--predictors`` is its control without the
+UNF: the same statistics, sizes and meta-features through an MLP of the UNF head's shape, trained
+with the UNF's loss and epochs; ``--ensembles`` adds "X + Y" (mean of within-task ranks) for
+every pair of learned predictors run.
 """
 
 from __future__ import annotations
@@ -218,6 +225,59 @@ def fit_deepsets(train, scales, names, epochs, seed, mean, std, lr=1e-3, objecti
     return predict
 
 
+# -- statistics through an MLP: the hybrid's control without the UNF ---------------------------------------
+def fit_statmlp(
+    train, names, scales, epochs, seed, mean, std, lr=1e-3, objective="regression", hidden=64
+):
+    """StatNN's features (+ meta-features), standardised over the training children, through a
+    3-layer MLP (the UNF head's shape) with the UNF's loss; returns ``predict(tasks)``."""
+    torch.manual_seed(seed)
+
+    def design(tasks):
+        return [
+            torch.tensor(
+                np.array(
+                    [
+                        np.r_[stat_features(sp, a, names, scales), meta_features(*m)]
+                        for (sp, a), m in zip(children, meta)
+                    ]
+                ),
+                dtype=torch.float32,
+            )
+            for children, _, meta in tasks
+        ]
+
+    xs = design(train)
+    pooled = torch.cat(xs)
+    mu, sd = pooled.mean(0), pooled.std(0).clamp_min(1e-3)
+    norm = lambda x: ((x - mu) / sd).clamp(-10, 10)  # noqa: E731
+    targets = [
+        torch.as_tensor(standardised_targets(s, objective, mean, std), dtype=torch.float32)
+        for _, s, _ in train
+    ]
+    d = pooled.shape[1]
+    model = nn.Sequential(
+        nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(xs)))
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for i in rng.permutation(len(xs)):
+            loss = rank_mse_loss(model(norm(xs[i])).squeeze(1), targets[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    model.eval()
+
+    @torch.no_grad()
+    def predict(tasks):
+        return [model(norm(x)).squeeze(1).double().numpy() * std + mean for x in design(tasks)]
+
+    return predict
+
+
 def run_deepsets(
     train, held, scales, names, epochs, seed, mean, std, lr=1e-3, objective="regression"
 ):
@@ -283,7 +343,7 @@ def half_ceiling(a: list[np.ndarray], b: list[np.ndarray]) -> dict:
 
 
 # -- summary over runs ------------------------------------------------------------------------------
-LEARNED = ("unf", "statnn", "deepsets")
+LEARNED = ("unf", "statnn", "deepsets", "statmlp")
 
 
 def summarise(paths: list[str]) -> str:
@@ -449,7 +509,17 @@ def main(argv=None) -> int:
     p.add_argument(
         "--predictors",
         default="unf,statnn,deepsets",
-        help="learned predictors to train (comma-separated subset of unf,statnn,deepsets)",
+        help="learned predictors to train (comma-separated subset of unf,statnn,deepsets,statmlp)",
+    )
+    p.add_argument(
+        "--stat-features",
+        action="store_true",
+        help="the UNF + statistics hybrid: ChildQualityPredictor(stat_features=True)",
+    )
+    p.add_argument(
+        "--ensembles",
+        action="store_true",
+        help='also "X + Y" (mean of within-task ranks) for every pair of learned predictors run',
     )
     p.add_argument(
         "--ceiling-only",
@@ -524,7 +594,9 @@ def main(argv=None) -> int:
 
     learned = args.predictors.split(",")
     if not set(learned) <= set(LEARNED) or (args.save and "unf" not in learned):
-        p.error("--predictors: a subset of unf,statnn,deepsets (with unf when --save is given)")
+        p.error(
+            "--predictors: a subset of unf,statnn,deepsets,statmlp (with unf when --save is given)"
+        )
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)
     channels = tuple(int(c) for c in args.channels.split(","))
@@ -536,6 +608,7 @@ def main(argv=None) -> int:
         extra_spaces=extra,
         objective=args.objective,
         input_norm=args.input_norm,
+        stat_features=args.stat_features,
     )
     stored, train_taus, val_curve = {}, {}, []
     if args.load:  # a saved UNF replaces the one built above (its scales and spaces are its own)
@@ -598,6 +671,26 @@ def main(argv=None) -> int:
             train_taus["deepsets"] = f(train)
         seconds["deepsets"] = time.perf_counter() - t0
 
+    if "statmlp" in learned:
+        t0 = time.perf_counter()
+        mean, std = target_scale([s for _, s, _ in train], args.objective)
+        f = fit_statmlp(
+            train,
+            names,
+            unf.config.scales,
+            args.epochs,
+            args.seed,
+            mean,
+            std,
+            args.lr,
+            args.objective,
+        )
+        stored["statmlp"] = f(held)
+        results["statmlp"] = kendall_taus(stored["statmlp"], real)
+        if args.report_train:
+            train_taus["statmlp"] = f(train)
+        seconds["statmlp"] = time.perf_counter() - t0
+
     if args.shipped:
         shipped = ChildQualityPredictor.load(args.shipped)
         label = f"{args.shipped} (shipped)"
@@ -632,6 +725,14 @@ def main(argv=None) -> int:
             predictions[label] = rank_mean(stored[name], predictions["n_params"])
             results[label] = kendall_taus(predictions[label], real)
             results[label]["tau_across_tasks"] = float("nan")  # ranks are per task
+    if args.ensembles:  # pairs of learned predictors: mean of their within-task ranks
+        done = [n for n in LEARNED if n in stored]
+        for i, a in enumerate(done):
+            for b in done[i + 1 :]:
+                label = f"{a} + {b}"
+                predictions[label] = rank_mean(stored[a], stored[b])
+                results[label] = kendall_taus(predictions[label], real)
+                results[label]["tau_across_tasks"] = float("nan")  # ranks are per task
     for name, preds in train_taus.items():  # over-fitting check: tau on the tasks it trained on
         results[name]["train_tasks"] = kendall_taus(preds, train_real)
     seeded = all({"score_seed0", "score_seed1"} <= set(r) for r in held_rows)
@@ -648,7 +749,7 @@ def main(argv=None) -> int:
             preds = predictions.get(name) or stored.get(name)
             if preds is not None:
                 results[name]["vs_seed0"] = kendall_taus(preds, seed0)
-                if name.endswith("+ n_params"):
+                if " + " in name:
                     results[name]["vs_seed0"]["tau_across_tasks"] = float("nan")
     if seeded and all("score_seed3" in r for r in held_rows):
         # 4 trainings: the 2-training half-labels' agreement (+ Spearman-Brown to 4), and every
@@ -661,7 +762,7 @@ def main(argv=None) -> int:
             preds = predictions.get(name) or stored.get(name)
             if preds is not None and not name.startswith("ceiling"):  # they hold a half's trainings
                 results[name]["vs_mean01"] = kendall_taus(preds, first)
-                if name.endswith("+ n_params"):
+                if " + " in name:
                     results[name]["vs_mean01"]["tau_across_tasks"] = float("nan")
 
     # inference time per child on one thread (after a warm-up call per weight space)
@@ -700,6 +801,7 @@ def main(argv=None) -> int:
         "seed": args.seed,
         "objective": args.objective,
         "input_norm": args.input_norm,
+        "stat_features": args.stat_features,
         "val_task_ids": [f"{colls.index(c)}:{t}" for c, t in val_ids],
         "val_tau_per_epoch": val_curve,
         "best_epoch": best["epoch"],
