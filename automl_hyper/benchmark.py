@@ -6,7 +6,9 @@ docs/benchmark_protocol.md, unchanged) on every dataset of a suite. What is fini
 module never imports it) and is skipped when the same command runs again: a run is identified by
 suite, dataset, split, family and a key of the family's parameters for that split (zoo defaults,
 budget, ``--set`` overrides and seed), so changing any of them runs it afresh while an unchanged
-command resumes where it stopped. Worker processes on one machine each take the next dataset
+command resumes where it stopped. The code is not part of the key (a commit mid-benchmark would
+otherwise throw its runs away): each run records its code version, and the report says when the
+runs in one table come from more than one (:func:`code_versions`). Worker processes on one machine each take the next dataset
 (:func:`run_suite`); several machines sharing one store can run the same command (best with
 ``shard``), see README's benchmark section for the limits.
 
@@ -693,6 +695,27 @@ on XGBoost. CPU seconds per explained row on one thread.
     )
 
 
+def code_versions(results: pd.DataFrame) -> pd.Series:
+    """Runs per code version (package version and git commit; column ``code``, "unrecorded" for
+    runs logged before it was), most first; empty when no run recorded one."""
+    if "code" not in results or results["code"].isna().all():
+        return pd.Series(dtype=int)
+    return results["code"].fillna("unrecorded").value_counts()
+
+
+def mixed_code_warning(results: pd.DataFrame) -> str | None:
+    """A sentence when the runs come from more than one code version, else None."""
+    counts = code_versions(results)
+    if len(counts) < 2:
+        return None
+    listed = "; ".join(f"{code}: {n} runs" for code, n in counts.items())
+    return (
+        f"these runs come from {len(counts)} code versions ({listed}): a resumed benchmark keeps "
+        "finished runs when the code changed but no parameter did; run it again with another "
+        "--experiment for one code version throughout"
+    )
+
+
 def _extra(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns if c not in RESULT_COLUMNS]
 
@@ -737,6 +760,12 @@ def _html(plan, results, summary, table, ranks, pareto, version, command, tracki
         "not run yet)",
         f"automl-hyper {esc(version)}; written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
     ]
+    counts = code_versions(results)
+    mixed = mixed_code_warning(results)
+    if mixed:
+        facts.append(f"<b>code: {esc(mixed)}</b>")
+    elif len(counts):
+        facts.append(f"code of every run: {esc(str(counts.index[0]))}")
     if command:
         facts.append(f"command: <code>{esc(command)}</code>")
     if tracking:

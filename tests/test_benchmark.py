@@ -23,11 +23,13 @@ from automl_hyper.benchmark import (
     Plan,
     Suite,
     mean_ranks,
+    mixed_code_warning,
     pareto_table,
     resolve_suite,
     shard_datasets,
     write_report,
 )
+from automl_hyper.cli import build_parser
 from automl_hyper.cli import main as cli_main
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -117,6 +119,56 @@ def test_report_without_mlflow(tmp_path):
     summary = pd.read_csv(tmp_path / "summary.csv").set_index("family")
     assert summary.loc["a", "runs_failed"] == 1 and summary.loc["b", "runs_missing"] == 2
     assert "paper: paper-m" in pd.read_csv(tmp_path / "per_dataset_auc.csv").columns
+
+
+def test_report_says_when_runs_come_from_several_code_versions(tmp_path):
+    """Code is not part of a run's key; the page names the versions when a table mixes them
+    (and stays quiet for a frame without the column, e.g. an older runs.csv)."""
+    plan = Plan(Suite("s", ("x", "y")), ("a",), n_splits=1)
+    rows = [
+        {"dataset": d, "split": 0, "family": "a", "status": "ok", "auc": 0.8, "fit_s": 1.0,
+         "predict_s": 0.1, "code": code}
+        for d, code in (("x", "0.1.0 (git aaaaaaa)"), ("y", None))
+    ]  # fmt: skip
+    write_report(pd.DataFrame(rows), tmp_path, plan)
+    page = (tmp_path / "index.html").read_text()
+    assert "come from 2 code versions (0.1.0 (git aaaaaaa): 1 runs; unrecorded: 1 runs)" in page
+    assert mixed_code_warning(pd.DataFrame(rows[:1])) is None
+    write_report(pd.DataFrame(rows).drop(columns="code"), tmp_path, plan)
+    assert "code versions" not in (tmp_path / "index.html").read_text()
+
+
+def test_resuming_with_other_settings_never_mixes_them(tmp_path, capsys):
+    """A resumed command with another --set value or --budget runs every job afresh, and its
+    table holds only its own runs; the first command, run again, finds its own runs finished."""
+    from automl_hyper.cli.benchmark import plan_from_args
+    from automl_hyper.integrations.mlflow.benchmark import MLflowBenchmarkStore
+    from automl_hyper.provenance import describe
+
+    data = _suite_folder(tmp_path, SUITE[:1])
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    base = [
+        "benchmark", "--suite", str(data), "--families", "logreg", "--splits", "2",
+        "--tracking-uri", uri, "--no-report", "--log-file", str(tmp_path / "libs.log"),
+    ]  # fmt: skip
+    settings = {"first": [], "C": ["--set", "logreg.C=0.1"], "paper": ["--budget", "paper"]}
+    tables = {}
+    for name, extra in [*settings.items(), ("first again", [])]:
+        argv = base + extra
+        assert cli_main(argv) == 0
+        out = capsys.readouterr().out
+        expected = "ran 0 runs (0 failed), skipped 2" if name == "first again" else "ran 2 runs"
+        assert expected in out, (name, out)
+        args = build_parser().parse_args(argv)
+        store = MLflowBenchmarkStore(uri)
+        plan = plan_from_args(args)
+        store.prepare(plan)
+        tables[name] = store.results(plan)
+    ids = {name: set(t.run_id) for name, t in tables.items()}
+    assert all(len(t) == 2 for t in tables.values())  # 2 splits each, never 4 or 6
+    assert ids["first"].isdisjoint(ids["C"] | ids["paper"]) and ids["C"].isdisjoint(ids["paper"])
+    assert ids["first again"] == ids["first"]
+    assert set(tables["first"].code) == {describe()}
 
 
 def _finished_runs(db: Path) -> pd.DataFrame:

@@ -182,7 +182,13 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from automl_hyper.benchmark import read_anchor_times, read_anchors, run_suite, write_report
+    from automl_hyper.benchmark import (
+        mixed_code_warning,
+        read_anchor_times,
+        read_anchors,
+        run_suite,
+        write_report,
+    )
     from automl_hyper.cli.chatter import default_log_path, stderr_to_file
 
     plan = plan_from_args(args)
@@ -237,6 +243,9 @@ def main(args: argparse.Namespace) -> int:
             )
             run_id = store.log_report(plan, output)
             print(f"report: {written[-1]} ({len(results)} runs; logged to MLflow run {run_id})")
+            mixed = mixed_code_warning(results)
+            if mixed:
+                print(f"warning: {mixed}", flush=True)
     if log_path is not None:
         print(f"library messages (MLflow, warnings): {log_path.resolve()}")
     return 1 if any(o.error for o in outcomes) else 0

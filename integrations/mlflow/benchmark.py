@@ -4,7 +4,9 @@ Experiment ``benchmark-<suite>`` (or the caller's). Per dataset and invocation o
 (:class:`~automl_hyper.integrations.mlflow.tracking.MLflowTracker`'s, no model registered), and
 inside it one nested run per split and family, tagged ``automl_hyper.suite``, ``.dataset``,
 ``.split``, ``.family``, ``.protocol``, ``.budget`` and ``.params_key`` (the family's parameters
-on that split). A FINISHED run with the same tags is a finished job: the next invocation skips
+on that split), and ``.code`` (the package version and git commit that ran it: not part of the
+key, so a resumed benchmark keeps runs across code changes, and the report says when it did).
+A FINISHED run with the same tags is a finished job: the next invocation skips
 it. FAILED runs (the fit raised) and runs left RUNNING by a killed process run again. The report
 is logged as artifacts (``report/``) of a run named ``report`` in the same experiment.
 """
@@ -52,9 +54,12 @@ class BenchmarkTracker(MLflowTracker):
 
     @contextlib.contextmanager
     def family_run(self, family: str, split: int, params: dict[str, Any]) -> Iterator[Any]:
+        from automl_hyper.provenance import describe
+
         with super().family_run(family, split, params) as run:
             mlflow.set_tags(
                 {
+                    f"{TAG}code": describe(),
                     f"{TAG}suite": self.plan.suite.name,
                     f"{TAG}dataset": self.dataset,
                     f"{TAG}protocol": self.plan.protocol,
@@ -155,6 +160,7 @@ class MLflowBenchmarkStore:
                     for m in ("auc", "accuracy", "log_loss", "fit_s", "predict_s")
                 },
                 "run_id": runs.run_id,
+                "code": runs.get(f"tags.{TAG}code"),  # None for runs logged before the tag
                 "start_time": runs.start_time,
             }
         )
