@@ -11,8 +11,9 @@ Three parts, each a ``part`` value of one long CSV (``<out>.csv``), summarised i
   was generated from (what ``member_selection="train"`` weights by). With ``--baselines-bank
   DIR`` (the prior-task bank the shipped predictor was trained on) the StatNN and Deep Sets
   baselines of ``unf_predictor.py`` are first trained on that bank's training tasks (``unf
-  train``'s split: 20 % held out, seed 0; the shipped predictor's scales and target
-  standardisation) and score the same children (columns ``statnn_auc``, ``deepsets_auc``).
+  train``'s split: 20 % held out, seed 0; weight scales and regression-target standardisation
+  fitted on those tasks, as the shipped predictor's were) and score the same children (columns
+  ``statnn_auc``, ``deepsets_auc``).
 * ``smash``: ``SmashClassifier`` at the ``--budget small`` settings (``hyper_time_budget`` 10 s,
   ``time_limit`` 30 s wall), every parameter passed explicitly (``SMASH_PARAMS``), with each of
   ``--rankers`` (default proxy, unf): winner test AUC, fit time, and the Kendall tau of the
@@ -199,8 +200,9 @@ def train_baselines(
     bank: str, predictor_name: str = "unf-mothernet", epochs: int = 120, unseen: str | None = None
 ):
     """StatNN and Deep Sets (``unf_predictor.py``) trained on the training tasks of ``bank`` as
-    ``unf train`` splits them (20 % held out, seed 0), with the scales and target
-    standardisation of the shipped predictor trained there. Returns (scorers, report): scorers
+    ``unf train`` splits them (20 % held out, seed 0), with weight scales and a target
+    standardisation fitted on those tasks (mean and std of every child's score: the baselines
+    train on the "regression" objective). Returns (scorers, report): scorers
     map a column to ``f(children, meta) -> scores``; the report has their taus on the held-out
     tasks next to the shipped UNF's (and on every task of ``unseen``, another bank)."""
     from unf_predictor import fit_deepsets, fit_statnn
@@ -218,17 +220,17 @@ def train_baselines(
     coll = ChildCollection(bank)
     train_ids, held_ids = split_tasks([coll], 0.2, 0)
     train, held = _tasks_from([coll], train_ids), _tasks_from([coll], held_ids)
-    # The shipped predictor's scales / target statistics come from these very training tasks:
-    # a check that the bank is the one it was trained on.
-    fresh = new_predictor(train, meta=True).config
-    same = all(abs(fresh.scales[n] - v) < 1e-9 for n, v in unf.config.scales.items())
-    same = same and abs(fresh.target_mean - unf.config.target_mean) < 1e-12
-    cfg = unf.config
+    # The baselines' own statistics, from their own training tasks: the UNF's equal them only
+    # when it was trained on this bank with objective "regression" (a "within_task" UNF's
+    # target_std is the within-task spread, far smaller than the regression targets' std).
+    own = new_predictor(train, meta=True, objective="regression").config
+    same = all(abs(own.scales[n] - v) < 1e-9 for n, v in unf.config.scales.items())
+    same = same and abs(own.target_mean - unf.config.target_mean) < 1e-12
     names = sorted({n for children, _, _ in train + held for sp, _ in children for n in sp.names})
     t0 = time.perf_counter()
-    statnn = fit_statnn(train, names, cfg.scales, 0)
+    statnn = fit_statnn(train, names, own.scales, 0)
     t1 = time.perf_counter()
-    deepsets = fit_deepsets(train, cfg.scales, names, epochs, 0, cfg.target_mean, cfg.target_std)
+    deepsets = fit_deepsets(train, own.scales, names, epochs, 0, own.target_mean, own.target_std)
     t2 = time.perf_counter()
 
     def taus(tasks):
@@ -247,6 +249,12 @@ def train_baselines(
         "statnn_train_s": round(t1 - t0, 1),
         "deepsets_train_s": round(t2 - t1, 1),
         "deepsets_epochs": epochs,
+        "deepsets_target": {"mean": own.target_mean, "std": own.target_std},
+        "unf_target": {
+            "mean": unf.config.target_mean,
+            "std": unf.config.target_std,
+            "objective": unf.config.objective,
+        },
         "heldout": taus(held),
     }
     if unseen:

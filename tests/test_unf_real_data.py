@@ -56,6 +56,19 @@ def test_baselines_score_the_same_children(bench, shared_datasets_dir, tmp_path)
     scorers, report = bench.train_baselines(str(bank), str(unf), epochs=2)
     assert report["same_training_tasks_as_shipped"]  # the UNF's own training tasks
     assert set(report["heldout"]) == {"unf", "statnn", "deepsets"}
+    # Deep Sets standardises its regression targets with its own training tasks' statistics
+    # (mean and std over every child), not the UNF's: this UNF was trained on the default
+    # "within_task" objective, whose target_std is the smaller within-task spread.
+    from automl_hyper.weightspace.bank import ChildCollection
+    from automl_hyper.weightspace.predictor import _tasks_from, split_tasks
+
+    coll = ChildCollection(bank)
+    train = _tasks_from([coll], split_tasks([coll], 0.2, 0)[0])
+    scores = np.concatenate([s for _, s, _ in train])
+    assert report["unf_target"]["objective"] == "within_task"
+    assert report["deepsets_target"]["mean"] == pytest.approx(scores.mean())
+    assert report["deepsets_target"]["std"] == pytest.approx(scores.std())
+    assert report["unf_target"]["std"] < report["deepsets_target"]["std"]
 
     out = tmp_path / "children.csv"
     options = {"children": {"predictor": None, "scorers": scorers}}
