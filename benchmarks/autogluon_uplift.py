@@ -109,8 +109,12 @@ def fit_arm(
     presets: str,
     num_cpus: int,
     seed: int = 0,
+    verbosity: int = 0,
 ) -> dict:
-    """Fit one TabularPredictor in a temporary folder, score it on ``test``, delete it."""
+    """Fit one TabularPredictor in a temporary folder, score it on ``test``, delete it.
+
+    ``verbosity`` is AutoGluon's (3 logs each model's time limit and "Skipping ... due to lack
+    of time remaining"), for diagnosing a run; it changes no result."""
     from autogluon.tabular import TabularPredictor
 
     from automl_hyper.metrics import auc_score
@@ -119,7 +123,9 @@ def fit_arm(
     metric = "roc_auc" if len(classes) == 2 else "roc_auc_ovo"
     folder = tempfile.mkdtemp(prefix="ag_uplift_")
     try:
-        predictor = TabularPredictor(label="target", eval_metric=metric, path=folder, verbosity=0)
+        predictor = TabularPredictor(
+            label="target", eval_metric=metric, path=folder, verbosity=verbosity
+        )
         start = time.perf_counter()
         predictor.fit(
             train,
@@ -209,6 +215,7 @@ def run_dataset(
     dataset=None,
     arms: tuple[str, ...] = ARMS,
     only: set[int] | None = None,
+    verbosity: int = 0,
 ) -> list[dict]:
     """``arms`` (both by default) on every split of one dataset (or the ``only`` ones), except
     the pairs in ``done``."""
@@ -236,9 +243,16 @@ def run_dataset(
                 load_avg_1m=round(os.getloadavg()[0], 2),
             )
             try:
-                row.update(
-                    fit_arm(frame.iloc[tr], frame.iloc[te], hp, time_limit, presets, num_cpus)
+                fitted = fit_arm(
+                    frame.iloc[tr],
+                    frame.iloc[te],
+                    hp,
+                    time_limit,
+                    presets,
+                    num_cpus,
+                    verbosity=verbosity,
                 )
+                row.update(fitted)
                 row["error"] = ""
             except Exception as err:  # a failed arm is recorded and run again on resume
                 row.update(auc=float("nan"), error=f"{type(err).__name__}: {err}"[:300])
@@ -528,6 +542,13 @@ def main(argv: list[str] | None = None) -> int:
         "two runs that differ only in --ours",
     )
     parser.add_argument(
+        "--ag-verbosity",
+        type=int,
+        default=0,
+        help="AutoGluon's verbosity for every fit (3: each model's time limit and skips); "
+        "for diagnosis, results unchanged",
+    )
+    parser.add_argument(
         "--summarise-only",
         action="store_true",
         help="rewrite the Markdown from the CSV, fit nothing",
@@ -582,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
             ours_config,
             arms=arms,
             only=only,
+            verbosity=args.ag_verbosity,
         )
         if not rows:
             continue

@@ -130,3 +130,17 @@ def test_a_busy_neighbour_does_not_change_the_fit():
             proc.kill()
             proc.wait()
     np.testing.assert_array_equal(quiet, loaded)
+
+
+def test_the_autogluon_hooks_floor_budget_still_gives_a_fitted_model():
+    # AutoGluon's hook passes at least 0.1 s (CPU and wall) when little of its limit is left: the
+    # search then trains at least its best-ranked candidate for MIN_EPOCHS, and the model predicts.
+    from automl_hyper.models.smash.training import MIN_EPOCHS
+
+    X, y = make_classification(200, 6, random_state=0)
+    params = {**TINY, "max_epochs": 100, "patience": 100, "random_state": 0}
+    clf = SmashClassifier(**params, time_limit=0.1, wall_time_limit=0.1).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (200, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    trained = clf.search_results_.dropna(subset=["real_score"])
+    assert len(trained) >= 1 and (trained["epochs"] >= MIN_EPOCHS).all()
