@@ -50,6 +50,24 @@ def test_predict_frame_has_label_and_one_proba_column_per_class(inn, data):
         ml.predict_frame(inn, X.head(2).drop(columns=["mean radius"]))
 
 
+def test_extra_columns_are_ignored_with_a_warning_like_mlflows_signature_check(data, tracking):
+    """With a logged signature MLflow drops an extra column and logs a warning naming it; a model
+    logged without one (no input example) reaches our code with it: same answer, and a warning."""
+    from automl_hyper.data.preprocess import BadInputWarning
+
+    X, y = data
+    model = zoo.get("logreg").make("classification", random_state=0).fit(X, y)
+    expected = ml.predict_frame(model, X.head(5))
+    with pytest.warns(BadInputWarning, match=r"not fitted on, ignored: \['zz'\]"):
+        pd.testing.assert_frame_equal(ml.predict_frame(model, X.head(5).assign(zz=1.0)), expected)
+
+    info = ml.log_family_model(model, name="no-signature", quiet=True)
+    assert info.signature is None
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    with pytest.warns(BadInputWarning, match="zz"):
+        pd.testing.assert_frame_equal(loaded.predict(X.head(5).assign(zz=1.0)), expected)
+
+
 def test_requirements_are_pinned_from_what_the_model_references(inn):
     import cloudpickle
 

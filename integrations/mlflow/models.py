@@ -258,6 +258,19 @@ def _as_input(obj: Any, X: Any) -> Any:
     missing = [c for c in names if c not in X.columns]
     if missing:
         raise ValueError(f"input lacks the columns the model was fitted on: {missing}")
+    extra = [c for c in X.columns if c not in set(names)]
+    if extra:
+        # MLflow's signature check drops extra columns with a logged warning before they reach
+        # us; a model logged without a signature gets them here: the same answer, and a warning.
+        import warnings
+
+        from automl_hyper.data.preprocess import BadInputWarning
+
+        warnings.warn(
+            f"input has columns the model was not fitted on, ignored: {extra}",
+            BadInputWarning,
+            stacklevel=3,
+        )
     return X[list(names)]
 
 
