@@ -1,0 +1,89 @@
+"""Validation-loss curves of mothernet-ft's internal 80/20 early stopping (issue 13, round 5).
+
+For every child tuned on the internal split, replays ``MotherNetClassifier._tune``'s Adam steps
+(same start, rate, full batch; ``finetune_l2sp=0``) and records the validation loss at each step,
+next to the step count early stopping chose. Prints per split: each child's chosen step, the loss
+at steps 0, 1, 2 and the minimum; then per dataset how many children chose 0 steps and how many
+had a higher validation loss after step 1 than before it.
+
+    nice -n 5 python benchmarks/mothernet_ft_curves.py > benchmarks/results/mothernet_ft_selection5.curves.txt
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+import automl_hyper.models.mothernet.estimator as E
+from automl_hyper.benchmark import load_suite_dataset, resolve_suite
+from automl_hyper.compare import family_params
+from automl_hyper.data.splits import paper_splits
+
+
+class Curves(E.MotherNetClassifier):
+    """Records each early-stopped child's validation loss at every step."""
+
+    def _tune(self, w, Ztr, ytr, Zva, yva, steps):
+        if Zva is not None:
+            self.curves_ = getattr(self, "curves_", []) + [
+                self._curve(w, Ztr, ytr, Zva, yva, steps)
+            ]
+        return super()._tune(w, Ztr, ytr, Zva, yva, steps)
+
+    def _curve(self, w, Ztr, ytr, Zva, yva, steps) -> list[float]:
+        K = int(max(ytr.max(), yva.max())) + 1
+        params = [p.detach().clone().requires_grad_(True) for p in (w.W1, w.b1, w.W2, w.b2)]
+        adam = E._Adam(params, lr=self.finetune_lr)
+        Fm = params[0].shape[1]
+        pad = lambda Z: torch.nn.functional.pad(torch.from_numpy(Z), (0, Fm - Z.shape[1]))[None]  # noqa: E731
+
+        def loss(Xb, yb):
+            logits = E.child_logits(E.ChildWeights(*params), Xb)[0, :, :K] / self.temperature
+            return torch.nn.functional.cross_entropy(logits, torch.from_numpy(yb))
+
+        out = []
+        with torch.enable_grad():
+            for step in range(steps + 1):
+                with torch.no_grad():
+                    out.append(loss(pad(Zva), yva).item())
+                if step < steps:
+                    adam.step(torch.autograd.grad(loss(pad(Ztr), ytr), params))
+        return out
+
+
+def main(names: list[str]) -> None:
+    warnings.simplefilter("ignore")
+    suite = resolve_suite("selection", "../shared/datasets")
+    zero, total, rise = collections.Counter(), collections.Counter(), collections.Counter()
+    for name in names or suite.datasets:
+        data = load_suite_dataset(name, suite.data_dir)
+        for split, (train, _) in enumerate(paper_splits(data.y, n_splits=3, seed=0)):
+            est = Curves(**family_params("mothernet-ft", "small", split))
+            est.fit(data.X.iloc[train], data.y.iloc[train])
+            parts = []
+            for i, (best, c) in enumerate(zip(est.finetune_best_steps_, est.curves_)):
+                zero[name] += best == 0
+                rise[name] += c[1] > c[0]
+                total[name] += 1
+                parts.append(
+                    f"m{i}:best={best} v0={c[0]:.4f} v1={c[1]:.4f} v2={c[2]:.4f} "
+                    f"vmin={min(c):.4f}@{int(np.argmin(c))}"
+                )
+            print(name, split, " | ".join(parts), flush=True)
+    print(
+        f"\nchildren {sum(total.values())}: {sum(zero.values())} chose 0 steps; "
+        f"{sum(rise.values())} had a higher validation loss after step 1 than at step 0"
+    )
+    for name in total:
+        print(
+            f"{name}: {zero[name]}/{total[name]} chose 0 steps; step 1 above step 0: "
+            f"{rise[name]}/{total[name]}"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
