@@ -2,7 +2,8 @@
 
 Built only from scikit-learn transformers and always fitted on training data only:
 numeric columns are imputed (median) and transformed (quantile-normal, Yeo-Johnson power, z-score or
-nothing); categorical columns are imputed (most frequent) and one-hot or ordinal encoded, with
+nothing); categorical columns are imputed (most frequent, or missing as a level of its own with
+``categorical_missing="level"``) and one-hot or ordinal encoded, with
 categories unseen during fit mapped to all-zeros (one-hot) or -1 (ordinal) rather than failing.
 
 Bad input is handled here, once for every family (README "Bad input"): duplicate column names
@@ -38,8 +39,11 @@ from sklearn.utils.validation import check_is_fitted
 
 NumericTransform = Literal["quantile", "power", "standard", "none"]
 CategoricalEncoding = Literal["onehot", "ordinal"]
+CategoricalMissing = Literal["most_frequent", "level"]
 # The one-hot level that collects a column's categories beyond ``max_categories``.
 INFREQUENT_LEVEL = "(infrequent)"
+# categorical_missing="level": the level a categorical column's missing cells become.
+MISSING_LEVEL = "(missing)"
 # Power and standard transforms square the values: beyond this magnitude float64 overflows.
 LARGE_VALUE = 1e150
 # At transform, an output more than this many training spreads outside the training range is
@@ -211,6 +215,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     ``categorical`` lists the categorical columns; ``None`` detects them from the dtypes of a
     DataFrame (a plain array is taken as all numeric). ``clip`` bounds the output (after scaling)
     to ``[-clip, clip]``, which hypernetworks trained on bounded synthetic data need.
+    ``categorical_missing``: a categorical column's missing cells take its most frequent training
+    level (``"most_frequent"``), or become a level of their own, ``MISSING_LEVEL``
+    (``"level"``), so that a model can tell "missing" apart (it may carry the signal: on
+    cylinder-bands the rows missing a block of columns are nearly all one class); a column with
+    no missing cells in fit encodes a missing cell at predict as an unseen category.
     """
 
     def __init__(
@@ -221,6 +230,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         max_categories: int | None = 20,
         clip: float | None = None,
         random_state: int | None = 0,
+        categorical_missing: CategoricalMissing = "most_frequent",
     ):
         self.numeric_transform = numeric_transform
         self.categorical_encoding = categorical_encoding
@@ -228,6 +238,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.max_categories = max_categories
         self.clip = clip
         self.random_state = random_state
+        self.categorical_missing = categorical_missing
 
     def fit(self, X, y=None):
         self._fit(X)
@@ -310,10 +321,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                     Pipeline(
                         [
                             ("text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
-                            (
-                                "impute",
-                                SimpleImputer(strategy="most_frequent"),
-                            ),
+                            ("impute", self._categorical_imputer()),
                             ("encode", encoder),
                         ]
                     ),
@@ -340,6 +348,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.upper_ = high + FAR_SPANS * spread
         self.center_ = np.median(out, axis=0)
         return out
+
+    def _categorical_imputer(self) -> SimpleImputer:
+        # getattr: a preprocessor stored before this parameter existed imputed the most frequent.
+        missing = getattr(self, "categorical_missing", "most_frequent")
+        if missing == "most_frequent":
+            return SimpleImputer(strategy="most_frequent")
+        if missing == "level":
+            return SimpleImputer(strategy="constant", fill_value=MISSING_LEVEL)
+        raise ValueError(f"categorical_missing must be most_frequent or level, got {missing!r}")
 
     def _check_magnitudes(self, X: pd.DataFrame, num: list) -> None:
         """Refuse, naming them, numeric columns the power or standard transform would overflow on."""

@@ -38,6 +38,8 @@ class _TabularBase(BaseEstimator):
     # Families override to change how numbers and categories reach the network.
     _numeric_transform = "quantile"
     _categorical_encoding = "onehot"
+    # How categorical columns' missing cells reach the network (TabularPreprocessor).
+    _categorical_missing = "most_frequent"
     _clip: float | None = None
 
     def __sklearn_tags__(self):
@@ -124,6 +126,7 @@ class _TabularBase(BaseEstimator):
         self.preprocessor_ = TabularPreprocessor(
             numeric_transform=getattr(self, "numeric_transform", self._numeric_transform),
             categorical_encoding=self._categorical_encoding,
+            categorical_missing=self._categorical_missing,
             clip=self._clip,
             random_state=0,
         )
