@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> None:
                 params = family_params("mothernet-ft", "small", split, parse_setting(text))
                 record, est = evaluate("mothernet-ft", params, *parts)
                 best = est.finetune_best_steps_
+                # member_subsample: each child is tuned once, early-stopped on its member's
+                # left-out rows (a tree's borrowing group child, rare, still splits: not counted).
+                internal = 0 if getattr(est, "member_subsample", None) else 1
                 rows.append(
                     {
                         "dataset": name,
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
                         "setting": text or "defaults",
                         "children": len(best),
                         # 80/20 split: the cap on every child; full data: the chosen count.
-                        "adam_steps": len(best) * est.finetune_steps + sum(best),
+                        "adam_steps": len(best) * est.finetune_steps + internal * sum(best),
                         "mean_best_step": sum(best) / max(len(best), 1),
                         "members": len(est.members_),
                         "fit_s": record.fit_s,

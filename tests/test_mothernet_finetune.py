@@ -1,4 +1,5 @@
-"""Fine-tuning options of MotherNetClassifier: ``finetune_companion`` and ``finetune_l2sp``.
+"""Fine-tuning options of MotherNetClassifier: ``finetune_companion``, ``finetune_l2sp`` and
+``member_subsample``.
 
 Each test compares child weights between fits on the same rows with the same seed, so every
 assertion is exact or an inequality between two deterministic fits (no timing, no AUC threshold).
@@ -91,8 +92,60 @@ def test_options_leave_generation_only_unchanged(rows, fits):
 
 
 @pytest.mark.parametrize(
-    "params", [{"finetune_companion": "both"}, {"finetune_l2sp": -1.0}], ids=["companion", "l2sp"]
+    "params",
+    [{"finetune_companion": "both"}, {"finetune_l2sp": -1.0}, {"member_subsample": 1.0}],
+    ids=["companion", "l2sp", "subsample"],
 )
 def test_bad_options_rejected(rows, params):
     with pytest.raises(ValueError, match=next(iter(params))):
         MotherNetClassifier(**FT, **params).fit(*rows)
+
+
+class _CountingGenerations(MotherNetClassifier):
+    """Counts forward passes of the hypernetwork (each one writes a batch of children)."""
+
+    def _generate(self, model, sets):
+        self.passes_ = getattr(self, "passes_", 0) + 1
+        return super()._generate(model, sets)
+
+
+def test_member_subsample_draws_stratified_equal_subsamples():
+    est = MotherNetClassifier(member_subsample=0.8)
+    y = np.array([0] * 10 + [1] * 5 + [2])
+    rows = np.arange(len(y))
+    draws = [est._subsample(rows, y, np.random.RandomState([0, i])) for i in (1, 2)]
+    for kept, out in draws:
+        assert np.array_equal(np.sort(np.concatenate([kept, out])), rows)
+        # 8 of 10, 4 of 5, and the single row of class 2 always kept.
+        assert np.bincount(y[kept]).tolist() == [8, 4, 1]
+    assert not np.array_equal(draws[0][0], draws[1][0])
+
+
+def test_member_subsample_early_stops_on_left_out_rows(rows):
+    X, y = rows
+    params = {**FT, "member_subsample": 0.8}
+    est = _CountingGenerations(**params).fit(X, y)
+    again = _CountingGenerations(**params).fit(X, y)
+    assert all(same(a, b) for a, b in zip(est.members_, again.members_))  # seeded
+    # One batched pass for all members: no internal 80/20 split and no second generation.
+    assert est.passes_ == 1 and len(est.finetune_best_steps_) == est.n_members_
+    default = _CountingGenerations(**FT).fit(X, y)
+    assert default.passes_ == 1 + default.n_members_
+    other_seed = MotherNetClassifier(**{**params, "random_state": 1}).fit(X, y)
+    assert not any(same(a, b) for a, b in zip(est.members_, other_seed.members_))
+
+
+def test_member_subsample_changes_generation_only(rows, fits):
+    generated, _ = fits
+    est = MotherNetClassifier(n_estimators=2, random_state=0, member_subsample=0.8).fit(*rows)
+    assert len(est.members_) == len(generated.members_)
+    assert not any(same(a, b) for a, b in zip(est.members_, generated.members_))
+    assert np.allclose(est.predict_proba(rows[0]).sum(1), 1.0)
+
+
+def test_member_subsample_with_caller_validation_rows(rows):
+    X, y = rows
+    est = _CountingGenerations(**FT, member_subsample=0.8).fit(
+        X.iloc[:150], y.iloc[:150], X_val=X.iloc[150:], y_val=y.iloc[150:]
+    )
+    assert est.passes_ == 1 and len(est.finetune_best_steps_) == est.n_members_

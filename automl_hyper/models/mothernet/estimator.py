@@ -141,6 +141,12 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     finetune_l2sp: strength of an L2 penalty pulling the tuned weights toward the generated ones
         ("L2-SP", Li et al. 2018), ``finetune_l2sp / 2 * sum((w - w_generated) ** 2)`` added to the
         training loss (the validation loss that early stopping reads stays plain log loss); 0 = none.
+    member_subsample: None (default: every member sees all its rows) or a share in (0, 1): each
+        member is generated (and fine-tuned) from its own stratified random subsample of that
+        share of its rows, drawn from ``random_state`` and the member's index (bagging: members
+        see different rows). With ``finetune_steps > 0`` and no ``X_val``, the member's
+        out-of-subsample rows early-stop its child directly (no internal 80/20 split, no second
+        generation): one tuning run per member instead of two.
     max_train_rows: rows per generation; larger training sets are split into chunks.
     random_state: seeds feature subsets (over 100 features) and row chunks.
     """
@@ -160,6 +166,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "finetune_lr": [Interval(Real, 0, None, closed="neither")],
         "finetune_companion": [None, StrOptions({"split", "generated"})],
         "finetune_l2sp": [Interval(Real, 0, None, closed="left")],
+        "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
         "random_state": ["random_state"],
     }
@@ -178,6 +185,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         finetune_lr: float = 3e-3,
         finetune_companion: str | None = None,
         finetune_l2sp: float = 0.0,
+        member_subsample: float | None = None,
         max_train_rows: int = 1024,
         random_state=None,
     ):
@@ -193,6 +201,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.finetune_lr = finetune_lr
         self.finetune_companion = finetune_companion
         self.finetune_l2sp = finetune_l2sp
+        self.member_subsample = member_subsample
         self.max_train_rows = max_train_rows
         self.random_state = random_state
 
@@ -210,7 +219,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             model, meta = load_model(self.checkpoint)
             self.checkpoint_sha256_ = meta["sha256"]
         cfg = model.config
-        rng = np.random.RandomState(seed_from(self.random_state))
+        seed = seed_from(self.random_state)
+        rng = np.random.RandomState(seed)
         n, F = X.shape
         self.limits_applied_ = []
         self.member_train_loss_ = []  # filled for member_selection="train"
@@ -274,10 +284,16 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             Fi = F if project is None else int(project[0].max()) + 1
             ranks = ranked_by.get(None if project is None else id(project))
             features = self._member_features(i, n, Fi, cfg.max_features, ranks, rng)
-            return [s + (project,) for s in class_specs(i, features)]
+            rows, out = chunks[i % len(chunks)], None
+            if self.member_subsample is not None:
+                # Its own generator per member: the default path's draws stay as they were.
+                rows, out = self._subsample(rows, y, np.random.RandomState([seed, i + 1]))
+            return [
+                s + (project, self._held_out(out, y, s[0], s[4], s[5]))
+                for s in class_specs(i, features, rows)
+            ]
 
-        def class_specs(i: int, features: np.ndarray) -> list[tuple]:
-            rows = chunks[i % len(chunks)]
+        def class_specs(i: int, features: np.ndarray, rows: np.ndarray) -> list[tuple]:
             kind = self._member_transform(i)
             if n_classes <= cfg.max_classes:
                 shift = i % n_classes
@@ -418,6 +434,30 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.limits_applied_.append(message)
         warnings.warn(message, UserWarning, stacklevel=4)
 
+    def _subsample(
+        self, rows: np.ndarray, y: np.ndarray, rng: np.random.RandomState
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``member_subsample``: a stratified share of ``rows`` (at least one row of each class)
+        and the rows left out. Every member draws the same count per class, so their subsamples
+        are of equal size and still generate in one batched pass."""
+        keep = []
+        for c in np.unique(y[rows]):
+            idx = rng.permutation(rows[y[rows] == c])
+            keep.append(idx[: max(1, int(round(self.member_subsample * len(idx))))])
+        kept = np.sort(np.concatenate(keep))
+        return kept, np.setdiff1d(rows, kept)
+
+    @staticmethod
+    def _held_out(out, y: np.ndarray, rows: np.ndarray, targets: np.ndarray, mode: str):
+        """A child's early-stopping rows from its member's left-out rows: None without a
+        subsample, and for a tree's group child that had to borrow rows from outside it; a group
+        child sees only its group's classes."""
+        if out is None or np.isin(rows, out).any():
+            return None
+        if mode == "sub":
+            out = out[np.isin(y[out], targets)]
+        return out if len(out) else None
+
     def _row_chunks(self, y: np.ndarray, rng: np.random.RandomState) -> list[np.ndarray]:
         n = len(y)
         if n <= self.max_train_rows:
@@ -475,9 +515,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             return t, t.fit(Z).transform(Z)
 
     def _build_members(self, model, X: np.ndarray, specs, val=None) -> list[Member]:
-        """``val``: (X_val, y_val, y) when the caller gave validation rows, for fine-tuning."""
+        """``val``: (X_val, y_val, y) when the caller gave validation rows, for fine-tuning; else a
+        spec's held-out rows (``member_subsample``), if any, early-stop its child."""
         prepared = []
-        for rows, features, kind, local, targets, mode, log_share, project in specs:
+        for rows, features, kind, local, targets, mode, log_share, project, out in specs:
             Xr = X[rows] if project is None else contract(X[rows], *project)
             transform, Z = self._fit_transform(kind, Xr[:, features])
             mean, std = Z.mean(0), Z.std(0)
@@ -489,6 +530,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 member.project_to, member.project_value = project
             Z = member.inputs(X[rows], self._clip)
             member_val = None if val is None else self._member_val(member, val, rows, local)
+            if val is None and out is not None and self.finetune_steps > 0:
+                member_val = member.inputs(X[out], self._clip), local[out]
             prepared.append((member, Z, local[rows], member_val))
         weights = self._generate(model, [(Z, yl) for _, Z, yl, _ in prepared])
         members, companions = [], []
