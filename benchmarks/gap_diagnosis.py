@@ -21,7 +21,10 @@ every family through its unchanged input path:
 
 Tuned XGBoost is not re-run: its per-split AUC comes from the committed full run
 (``benchmarks/results/benchmark_full_cc18-30/runs.csv``, same splits, seed 0, budget small),
-as do the committed AUCs of our families, which ``default`` here reproduces (a check).
+next to the committed AUCs of our families (which ran on the code of that run: ``default`` here
+is today's code, so the two differ where a family's defaults changed since). Every family here
+gets ``random_state=0`` on every split (``automl-hyper benchmark`` gives ``seed + split``): the
+comparisons are paired within this script, both arms with the same seed.
 
     nice -n 5 python benchmarks/gap_diagnosis.py --datasets cylinder-bands,pc1 \\
         --families mothernet,inn --variants default,missing_ind --out results/gap_diagnosis.csv
@@ -178,6 +181,29 @@ def run(
     return pd.DataFrame(rows)
 
 
+def decision(frame: pd.DataFrame, n_datasets: int, arm: str, base: str) -> pd.DataFrame:
+    """Per family: the paired difference ``arm - base`` per dataset (mean over its splits), then
+    its mean and standard error over ``n_datasets`` datasets, those not run counting as 0 (the
+    two arms give them identical inputs), and the ratio of median fit times."""
+    wide = frame.pivot_table(
+        index=["family", "dataset", "split"], columns="variant", values=["auc", "fit_s"]
+    )
+    rows = {}
+    for family, part in wide.groupby(level="family"):
+        per_set = (part["auc"][arm] - part["auc"][base]).groupby(level="dataset").mean()
+        values = np.concatenate([per_set.to_numpy(), np.zeros(n_datasets - len(per_set))])
+        rows[family] = {
+            "datasets run": len(per_set),
+            "mean diff": round(float(values.mean()), 4),
+            "SE": round(float(values.std(ddof=1) / np.sqrt(len(values))), 4),
+            "diff on those run": round(float(per_set.mean()), 4),
+            "fit time ratio": round(
+                float(part["fit_s"][arm].median() / part["fit_s"][base].median()), 2
+            ),
+        }
+    return pd.DataFrame(rows).T
+
+
 def markdown(table: pd.DataFrame) -> str:
     """A DataFrame as a markdown table (pandas' to_markdown needs tabulate, not a dependency)."""
     table = table.reset_index()
@@ -200,7 +226,7 @@ def summarise(frame: pd.DataFrame) -> str:
     auc = frame.pivot_table(index=["dataset", "family"], columns="variant", values="auc")
     ref = committed.groupby("dataset").mean(numeric_only=True)
     auc["committed"] = [ref[f].get(d, np.nan) if f in ref else np.nan for d, f in auc.index]
-    auc["xgboost-tuned"] = [ref.loc[d, "xgboost-tuned"] for d, _ in auc.index]
+    auc["xgboost-tuned"] = [ref["xgboost-tuned"].get(d, np.nan) for d, _ in auc.index]
     # Paired difference (variant - default) over splits, with its standard error.
     diffs = []
     wide = frame.pivot_table(index=["dataset", "family", "split"], columns="variant", values="auc")
@@ -253,6 +279,12 @@ def main(argv: list[str] | None = None) -> None:
         help="every family's TabularPreprocessor(categorical_missing=...) for this run "
         "(default: the package's); rows are tagged '+<setting>' when given",
     )
+    ap.add_argument(
+        "--decide",
+        type=int,
+        metavar="N",
+        help="add the decision table (default+level vs default+most_frequent) over N datasets",
+    )
     ap.add_argument("--set", help="PARAM=VALUE[,...] for every family run (tags the rows)")
     args = ap.parse_args(argv)
     suffix = ""
@@ -277,6 +309,9 @@ def main(argv: list[str] | None = None) -> None:
         overrides,
     )
     text = summarise(frame)
+    if args.decide:
+        table = decision(frame, args.decide, "default+level", "default+most_frequent")
+        text += f"\n\n### Decision table (over {args.decide} datasets)\n\n" + markdown(table)
     print(text)
     if args.summary:
         args.summary.write_text(text + "\n")
