@@ -97,10 +97,11 @@ def family_hyperparameters(families: list[str] | None = None) -> dict[str, list[
     AutoGluon fits models one after another by priority, each given the time still left, so the
     priorities order our families by cost around its GBDTs (LightGBM 90, CatBoost 70, XGBoost
     40): MotherNet generation (~1 s, 100) and MotherNetFT (a few s, 99), INN (seconds, 95, capped
-    by ``ag_args_fit`` at a quarter of the time left) before them, SMASH (tens of seconds, 30)
-    after them. With the old order (MotherNet 50, INN 40, SMASH 30) LightGBM and CatBoost used a
-    60 s limit first on 21 of 60 runs and none of ours was fitted
-    (benchmarks/results/autogluon_uplift_cc18-30.md).
+    by ``ag_args_fit`` at a quarter of the time left) before them, SMASH (80, capped at 15% of the
+    time left) after LightGBM. With the old order (MotherNet 50, INN 40, SMASH 30) LightGBM and
+    CatBoost used a 60 s limit first on 21 of 60 runs and none of ours was fitted
+    (benchmarks/results/autogluon_uplift_cc18-30.md); with SMASH last (30) it was skipped on 46
+    of 150 (autogluon_uplift_smashfit.md, autogluon_uplift_selection_smashslot.md).
     """
     names = DEFAULT_FAMILIES if families is None else families
     out: dict[str, list[dict]] = {}

@@ -237,13 +237,15 @@ def test_default_hyperparameters_fastest_first_around_the_gbdts():
     # AutoGluon fits higher priorities first: generation (one forward pass) before fine-tuning.
     assert generation["ag_args"]["priority"] > finetuned["ag_args"]["priority"]
     # Cost order around AutoGluon's GBDTs (each model gets the time the earlier ones left):
-    # MotherNet and INN (seconds, INN capped) before LightGBM, SMASH after XGBoost.
+    # MotherNet and INN (seconds, INN capped) before LightGBM, SMASH (capped) between LightGBM
+    # and CatBoost, so that the GBDTs cannot leave it no time (autogluon_uplift_smashfit.md).
     gbdt = {key: ag_model_registry.key_to_cls(key).ag_priority for key in ("GBM", "CAT", "XGB")}
     (inn,) = hp["INN"]
     (smash,) = hp["SMASH"]
     assert finetuned["ag_args"]["priority"] > inn["ag_args"]["priority"] > max(gbdt.values())
     assert inn["ag_args_fit"]["max_time_limit_ratio"] < 1
-    assert smash["ag_args"]["priority"] < min(gbdt.values())
+    assert gbdt["GBM"] > smash["ag_args"]["priority"] > max(gbdt["CAT"], gbdt["XGB"])
+    assert smash["ag_args_fit"]["max_time_limit_ratio"] == 0.15
     assert zoo.get("inn").ag_configs[0]["ag_args_fit"] is not inn["ag_args_fit"]  # a copy
     assert set(ag_int.default_hyperparameters(families=[])) == {"GBM", "CAT", "XGB"}
     assert set(ag_int.default_hyperparameters(["inn"], gbdt=False)) == {"INN"}
