@@ -149,3 +149,38 @@ def test_member_subsample_with_caller_validation_rows(rows):
         X.iloc[:150], y.iloc[:150], X_val=X.iloc[150:], y_val=y.iloc[150:]
     )
     assert est.passes_ == 1 and len(est.finetune_best_steps_) == est.n_members_
+
+
+def _one_step_move(warmup: int) -> float:
+    """Largest weight change of one Adam step (no validation rows) on a fixed random child."""
+    import torch
+
+    from automl_hyper.models.mothernet.model import ChildWeights
+
+    g = torch.Generator().manual_seed(0)
+    w = ChildWeights(
+        *(torch.randn(*s, generator=g) for s in [(1, 4, 8), (1, 8), (1, 8, 2), (1, 2)])
+    )
+    rng = np.random.RandomState(0)
+    Z, y = rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
+    est = MotherNetClassifier(finetune_lr=0.01, finetune_warmup=warmup)
+    tuned, steps = est._tune(w, Z, y, None, None, 1)
+    assert steps == 1
+    return max(
+        float((a - b).abs().max()) for a, b in zip(tuned.__dict__.values(), w.__dict__.values())
+    )
+
+
+def test_finetune_warmup_scales_the_first_step():
+    # Adam's first step moves each weight by about the full rate; warm-up 10 starts at a tenth.
+    full, warm = _one_step_move(0), _one_step_move(10)
+    assert full == pytest.approx(0.01, rel=1e-3)
+    assert warm == pytest.approx(0.001, rel=1e-3)
+
+
+def test_finetune_warmup_zero_is_the_default_fit(rows, fits):
+    _, tuned = fits
+    est = MotherNetClassifier(**FT, finetune_warmup=0).fit(*rows)
+    assert all(same(a, b) for a, b in zip(est.members_, tuned.members_))
+    warm = MotherNetClassifier(**FT, finetune_warmup=5).fit(*rows)
+    assert not all(same(a, b) for a, b in zip(warm.members_, tuned.members_))
