@@ -7,6 +7,10 @@ at steps 0, 1, 2 and the minimum; then per dataset how many children chose 0 ste
 had a higher validation loss after step 1 than before it.
 
     nice -n 5 python benchmarks/mothernet_ft_curves.py > benchmarks/results/mothernet_ft_selection5.curves.txt
+
+Arguments with ``=`` override the family's parameters (as ``mothernet_ft_steps.py --setting``),
+e.g. ``finetune_warmup=10`` (round 6: the replay warms the rate up as ``_tune`` does); other
+arguments name datasets.
 """
 
 from __future__ import annotations
@@ -51,18 +55,24 @@ class Curves(E.MotherNetClassifier):
                 with torch.no_grad():
                     out.append(loss(pad(Zva), yva).item())
                 if step < steps:
+                    if step < self.finetune_warmup:
+                        adam.lr = self.finetune_lr * (step + 1) / self.finetune_warmup
                     adam.step(torch.autograd.grad(loss(pad(Ztr), ytr), params))
         return out
 
 
-def main(names: list[str]) -> None:
+def main(args: list[str]) -> None:
+    from mothernet_ft_steps import parse_setting
+
     warnings.simplefilter("ignore")
+    names = [a for a in args if "=" not in a]
+    overrides = parse_setting(",".join(a for a in args if "=" in a))
     suite = resolve_suite("selection", "../shared/datasets")
     zero, total, rise = collections.Counter(), collections.Counter(), collections.Counter()
     for name in names or suite.datasets:
         data = load_suite_dataset(name, suite.data_dir)
         for split, (train, _) in enumerate(paper_splits(data.y, n_splits=3, seed=0)):
-            est = Curves(**family_params("mothernet-ft", "small", split))
+            est = Curves(**{**family_params("mothernet-ft", "small", split), **overrides})
             est.fit(data.X.iloc[train], data.y.iloc[train])
             parts = []
             for i, (best, c) in enumerate(zip(est.finetune_best_steps_, est.curves_)):
