@@ -60,6 +60,16 @@ def test_level_survives_the_json_state_round_trip():
     np.testing.assert_array_equal(back.transform(_frame()), pre.transform(_frame()))
 
 
+def test_a_state_stored_before_the_parameter_reads_as_most_frequent():
+    pre = TabularPreprocessor().fit(_frame())
+    arrays: dict = {}
+    entry = encode(pre, arrays, "pre")
+    del entry["state"]["categorical_missing"]
+    back = decode(entry, arrays)
+    assert back.get_params()["categorical_missing"] == "most_frequent"
+    np.testing.assert_array_equal(back.transform(_frame()), pre.transform(_frame()))
+
+
 def test_unknown_setting_is_refused():
     with pytest.raises(ValueError, match="categorical_missing"):
         TabularPreprocessor(categorical_missing="drop").fit(_frame())

@@ -222,6 +222,10 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     no missing cells in fit encodes a missing cell at predict as an unseen category.
     """
 
+    # Preprocessors stored before this parameter existed (JSON state) have no such attribute:
+    # get_params/repr then read this, what they did.
+    categorical_missing: CategoricalMissing = "most_frequent"
+
     def __init__(
         self,
         numeric_transform: NumericTransform = "quantile",
@@ -350,8 +354,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return out
 
     def _categorical_imputer(self) -> SimpleImputer:
-        # getattr: a preprocessor stored before this parameter existed imputed the most frequent.
-        missing = getattr(self, "categorical_missing", "most_frequent")
+        missing = self.categorical_missing
         if missing == "most_frequent":
             return SimpleImputer(strategy="most_frequent")
         if missing == "level":
