@@ -205,24 +205,36 @@ def fit_deepsets(train, scales, names, epochs, seed, mean, std, lr=1e-3, objecti
 
     tr = prepare(train)
     model = DeepSets(d_meta=3 + len(names))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(tr)))
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        for i in rng.permutation(len(tr)):
-            sets, meta, target = tr[i]
-            loss = rank_mse_loss(model(sets, meta), target)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    model.eval()
+    train_per_task(
+        model,
+        len(tr),
+        lambda i: rank_mse_loss(model(tr[i][0], tr[i][1]), tr[i][2]),
+        epochs,
+        lr,
+        seed,
+    )
 
     @torch.no_grad()
     def predict(tasks):
         return [model(sets, meta).double().numpy() * std + mean for sets, meta, _ in prepare(tasks)]
 
     return predict
+
+
+def train_per_task(model, n_tasks, loss_at, epochs, lr, seed) -> None:
+    """The baselines' shared loop: AdamW + cosine schedule, one step per training task (its loss
+    ``loss_at(i)``), tasks in a seeded random order each epoch; leaves ``model`` in eval mode."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * n_tasks))
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for i in rng.permutation(n_tasks):
+            loss = loss_at(i)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    model.eval()
 
 
 # -- statistics through an MLP: the hybrid's control without the UNF ---------------------------------------
@@ -259,17 +271,14 @@ def fit_statmlp(
     model = nn.Sequential(
         nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
     )
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * len(xs)))
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        for i in rng.permutation(len(xs)):
-            loss = rank_mse_loss(model(norm(xs[i])).squeeze(1), targets[i])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    model.eval()
+    train_per_task(
+        model,
+        len(xs),
+        lambda i: rank_mse_loss(model(norm(xs[i])).squeeze(1), targets[i]),
+        epochs,
+        lr,
+        seed,
+    )
 
     @torch.no_grad()
     def predict(tasks):
