@@ -154,7 +154,10 @@ class ChildQualityPredictor:
     def _normalised(self, space: WeightSpace, arrays: dict) -> tuple[dict, torch.Tensor]:
         """``input_norm="tensor"``: each tensor over its own RMS, and per known slot the log of
         that RMS over the per-name scale (0 for tensors the space lacks)."""
-        scaled = self._scaled(space, arrays)
+        return self._rms_normalised(self._scaled(space, arrays))
+
+    def _rms_normalised(self, scaled: dict) -> tuple[dict, torch.Tensor]:
+        """:meth:`_normalised` of weights already over their per-name scales."""
         rms = {n: x.pow(2).mean().sqrt().clamp_min(1e-6) for n, x in scaled.items()}
         zero = torch.zeros((), dtype=self._dtype)
         logs = [torch.log(rms[n]) if n in rms else zero for n in self.net.pool.slots]
@@ -162,14 +165,14 @@ class ChildQualityPredictor:
 
     def _forward(self, space: WeightSpace, batch: list[dict], meta: list | None) -> torch.Tensor:
         extras = []
+        per_name = [self._scaled(space, a) for a in batch]
+        scaled = per_name
         if self._per_tensor:
-            pairs = [self._normalised(space, a) for a in batch]
+            pairs = [self._rms_normalised(a) for a in per_name]
             scaled = [x for x, _ in pairs]
             extras.append(torch.stack([log for _, log in pairs]))
-        else:
-            scaled = [self._scaled(space, a) for a in batch]
         if self.config.stat_features:  # of the per-name scaled weights, as StatNN reads them
-            extras.append(self._statistics([self._scaled(space, a) for a in batch]))
+            extras.append(self._statistics(per_name))
         stacked = {n: torch.stack([a[n] for a in scaled]) for n in space.names}
         if self.config.meta_features:
             extras.insert(0, torch.tensor(meta, dtype=self._dtype))

@@ -34,6 +34,7 @@ import importlib
 import json
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from automl_hyper.checkpoints import ChecksumError, sha256_of
+from automl_hyper.data.preprocess import BadInputWarning
 from automl_hyper.integrations.mlflow.requirements import (
     package_source,
     pinned_requirements,
@@ -218,8 +220,6 @@ def write_serving_artifacts(
                     raise RuntimeError("the child read back predicts differently")
             return "numpy-child", paths
         except Exception as err:  # noqa: BLE001 - any failure: the pickled format still serves
-            import warnings
-
             warnings.warn(
                 f"MotherNet's child could not be written without pickle ({err}); logging it "
                 "with cloudpickle instead (verified by sha256 at load)",
@@ -231,8 +231,6 @@ def write_serving_artifacts(
         try:
             return "weights", write_weights(obj, folder / "weights", example)
         except Exception as err:  # noqa: BLE001 - any failure: the pickled format still serves
-            import warnings
-
             warnings.warn(
                 f"{type(obj).__name__} could not be written as weights without pickle ({err}); "
                 "logging it with cloudpickle instead (verified by sha256 at load)",
@@ -258,14 +256,11 @@ def _as_input(obj: Any, X: Any) -> Any:
     missing = [c for c in names if c not in X.columns]
     if missing:
         raise ValueError(f"input lacks the columns the model was fitted on: {missing}")
-    extra = [c for c in X.columns if c not in set(names)]
+    known = set(names)
+    extra = [c for c in X.columns if c not in known]
     if extra:
         # MLflow's signature check drops extra columns with a logged warning before they reach
         # us; a model logged without a signature gets them here: the same answer, and a warning.
-        import warnings
-
-        from automl_hyper.data.preprocess import BadInputWarning
-
         warnings.warn(
             f"input has columns the model was not fitted on, ignored: {extra}",
             BadInputWarning,
