@@ -24,12 +24,17 @@ from autogluon_uplift import below_noise, family_columns  # noqa: E402
 IDX = ["dataset", "split"]
 
 
+def arm_rows(path: Path, arm: str, splits: set[int] | None = None) -> pd.DataFrame:
+    """A CSV's successful rows of ``arm``, the last one per dataset x split, on ``splits``."""
+    t = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    t = t[(t["arm"] == arm) & t["auc"].notna()].drop_duplicates(IDX, keep="last")
+    t = t.assign(split=t["split"].astype(int))
+    return t if splits is None else t[t["split"].isin(splits)]
+
+
 def ours_rows(path: Path, splits: set[int] | None = None) -> pd.DataFrame:
     """A CSV's successful gbdt+ours rows, one per dataset x split, with fitted-model flags."""
-    t = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    t = t[(t["arm"] == "gbdt+ours") & t["auc"].notna()].drop_duplicates(IDX, keep="last")
-    if splits is not None:
-        t = t[t["split"].astype(int).isin(splits)]
+    t = arm_rows(path, "gbdt+ours", splits)
     fitted = t["models_fit"].astype(str).str.split(";")
     for model in ("CatBoost", "XGBoost"):
         t[f"fit_{model}"] = fitted.apply(lambda names, m=model: m in names)
@@ -37,7 +42,7 @@ def ours_rows(path: Path, splits: set[int] | None = None) -> pd.DataFrame:
         [family_columns(w, m) for w, m in zip(t["weights"], t["models_fit"])], index=t.index
     )
     t = pd.concat([t.drop(columns=derived.columns, errors="ignore"), derived], axis=1)
-    return t.assign(split=t["split"].astype(int)).set_index(IDX)
+    return t.set_index(IDX)
 
 
 def _mean_se(x: pd.Series) -> tuple[float, float]:
@@ -111,11 +116,7 @@ def compare(base: pd.DataFrame, other: pd.DataFrame, names=("current", "candidat
 
 def uplift(gbdt_csv: Path, runs: dict[str, pd.DataFrame], splits: set[int] | None) -> str:
     """Markdown: each run's gbdt+ours minus the gbdt rows of ``gbdt_csv``, on pairs common to all."""
-    g = pd.read_csv(gbdt_csv, keep_default_na=False, na_values=[""])
-    g = g[(g["arm"] == "gbdt") & g["auc"].notna()].drop_duplicates(IDX, keep="last")
-    g = g.assign(split=g["split"].astype(int)).set_index(IDX)["auc"]
-    if splits is not None:
-        g = g[g.index.get_level_values("split").isin(splits)]
+    g = arm_rows(gbdt_csv, "gbdt", splits).set_index(IDX)["auc"]
     common = g.index
     for t in runs.values():
         common = common.intersection(t.index)
