@@ -1,15 +1,15 @@
 """Validation-loss curves of mothernet-ft's internal 80/20 early stopping (issue 13, round 5).
 
-For every child tuned on the internal split, replays ``MotherNetClassifier._tune``'s Adam steps
-(same start, rate, full batch; ``finetune_l2sp=0``) and records the validation loss at each step,
-next to the step count early stopping chose. Prints per split: each child's chosen step, the loss
+For every child early-stopped on validation rows, records the validation loss that
+``MotherNetClassifier._tune`` reads at each step (its ``_observe_validation_curve`` hook), next to
+the step count early stopping chose. Prints per split: each child's chosen step, the loss
 at steps 0, 1, 2 and the minimum; then per dataset how many children chose 0 steps and how many
 had a higher validation loss after step 1 than before it.
 
     nice -n 5 python benchmarks/mothernet_ft_curves.py > benchmarks/results/mothernet_ft_selection5.curves.txt
 
 Arguments with ``=`` override the family's parameters (as ``mothernet_ft_steps.py --setting``),
-e.g. ``finetune_warmup=10`` (round 6: the replay warms the rate up as ``_tune`` does); other
+e.g. ``finetune_warmup=10`` (round 6); other
 arguments name datasets.
 """
 
@@ -20,7 +20,6 @@ import sys
 import warnings
 
 import numpy as np
-import torch
 
 import automl_hyper.models.mothernet.estimator as E
 from automl_hyper.benchmark import load_suite_dataset, resolve_suite
@@ -31,34 +30,8 @@ from automl_hyper.data.splits import paper_splits
 class Curves(E.MotherNetClassifier):
     """Records each early-stopped child's validation loss at every step."""
 
-    def _tune(self, w, Ztr, ytr, Zva, yva, steps):
-        if Zva is not None:
-            self.curves_ = getattr(self, "curves_", []) + [
-                self._curve(w, Ztr, ytr, Zva, yva, steps)
-            ]
-        return super()._tune(w, Ztr, ytr, Zva, yva, steps)
-
-    def _curve(self, w, Ztr, ytr, Zva, yva, steps) -> list[float]:
-        K = int(max(ytr.max(), yva.max())) + 1
-        params = [p.detach().clone().requires_grad_(True) for p in (w.W1, w.b1, w.W2, w.b2)]
-        adam = E._Adam(params, lr=self.finetune_lr)
-        Fm = params[0].shape[1]
-        pad = lambda Z: torch.nn.functional.pad(torch.from_numpy(Z), (0, Fm - Z.shape[1]))[None]  # noqa: E731
-
-        def loss(Xb, yb):
-            logits = E.child_logits(E.ChildWeights(*params), Xb)[0, :, :K] / self.temperature
-            return torch.nn.functional.cross_entropy(logits, torch.from_numpy(yb))
-
-        out = []
-        with torch.enable_grad():
-            for step in range(steps + 1):
-                with torch.no_grad():
-                    out.append(loss(pad(Zva), yva).item())
-                if step < steps:
-                    if step < self.finetune_warmup:
-                        adam.lr = self.finetune_lr * (step + 1) / self.finetune_warmup
-                    adam.step(torch.autograd.grad(loss(pad(Ztr), ytr), params))
-        return out
+    def _observe_validation_curve(self, losses: list[float]) -> None:
+        self.curves_ = getattr(self, "curves_", []) + [losses]
 
 
 def main(args: list[str]) -> None:

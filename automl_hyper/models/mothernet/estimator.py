@@ -652,13 +652,14 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             logits = child_logits(ChildWeights(*params), Xb)[0, :, :K] / self.temperature
             return torch.nn.functional.cross_entropy(logits, yb)
 
-        best, best_step = math.inf, 0
+        best, best_step, curve = math.inf, 0, []
         best_params = [p.detach().clone() for p in params]
         with torch.enable_grad():
             for step in range(steps + 1):
                 if Xva is not None:
                     with torch.no_grad():
                         val = loss_on(Xva, torch.from_numpy(yva)).item()
+                    curve.append(val)
                     if val < best - 1e-4:
                         best, best_step = val, step
                         best_params = [p.detach().clone() for p in params]
@@ -673,8 +674,13 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                     adam.lr = self.finetune_lr * (step + 1) / self.finetune_warmup
                 adam.step(grads)
         if Xva is not None:
+            self._observe_validation_curve(curve)
             return ChildWeights(*best_params), best_step
         return ChildWeights(*(p.detach() for p in params)), steps
+
+    def _observe_validation_curve(self, losses: list[float]) -> None:
+        """Hook: the validation loss before each Adam step and after the last, for every child
+        early-stopped on validation rows (benchmarks/mothernet_ft_curves.py records them)."""
 
     # -- predict ----------------------------------------------------------------------------------
     def _predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
