@@ -45,14 +45,14 @@ from common import DATA_DIR, committed_aucs  # noqa: E402
 
 from automl_hyper.benchmark import load_suite_dataset  # noqa: E402
 from automl_hyper.compare import evaluate, family_params  # noqa: E402
-from automl_hyper.data.preprocess import TabularPreprocessor  # noqa: E402
+from automl_hyper.data.preprocess import MISSING_LEVEL, TabularPreprocessor  # noqa: E402
 from automl_hyper.data.splits import paper_splits  # noqa: E402
+from automl_hyper.models.mothernet import MotherNetClassifier  # noqa: E402
 
 GAP_DATASETS = ("cylinder-bands", "dresses-sales", "pc1", "pc3", "pc4")
 VARIANTS = ("default", "missing_ind", "cat_missing", "cat_numeric", "log1p", "balanced")
-MISSING_LEVEL = "(missing)"
 SKEW = 2.0  # log1p: columns skewed beyond this
-MOTHERNET_CLIP = 5.0  # MotherNetClassifier._clip: z-scores beyond it are cut
+MOTHERNET_CLIP = MotherNetClassifier._clip  # z-scores beyond it are cut
 MOTHERNET_FEATURES = 100  # the shipped checkpoint's input width
 
 
