@@ -95,6 +95,34 @@ class _Adam:
             p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
+def _check_bfloat16(device: torch.device) -> None:
+    """Refuse ``precision="bfloat16"`` where torch cannot autocast to it on ``device``; warn
+    where the CPU has no native bfloat16 arithmetic (emulated: slower than float32)."""
+    if device.type == "cuda":
+        if not torch.cuda.is_bf16_supported():
+            raise ValueError(
+                f"precision='bfloat16': the GPU {torch.cuda.get_device_name(device)} has no "
+                "bfloat16 support in torch; use precision='float32'"
+            )
+        return
+    if device.type != "cpu" or not torch.amp.is_autocast_available(device.type):
+        raise ValueError(
+            f"precision='bfloat16': torch has no bfloat16 autocast on device {device.type!r}; "
+            "use precision='float32'"
+        )
+    native = (
+        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    )
+    if not native:
+        warnings.warn(
+            "precision='bfloat16': this CPU has no native bfloat16 instructions (avx512_bf16, "
+            "AMX); torch emulates them, which is slower than precision='float32'",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     """Classifier whose MLP is written by a pretrained transformer from the training set.
 
@@ -154,6 +182,12 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         0 (default) = none. Warm-up 10 removes most of that rise but not a test-AUC gain: 10 and
         25 steps -0.0005 and -0.0006 on the selection set (``mothernet_ft_selection6.md``).
     max_train_rows: rows per generation; larger training sets are split into chunks.
+    precision: "float32" (default) or "bfloat16": the hypernetwork's encoder over the training
+        rows (nearly all of the generation cost) runs under ``torch.autocast`` in bfloat16; the
+        decoder and the generated child stay float32, so export and prediction are unchanged.
+        Refused at fit (ValueError, before any data work) where torch has no bfloat16 autocast
+        for the model's device (a CUDA GPU without bfloat16); on a CPU without native bfloat16
+        instructions (avx512_bf16 or AMX) it runs emulated, slower, with a UserWarning.
     random_state: seeds feature subsets (over 100 features) and row chunks.
     """
 
@@ -175,6 +209,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
         "finetune_warmup": [Interval(Integral, 0, None, closed="left")],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "random_state": ["random_state"],
     }
 
@@ -195,6 +230,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         member_subsample: float | None = None,
         finetune_warmup: int = 0,
         max_train_rows: int = 1024,
+        precision: str = "float32",
         random_state=None,
     ):
         self.checkpoint = checkpoint
@@ -212,7 +248,17 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.member_subsample = member_subsample
         self.finetune_warmup = finetune_warmup
         self.max_train_rows = max_train_rows
+        self.precision = precision
         self.random_state = random_state
+
+    def _check_param_values(self) -> None:
+        if self.precision == "bfloat16":
+            device = (
+                next(self.checkpoint.parameters()).device
+                if isinstance(self.checkpoint, MotherNet)
+                else torch.device("cpu")  # load_model's device
+            )
+            _check_bfloat16(device)
 
     # -- fit --------------------------------------------------------------------------------------
     def _fit_arrays(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> None:
@@ -593,7 +639,12 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 Xb[j, :, : Z.shape[1]] = torch.from_numpy(Z)
             yb = torch.from_numpy(np.stack([yl for _, yl in part]).astype(np.int64))
             nf = torch.tensor([Z.shape[1] for Z, _ in part])
-            w = model.generate(Xb.to(device), yb.to(device), nf.to(device))
+            w = model.generate(
+                Xb.to(device),
+                yb.to(device),
+                nf.to(device),
+                torch.bfloat16 if self.precision == "bfloat16" else None,
+            )
             w = ChildWeights(*(t.cpu() for t in (w.W1, w.b1, w.W2, w.b2)))
             out.extend(w.select(j) for j in range(len(part)))
         return out

@@ -134,10 +134,23 @@ class MotherNet(nn.Module):
         return torch.sqrt(self.config.max_features / n_features.clamp(min=1).float())
 
     def generate(
-        self, X_train: torch.Tensor, y_train: torch.Tensor, n_features: torch.Tensor
+        self,
+        X_train: torch.Tensor,
+        y_train: torch.Tensor,
+        n_features: torch.Tensor,
+        compute_dtype: torch.dtype | None = None,
     ) -> ChildWeights:
+        """The child weights (float32) of each task of a batch. ``compute_dtype``
+        (``torch.bfloat16``): the encoder over the training rows, nearly all of the cost, runs
+        under autocast in that dtype (LayerNorm and softmax stay float32, as autocast keeps
+        them); the decoder and the child weights stay float32. None: float32 throughout."""
         c = self.config
-        class_means, freq, dataset = self.pool(X_train, y_train, n_features)
+        if compute_dtype is None:
+            class_means, freq, dataset = self.pool(X_train, y_train, n_features)
+        else:
+            with torch.autocast(X_train.device.type, dtype=compute_dtype):
+                class_means, freq, dataset = self.pool(X_train, y_train, n_features)
+            class_means, freq, dataset = class_means.float(), freq.float(), dataset.float()
         context = self.decoder(dataset)  # (B, D)
         B = context.shape[0]
         G1, b1 = torch.split(

@@ -1,0 +1,105 @@
+"""MotherNet's ``precision`` option (bfloat16 encoder forward) and the shared member transforms.
+
+Tolerances measured on breast_cancer and wine (half for training, random_state=0): per member the
+child's W1, b1 and W2 differ from float32's by at most 0.35% in relative Frobenius norm, b2 (a few
+small numbers) by at most 0.004 absolute; probabilities by at most 0.0021, argmax agreement 100%,
+test AUC within 0.0002. The tests allow about 3-5x that.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.utils._param_validation import InvalidParameterError
+
+from automl_hyper.metrics import auc_score
+from automl_hyper.models.mothernet import MotherNetClassifier
+from automl_hyper.models.mothernet.model import MotherNet
+from automl_hyper.models.mothernet.registry import load_model
+
+
+def halves(loader):
+    X, y = loader(return_X_y=True)
+    idx = np.random.default_rng(0).permutation(len(y))
+    tr, te = idx[: len(y) // 2], idx[len(y) // 2 :]
+    return X[tr], y[tr], X[te], y[te]
+
+
+def fit(X, y, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return MotherNetClassifier(random_state=0, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("loader", [load_breast_cancer, load_wine])
+def test_bfloat16_children_are_close_to_float32(loader):
+    Xtr, ytr, Xte, yte = halves(loader)
+    f32 = fit(Xtr, ytr)
+    bf16 = fit(Xtr, ytr, precision="bfloat16")
+    assert len(f32.members_) == len(bf16.members_) == 4
+    for a, b in zip(f32.members_, bf16.members_):
+        for name in ("W1", "b1", "W2", "b2"):
+            wa, wb = getattr(a, name), getattr(b, name)
+            assert wb.dtype == np.float32 and wb.shape == wa.shape  # the child stays float32
+            if name == "b2":
+                assert np.abs(wa - wb).max() < 0.02
+            else:
+                assert np.linalg.norm(wa - wb) / np.linalg.norm(wa) < 0.01
+        assert not np.array_equal(a.W1, b.W1)  # bfloat16 did run
+        np.testing.assert_array_equal(a.features, b.features)  # same members, same inputs
+        np.testing.assert_array_equal(a.mean, b.mean)
+    pa, pb = f32.predict_proba(Xte), bf16.predict_proba(Xte)
+    assert np.abs(pa - pb).max() < 0.01
+    assert (pa.argmax(1) == pb.argmax(1)).mean() >= 0.99
+    yt = np.searchsorted(f32.classes_, yte)
+    assert abs(auc_score(yt, pa) - auc_score(yt, pb)) < 0.002
+    # The exported child predicts what the estimator predicts.
+    np.testing.assert_array_equal(bf16.export_child().predict_proba(Xte), pb)
+
+
+def test_generate_in_bfloat16_returns_float32_weights_close_to_float32():
+    model, _ = load_model(None)
+    g = torch.Generator().manual_seed(0)
+    X = torch.zeros(2, 300, model.config.max_features)
+    X[:, :, :12] = torch.randn(2, 300, 12, generator=g)
+    y = (X[:, :, 0] > 0).long()
+    nf = torch.tensor([12, 12])
+    with torch.no_grad():
+        a = model.generate(X, y, nf)
+        b = model.generate(X, y, nf, torch.bfloat16)
+    for name in ("W1", "b1", "W2"):
+        wa, wb = getattr(a, name), getattr(b, name)
+        assert wb.dtype == torch.float32
+        assert 0 < float((wa - wb).norm() / wa.norm()) < 0.01
+
+
+def test_precision_in_get_params_and_clone():
+    clf = MotherNetClassifier(precision="bfloat16", n_estimators=6)
+    assert clf.get_params()["precision"] == "bfloat16"
+    twin = clone(clf)
+    assert twin.get_params() == clf.get_params()
+    assert MotherNetClassifier().precision == "float32"
+    assert clf.set_params(precision="float32").precision == "float32"
+
+
+def test_bad_precision_is_refused():
+    X, y, _, _ = halves(load_breast_cancer)
+    with pytest.raises(InvalidParameterError, match="precision"):
+        MotherNetClassifier(precision="float16").fit(X, y)
+
+
+def test_bfloat16_refused_before_fitting_where_torch_cannot_autocast():
+    # A model on the meta device: torch has no bfloat16 autocast there. Refused at fit before
+    # any data work (no preprocessor is fitted).
+    model, _ = load_model(None)
+    meta = MotherNet(model.config).to("meta")
+    clf = MotherNetClassifier(checkpoint=meta, precision="bfloat16")
+    X, y, _, _ = halves(load_breast_cancer)
+    with pytest.raises(ValueError, match="bfloat16.*'meta'"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "preprocessor_")
