@@ -8,7 +8,12 @@ suite, dataset, split, family and a key of the family's parameters for that spli
 budget, ``--set`` overrides and seed), so changing any of them runs it afresh while an unchanged
 command resumes where it stopped. The code is not part of the key (a commit mid-benchmark would
 otherwise throw its runs away): each run records its code version, and the report says when the
-runs in one table come from more than one (:func:`code_versions`). Worker processes on one machine each take the next dataset
+runs in one table come from more than one (:func:`code_versions`). Nor is the data part of the
+key (runs stored before the data check must still resume): each run records a hash of the data
+it was fitted on (:func:`data_hash`, of the loaded X and y), and a finished run whose dataset now
+loads with another hash runs again, as a changed input re-runs a stage in DVC or make, rather
+than being reused or stopping the suite (the outcome line names the dataset and both hashes).
+Worker processes on one machine each take the next dataset
 (:func:`run_suite`); several machines sharing one store can run the same command (best with
 ``shard``), see README's benchmark section for the limits.
 
@@ -108,6 +113,26 @@ def load_suite_dataset(name: str, data_dir: str | None = None, cache_dir: str | 
     return load_dataset(name, cache_dir=cache_dir)
 
 
+def data_hash(data) -> str:
+    """A short sha256 of a loaded dataset's contents: column names and dtypes, which columns are
+    categorical, and every value of X and y in row order (row order decides the splits). Hashing
+    the loaded data, not the file, covers every source (CSV, Parquet, the OpenML cache) and a
+    changed ``CATEGORICAL.json``; a file rewritten with the same values hashes the same."""
+    X, y = data.X, data.y
+    digest = hashlib.sha256()
+    layout = [
+        [str(c) for c in X.columns],
+        [str(t) for t in X.dtypes],
+        sorted(str(c) for c in data.categorical),
+        str(y.name),
+        str(y.dtype),
+    ]
+    digest.update(json.dumps(layout).encode())
+    digest.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(y, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def params_key(params: dict[str, Any]) -> str:
     """A short stable key of a family's parameters for one split (what identifies a run)."""
     text = json.dumps(params, sort_keys=True, default=str)
@@ -153,7 +178,12 @@ class Plan:
 
 
 class Store(Protocol):
-    """Where a suite's runs are kept; picklable (it travels to the worker processes)."""
+    """Where a suite's runs are kept; picklable (it travels to the worker processes).
+
+    A store that can check the data also has ``data_hashes(plan, dataset)``: for each finished
+    (split, family) of ``dataset``, the :func:`data_hash` recorded on its latest finished run
+    (None for a run stored before it recorded one), and its ``tracker`` takes ``data_hash=`` to
+    record on each new run. A store without them resumes without the check."""
 
     def finished(self, plan: Plan, dataset: str) -> set[tuple[int, str]]:
         """(split, family) pairs of ``dataset`` finished under ``plan``'s protocol and keys."""
@@ -183,15 +213,25 @@ class Outcome:
     seconds: float = 0.0
     error: str | None = None
     worker: int = 0
+    stale: int = 0  # finished runs fitted on other data than the dataset loads as now: run again
+    unhashed: int = 0  # finished runs stored before runs recorded a data hash: kept unchecked
+    notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        notes = "".join(f"; {note}" for note in self.notes)
         if self.error:
-            return f"{self.dataset}: ERROR {self.error}"
+            return f"{self.dataset}: ERROR {self.error}{notes}"
         failed = f", {self.failed} failed" if self.failed else ""
         return (
             f"{self.dataset}: ran {self.ran}{failed}, skipped {self.skipped} finished "
-            f"({self.seconds:.1f} s, pid {self.worker})"
+            f"({self.seconds:.1f} s, pid {self.worker}){notes}"
         )
+
+
+UNHASHED_NOTE = (
+    "{n} finished runs here were stored before runs recorded a data hash: kept as before, "
+    "unchecked against the data (a new --experiment runs them afresh; said once)"
+)
 
 
 def run_dataset(plan: Plan, store: Store, dataset: str) -> Outcome:
@@ -201,10 +241,37 @@ def run_dataset(plan: Plan, store: Store, dataset: str) -> Outcome:
     try:
         done = store.finished(plan, dataset) & set(plan.jobs())
         outcome.skipped = len(done)
-        if len(done) == len(plan.jobs()):
+        recorded = getattr(store, "data_hashes", None)
+        if len(done) == len(plan.jobs()) and recorded is None:
             return outcome
-        data = load_suite_dataset(dataset, plan.suite.data_dir, plan.cache_dir)
-        with store.tracker(plan, dataset) as tracker:
+        try:
+            data = load_suite_dataset(dataset, plan.suite.data_dir, plan.cache_dir)
+        except Exception as err:
+            if len(done) < len(plan.jobs()):
+                raise
+            # Everything is finished: the runs stand as before, only unchecked.
+            outcome.notes.append(f"data not checked ({type(err).__name__}: {err})")
+            return outcome
+        if recorded is None:
+            tracking = store.tracker(plan, dataset)
+        else:
+            digest = data_hash(data)
+            hashes = recorded(plan, dataset) if done else {}
+            stale = {job for job in done if hashes.get(job) not in (None, digest)}
+            outcome.unhashed = sum(hashes.get(job) is None for job in done)
+            if stale:
+                old = ", ".join(sorted({str(hashes[job]) for job in stale}))
+                outcome.stale = len(stale)
+                outcome.notes.append(
+                    f"data changed: {len(stale)} finished runs were fitted on data {old}, "
+                    f"{dataset} now loads as {digest}: running them again"
+                )
+                done -= stale
+                outcome.skipped = len(done)
+            if len(done) == len(plan.jobs()):
+                return outcome
+            tracking = store.tracker(plan, dataset, data_hash=digest)
+        with tracking as tracker:
             comparison = run_comparison(
                 data,
                 list(plan.families),
@@ -256,6 +323,8 @@ def run_suite(
     outcomes: list[Outcome] = []
 
     def report(outcome: Outcome) -> None:
+        if outcome.unhashed and not any(o.unhashed for o in outcomes):
+            outcome.notes.append(UNHASHED_NOTE.format(n=outcome.unhashed))
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)
