@@ -6,6 +6,8 @@ preprocessing and every other fitted value, see :mod:`automl_hyper.data.preproce
 preprocessing's arrays). :func:`from_weights` rebuilds an estimator that predicts, explains and
 scores exactly as the original (it predicts through the same float64 copy of the ensemble); what it
 lacks is the training state (optimizer, scheduler, snapshots), so ``partial_fit`` cannot continue.
+With ``trunk_encoding`` the trunk's spline encoder is stored too (its knots and column lists,
+``config["trunk_encoder"]`` and ``trunk_encoder.*`` arrays) and rebuilt from them.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from automl_hyper.data.preprocess_state import (
     rebuild_estimator,
     write_state,
 )
+from automl_hyper.data.spline import SplineEncoder
 from automl_hyper.models.inn.estimator import INNClassifier, INNRegressor
 from automl_hyper.models.inn.network import MesomorphicNet
 
 LOADER = __name__
 # Training state and caches: rebuilt (ensemble_, device_) or not needed to predict.
 _SKIP = {"network_", "optimizer_", "scheduler_", "snapshots_", "_batch_rng", "_ensemble64"}
-_SKIP |= {"ensemble_", "device_", "_member_states"}
+_SKIP |= {"ensemble_", "device_", "_member_states", "trunk_encoder_"}
+_ENCODER = "trunk_encoder."
 
 
 def _classes() -> dict[str, type]:
@@ -55,7 +59,14 @@ def export_weights(est: Any, folder: str | Path) -> dict[str, Path]:
         "n_blocks": len(first.trunk.blocks),
         "mesomorphic": first.mesomorphic,
         "members": len(est.ensemble_),
+        "trunk_features": first.trunk_features,
     }
+    encoder = est.__dict__.get("trunk_encoder_")
+    config["trunk_encoder"] = None
+    if encoder is not None:
+        enc_config, enc_arrays = encoder.state()
+        config["trunk_encoder"] = enc_config
+        arrays.update({_ENCODER + k: v for k, v in enc_arrays.items()})
     for i, net in enumerate(est.ensemble_):
         for name, tensor in net.state_dict().items():
             arrays[f"ensemble.{i}.{name}"] = tensor.detach().cpu().numpy()
@@ -68,6 +79,11 @@ def from_weights(folder: str | Path) -> Any:
     est = rebuild_estimator(_classes(), config, arrays)
     shape = config["network"]
     est.device_ = torch.device("cpu")
+    enc_config = config.get("trunk_encoder")  # absent in exports from before trunk_encoding
+    est.trunk_encoder_ = None
+    if enc_config is not None:
+        enc_arrays = {k[len(_ENCODER) :]: v for k, v in arrays.items() if k.startswith(_ENCODER)}
+        est.trunk_encoder_ = SplineEncoder.from_state(enc_config, enc_arrays)
     est.ensemble_ = []
     for i in range(shape["members"]):
         prefix = f"ensemble.{i}."
@@ -82,6 +98,7 @@ def from_weights(folder: str | Path) -> Any:
                 n_blocks=shape["n_blocks"],
                 dropout=est.dropout,
                 mesomorphic=shape["mesomorphic"],
+                trunk_features=shape.get("trunk_features"),
             )
         net.load_state_dict(state, assign=True)
         est.ensemble_.append(net.eval())

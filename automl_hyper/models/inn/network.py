@@ -43,6 +43,11 @@ class MesomorphicNet(nn.Module):
     the last entry being the bias, and ``outputs[i, c] = weights[i, c, :F] @ x[i] + weights[i, c, F]``
     exactly, which is what makes the per-row attributions exact.
     With ``mesomorphic=False`` the same trunk gets an ordinary linear head (the overhead reference).
+
+    ``trunk_features`` (None: the trunk reads ``x`` itself): the input then has ``n_features +
+    trunk_features`` columns, the linear model reads the first ``n_features`` and the trunk the
+    rest (an encoding of the row, e.g. its spline expansion), so the attributions stay over the
+    original columns.
     """
 
     def __init__(
@@ -53,17 +58,24 @@ class MesomorphicNet(nn.Module):
         n_blocks: int = 2,
         dropout: float = 0.25,
         mesomorphic: bool = True,
+        trunk_features: int | None = None,
     ):
         super().__init__()
         self.n_features = n_features
         self.n_outputs = n_outputs
         self.mesomorphic = mesomorphic
-        self.trunk = TabResNet(n_features, width, n_blocks, dropout)
+        self.trunk_features = trunk_features
+        n_trunk = n_features if trunk_features is None else trunk_features
+        self.trunk = TabResNet(n_trunk, width, n_blocks, dropout)
         n_head = n_outputs * (n_features + 1) if mesomorphic else n_outputs
         self.head = nn.Linear(width, n_head)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h = self.head(self.trunk(x))
+        if self.trunk_features is not None:
+            x, z = x[:, : self.n_features], x[:, self.n_features :]
+            h = self.head(self.trunk(z))
+        else:
+            h = self.head(self.trunk(x))
         if not self.mesomorphic:
             return h, None
         weights = h.view(-1, self.n_outputs, self.n_features + 1)
