@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
@@ -103,3 +104,54 @@ def test_bfloat16_refused_before_fitting_where_torch_cannot_autocast():
     with pytest.raises(ValueError, match="bfloat16.*'meta'"):
         clf.fit(X, y)
     assert not hasattr(clf, "preprocessor_")
+
+
+class _Recording(MotherNetClassifier):
+    """Keeps the preprocessed training matrix and every training set the hypernetwork reads."""
+
+    def _fit_arrays(self, X, y, n_classes):
+        self.seen_X_, self.seen_sets_ = X, []
+        super()._fit_arrays(X, y, n_classes)
+
+    def _generate(self, model, sets):
+        outer = not getattr(self, "_inside_", False)  # chunks of unequal size recurse
+        if outer:
+            self.seen_sets_.extend(Z for Z, _ in sets)
+        self._inside_ = True
+        try:
+            return super()._generate(model, sets)
+        finally:
+            self._inside_ = not outer
+
+
+@pytest.mark.parametrize("max_train_rows", [1024, 150])
+def test_member_inputs_at_fit_are_member_inputs(max_train_rows):
+    # fit reuses each member's transform output instead of transforming its rows again: the
+    # hypernetwork must still read exactly what Member.inputs gives (numeric and categorical
+    # columns with NaN, one-hot and ordinal members, none/quantile/power transforms, row chunks).
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame(
+        {
+            "a": rng.lognormal(size=n),
+            "b": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "c": pd.Categorical(rng.choice(["x", "y", "z", "w"], n)),
+            "d": pd.Categorical(rng.choice(["p", "q"], n)),
+            "e": rng.integers(0, 3, n).astype(float),
+        }
+    )
+    y = (X["a"] + (X["c"] == "x") + rng.normal(size=n) > 1.5).astype(int).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = _Recording(n_estimators=6, max_train_rows=max_train_rows, random_state=0).fit(X, y)
+    members = clf.members_
+    assert {m.transform is None for m in members} == {True, False}
+    assert {m.project_to is None for m in members} == {True, False}
+    assert len(clf.seen_sets_) == len(members) == 6
+    rows = clf._row_chunks(np.asarray(y), np.random.RandomState(0))
+    if max_train_rows < n:
+        assert len(rows) > 1
+    for i, (m, Z) in enumerate(zip(members, clf.seen_sets_)):
+        expected = m.inputs(clf.seen_X_[rows[i % len(rows)]], clf._clip)
+        assert Z.dtype == expected.dtype == np.float32
+        np.testing.assert_array_equal(Z, expected)

@@ -1,0 +1,226 @@
+"""Where MotherNet's fit+predict time goes, on one thread (issue 13's speed goal).
+
+``--profile``: ``MotherNetClassifier`` (defaults plus ``--params``) fitted on split 0 of the paper
+splits (train = min(1000, n/2) rows, as many test rows, seed 0) of a few selection datasets, then
+predicting the test rows. The estimator's steps are timed by wrapping its methods in this process
+(CPU time of the process, one torch and one BLAS thread; each wrapper adds microseconds), and the
+table gives each step's share of fit+predict, median over ``--repeats`` fits:
+
+* shared preprocessor: ``TabularPreprocessor.fit_transform`` at fit, ``transform`` at predict;
+* member transforms: categorical projections, quantile/power fits, each member's inputs
+  (contract, transform, z-score, clip), at fit; the members' inputs again at predict;
+* transformer forward: ``MotherNet.pool`` (embedding, encoder, class means);
+* decoder: the rest of ``MotherNet.generate`` (context MLP, weight heads, bases);
+* batching: padding members into one batch and back (``_generate`` minus ``generate``);
+* child weights + member weighting: copying the weights into members, each member's log loss on
+  its training rows (``member_selection="train"``), the ensemble weights;
+* child forward at predict: ``Member.logits`` (float64) and the softmax/average;
+* export: ``export_child`` (the numpy child built for every ``predict_proba``);
+* other: what is left (validation, checkpoint lookup, label encoding, ...).
+
+    nice python benchmarks/mothernet_speed.py --profile
+    nice python benchmarks/mothernet_speed.py --profile --params precision=bfloat16
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA_DIR, load_shared  # noqa: E402
+
+# Selection datasets of different shapes (training rows after the paper split in brackets):
+# categorical and 5 classes (449), 10 classes (742), all-categorical (1,000), 5 numeric columns
+# (1,000), 57 numeric columns (1,000), mixed columns (1,000).
+PROFILE_SETS = ("anneal", "yeast", "kr-vs-kp", "phoneme", "spambase", "sick")
+
+STEPS = (
+    "shared preprocessor",
+    "member transforms",
+    "transformer forward",
+    "decoder",
+    "batching",
+    "child weights + member weighting",
+    "child forward (predict)",
+    "export child (predict)",
+    "other",
+)
+
+
+class Timer:
+    """Inclusive CPU time per wrapped function (outermost call only, so recursion counts once)."""
+
+    def __init__(self):
+        self.total: dict[str, float] = defaultdict(float)
+        self.depth: dict[str, int] = defaultdict(int)
+        self.saved: list[tuple[object, str, object]] = []
+
+    def wrap(self, owner, attr: str, key: str) -> None:
+        original = owner.__dict__[attr]
+        is_static = isinstance(original, staticmethod)
+        func = original.__func__ if is_static else original
+
+        @functools.wraps(func)
+        def timed(*args, **kwargs):
+            self.depth[key] += 1
+            t0 = time.process_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.depth[key] -= 1
+                if self.depth[key] == 0:
+                    self.total[key] += time.process_time() - t0
+
+        self.saved.append((owner, attr, original))
+        setattr(owner, attr, staticmethod(timed) if is_static else timed)
+
+    def restore(self) -> None:
+        for owner, attr, original in reversed(self.saved):
+            setattr(owner, attr, original)
+        self.saved.clear()
+
+
+def profile_once(data, params: dict) -> dict[str, float]:
+    """One fit + predict on split 0: CPU seconds per step (STEPS) and the totals."""
+    from automl_hyper.data.splits import paper_splits
+    from automl_hyper.models.mothernet import MotherNetClassifier, child
+    from automl_hyper.models.mothernet.model import MotherNet
+
+    tr, te = paper_splits(data.y, n_splits=1, seed=0)[0]
+    timer = Timer()
+    C = MotherNetClassifier
+    for owner, attr, key in (
+        (C, "_fit_preprocessor", "pre"),
+        (C, "_transform", "pre_t"),
+        (C, "_projection", "proj"),
+        (C, "_rank_features", "proj"),
+        (C, "_fit_transform", "tfit"),
+        (child.Member, "inputs", "inputs"),
+        (child.Member, "logits", "logits"),
+        (MotherNet, "pool", "pool"),
+        (MotherNet, "generate", "generate"),
+        (C, "_generate", "_generate"),
+        (C, "_set_weights", "set_weights"),
+        (C, "_weight_members", "weight_members"),
+        (C, "_build_members", "build"),
+        (C, "export_child", "export"),
+    ):
+        owner = next(k for k in owner.__mro__ if attr in k.__dict__)  # the defining class
+        timer.wrap(owner, attr, key)
+    try:
+        clf = C(random_state=0, **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.process_time()
+            clf.fit(data.X.iloc[tr], data.y.iloc[tr])
+            t1 = time.process_time()
+            fit_parts = dict(timer.total)
+            timer.total.clear()
+            clf.predict_proba(data.X.iloc[te])
+            t2 = time.process_time()
+            pred_parts = dict(timer.total)
+    finally:
+        timer.restore()
+    f, p = defaultdict(float, fit_parts), defaultdict(float, pred_parts)
+    # Logits at fit belong to the train-loss weighting (inside _set_weights).
+    member_fit = f["proj"] + f["tfit"] + f["inputs"]
+    decoder = f["generate"] - f["pool"]
+    out = {
+        "shared preprocessor": f["pre"] + p["pre_t"],
+        "member transforms": member_fit + p["inputs"],
+        "transformer forward": f["pool"],
+        "decoder": decoder,
+        "batching": f["_generate"] - f["generate"],
+        "child weights + member weighting": f["set_weights"] + f["weight_members"],
+        "child forward (predict)": (t2 - t1) - p["pre_t"] - p["export"] - p["inputs"],
+        "export child (predict)": p["export"],
+        "fit": t1 - t0,
+        "predict": t2 - t1,
+        "_build_rest": f["build"] - f["tfit"] - f["inputs"] - f["_generate"] - f["set_weights"],
+        "members": len(clf.members_),
+        "rows": len(tr),
+    }
+    out["other"] = (t2 - t0) - sum(out[s] for s in STEPS[:-1])
+    return out
+
+
+def profile_table(names: list[str], params: dict, repeats: int, data_dir: Path) -> str:
+    lines = [
+        "| dataset | rows x cols | members | fit+predict ms | " + " | ".join(STEPS) + " |",
+        "|---|---|---|---|" + "---|" * len(STEPS),
+    ]
+    shares = []
+    totals = []
+    for name in names:
+        data = load_shared(name, data_dir)
+        profile_once(data, params)  # warm-up: checkpoint load, imports, first-call caches
+        runs = [profile_once(data, params) for _ in range(repeats)]
+        med = {k: float(np.median([r[k] for r in runs])) for k in runs[0]}
+        total = med["fit"] + med["predict"]
+        totals.append((total, med["fit"], med["predict"]))
+        share = [med[s] / total for s in STEPS]
+        shares.append(share)
+        lines.append(
+            f"| {name} | {int(med['rows'])} x {data.X.shape[1]} | {int(med['members'])} | "
+            f"{1e3 * total:.0f} ({1e3 * med['fit']:.0f} + {1e3 * med['predict']:.0f}) | "
+            + " | ".join(f"{100 * s:.1f}% ({1e3 * med[k]:.1f})" for s, k in zip(share, STEPS))
+            + " |"
+        )
+    t = np.array(totals)
+    lines.append(
+        f"| mean | | | {1e3 * t[:, 0].mean():.0f} ({1e3 * t[:, 1].mean():.0f} + "
+        f"{1e3 * t[:, 2].mean():.0f}) | "
+        + " | ".join(f"{100 * s:.1f}%" for s in np.mean(shares, axis=0))
+        + " |"
+    )
+    return "\n".join(lines)
+
+
+def parse_params(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        try:
+            out[key] = int(value)
+        except ValueError:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--datasets", nargs="*", default=list(PROFILE_SETS))
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--params", nargs="*", default=[], help="key=value estimator parameters")
+    args = parser.parse_args(argv)
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    params = parse_params(args.params)
+    if args.profile:
+        with threadpool_limits(1):
+            print(
+                f"MotherNet fit+predict profile, params {params or 'defaults'}: split 0, CPU ms "
+                f"(median of {args.repeats}); each step's share of fit+predict (its ms)"
+            )
+            print(profile_table(args.datasets, params, args.repeats, args.data_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
