@@ -163,3 +163,53 @@ def test_inn_default_has_no_encoder_and_refuses_unknown_modes():
     assert clf.trunk_encoder_ is None and clf.ensemble_[0].trunk_features is None
     with pytest.raises(ValueError, match="trunk_encoding"):
         INNClassifier(trunk_encoding="cubic", **FAST).fit(X, y)
+
+
+# --- SMASH: the hypernetwork and every child read the encoded matrix ----------------------------
+
+SMASH_FAST = dict(
+    n_candidates=12,
+    top_k=2,
+    n_mutations=0,
+    hyper_time_budget=None,
+    hyper_max_epochs=2,
+    max_epochs=4,
+    max_depth=2,
+    widths=(8, 16),
+    random_state=0,
+)
+
+
+@pytest.mark.parametrize("mode", ["spline", "spline_raw"])
+def test_smash_input_encoding_feeds_the_children_and_exports(mode, tmp_path):
+    from automl_hyper.models.smash import SmashClassifier
+    from automl_hyper.models.smash.export import export_weights, from_weights
+
+    X, y = _table()
+    clf = SmashClassifier(input_encoding=mode, spline_knots=5, **SMASH_FAST).fit(X[:200], y[:200])
+    width = 5 + (2 if mode == "spline_raw" else 0) + 2 * 5
+    assert clf.input_encoder_.n_features_out_ == width
+    assert all(net.weights[0].shape[1] == width for net in clf.ensemble_nets_)
+    proba = clf.predict_proba(X[200:])
+    assert np.isfinite(proba).all()
+    export_weights(clf, tmp_path)
+    back = from_weights(tmp_path)
+    np.testing.assert_array_equal(back.predict_proba(X[200:]), proba)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X[200:]), proba)
+
+
+def test_smash_default_reads_the_preprocessed_columns_and_caps_the_width():
+    from automl_hyper.models.smash import SmashClassifier, SmashRegressor
+    from automl_hyper.models.smash.estimators import MAX_ENCODED_WIDTH
+
+    X, y = _table()
+    clf = SmashClassifier(**SMASH_FAST).fit(X, y)
+    assert clf.input_encoder_ is None
+    assert clf.net_.weights[0].shape[1] == clf.preprocessor_.n_features_out_
+    wide = np.random.default_rng(0).normal(size=(120, 100))
+    with pytest.warns(UserWarning, match="knots per column"):
+        reg = SmashRegressor(input_encoding="spline", **SMASH_FAST).fit(wide, wide[:, 0] ** 2)
+    assert reg.input_encoder_.n_knots_ == MAX_ENCODED_WIDTH // 100
+    assert reg.net_.weights[0].shape[1] <= MAX_ENCODED_WIDTH
+    assert np.isfinite(reg.predict(wide)).all()

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from automl_hyper.data.spline import fit_encoder
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
 from automl_hyper.models.eval_set import ValidationSetMixin
 from automl_hyper.models.smash.architecture import ArchSpec, SearchSpace, as_spec
@@ -28,6 +29,11 @@ from automl_hyper.models.torch_utils import seed_from, seeded, torch_threads
 
 DEFAULT_WIDTHS = (16, 32, 64, 128, 256, 512)
 DEFAULT_SPEC = ArchSpec.plain((128, 128))
+# input_encoding: the children's input width (columns x spline basis functions) is capped here;
+# the knot count is lowered to fit, else the columns stay raw (a warning either way). The
+# hypernetwork stores a maximal block per layer of (largest width x input width), so its size and
+# the candidates' parameter counts grow with it; 512 is the largest hidden width of the space.
+MAX_ENCODED_WIDTH = 512
 
 # Estimator parameters that are SearchConfig fields under the same name.
 _TRAINING_PARAMS = (
@@ -156,6 +162,8 @@ class _SmashMixin:
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],
         "widths": ["array-like"],
+        "input_encoding": [StrOptions({"spline", "spline_raw"}), None],
+        "spline_knots": [Interval(Integral, 3, None, closed="left")],
         **_COMMON_CONSTRAINTS,
     }
 
@@ -183,6 +191,8 @@ class _SmashMixin:
         ensemble_min_epoch_share: float = 0.0,
         tune_trials: int = 0,
         tune_ensemble: bool = False,
+        input_encoding: str | None = None,
+        spline_knots: int = 8,
         validation_fraction: float = 0.2,
         random_state=None,
         time_limit: float | None = None,
@@ -211,6 +221,8 @@ class _SmashMixin:
         self.ensemble_min_epoch_share = ensemble_min_epoch_share
         self.tune_trials = tune_trials
         self.tune_ensemble = tune_ensemble
+        self.input_encoding = input_encoding
+        self.spline_knots = spline_knots
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.time_limit = time_limit
@@ -220,6 +232,29 @@ class _SmashMixin:
     def _check_param_values(self) -> None:
         # The space refuses widths below 1 (what the constraint table cannot say); kept for fit.
         self.search_space_ = SearchSpace(max_depth=self.max_depth, widths=tuple(self.widths))
+
+    def _fit_preprocessor(self, X) -> np.ndarray:
+        """The shared preprocessing, then (``input_encoding``) the spline encoding of its numeric
+        outputs, fitted on the same training rows: every child, the hypernetwork and the
+        ranking read the encoded matrix."""
+        Xt = super()._fit_preprocessor(X)
+        self.input_encoder_ = None
+        mode = getattr(self, "input_encoding", None)
+        if mode is not None:
+            self.input_encoder_ = fit_encoder(
+                self.preprocessor_,
+                Xt,
+                n_knots=self.spline_knots,
+                keep_raw=mode == "spline_raw",
+                max_width=MAX_ENCODED_WIDTH,
+            )
+            Xt = self.input_encoder_.transform(Xt)
+        return Xt
+
+    def _transform(self, X) -> np.ndarray:
+        Xt = super()._transform(X)
+        encoder = self.__dict__.get("input_encoder_")
+        return Xt if encoder is None else encoder.transform(Xt)
 
     def _config(self) -> SearchConfig:
         return SearchConfig(
@@ -273,6 +308,12 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     trainings (untuned and every trial) join it.
     ``ensemble_min_epoch_share`` leaves out of that average a finalist the time budget stopped
     before that share of the winner's epochs.
+    ``input_encoding`` (default None; opt-in, benchmarks/results/smash_spline_selection.md):
+    ``"spline"`` expands each numeric column into ``spline_knots`` (default 8) piecewise-linear
+    basis functions (knots at its training quantiles, :mod:`automl_hyper.data.spline`;
+    categorical columns as they are), ``"spline_raw"`` keeps the raw column next to them; the
+    hypernetwork and every child read that matrix. Its width is capped at
+    ``MAX_ENCODED_WIDTH`` (512): fewer knots, else raw columns, with a warning.
 
     Time: ``time_limit`` counts **CPU seconds** of the fit, not wall seconds, so a busy machine
     makes a fit slower but not different (``hyper_time_budget`` too): with ``n_threads=1`` (the

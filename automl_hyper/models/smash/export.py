@@ -5,7 +5,9 @@ preprocessing, the search's tables and every other fitted value, see
 :mod:`automl_hyper.data.preprocess_state`; each network's architecture as its ``ArchSpec`` JSON)
 and ``arrays.npz`` (each network's weights and biases, float64 as the estimator predicts with, and
 the preprocessing's arrays). :func:`from_weights` rebuilds an estimator that predicts exactly as
-the original: the same ``ArchNet`` forward pass on the same float64 weights.
+the original: the same ``ArchNet`` forward pass on the same float64 weights. With
+``input_encoding`` the spline encoder is stored too (``config["input_encoder"]``, its knots and
+column lists as ``input_encoder.*`` arrays) and rebuilt from them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from automl_hyper.data.preprocess_state import (
     rebuild_estimator,
     write_state,
 )
+from automl_hyper.data.spline import SplineEncoder
 from automl_hyper.models.smash.architecture import ArchSpec
 from automl_hyper.models.smash.estimators import (
     FixedArchitectureClassifier,
@@ -42,7 +45,8 @@ CLASSES = {
     )
 }
 # Stored their own way (networks), or derived from the parameters again (search space, spec_).
-_SKIP = {"net_", "ensemble_nets_", "search_space_", "spec_"}
+_SKIP = {"net_", "ensemble_nets_", "search_space_", "spec_", "input_encoder_"}
+_ENCODER = "input_encoder."
 
 
 def _spec_to_json(value: Any) -> Any:
@@ -80,6 +84,12 @@ def export_weights(est: Any, folder: str | Path) -> dict[str, Path]:
             arrays[f"networks.{i}.weight.{j}"] = w
             arrays[f"networks.{i}.bias.{j}"] = b.detach().cpu().numpy()
     config["ensemble"] = hasattr(est, "ensemble_nets_")
+    encoder = est.__dict__.get("input_encoder_")
+    config["input_encoder"] = None
+    if encoder is not None:
+        enc_config, enc_arrays = encoder.state()
+        config["input_encoder"] = enc_config
+        arrays.update({_ENCODER + k: v for k, v in enc_arrays.items()})
     return write_state(folder, config, arrays)
 
 
@@ -88,6 +98,14 @@ def from_weights(folder: str | Path) -> Any:
     config, arrays = read_state(folder, LOADER)
     est = rebuild_estimator(CLASSES, config, arrays, _spec_from_json)
     est._check_param_values()  # search_space_ / spec_, derived from the parameters as fit does
+    enc_config = config.get("input_encoder")  # absent in exports from before input_encoding
+    n_in = est.preprocessor_.n_features_out_
+    if enc_config is not None:
+        enc_arrays = {k[len(_ENCODER) :]: v for k, v in arrays.items() if k.startswith(_ENCODER)}
+        est.input_encoder_ = SplineEncoder.from_state(enc_config, enc_arrays)
+        n_in = est.input_encoder_.n_features_out_
+    elif "input_encoding" in config["params"]:
+        est.input_encoder_ = None
     nets = []
     for i, entry in enumerate(config["networks"]):
         params = [
@@ -98,7 +116,7 @@ def from_weights(folder: str | Path) -> Any:
             for j in range(len(entry["shapes"]))
         ]
         spec = ArchSpec.from_json(entry["spec"])
-        n_in, n_out = est.preprocessor_.n_features_out_, entry["shapes"][-1][0]
+        n_out = entry["shapes"][-1][0]
         net = ArchNet(spec, n_in, n_out, dropout=entry["dropout"], init=params)  # checks shapes
         nets.append(net.double().eval())
     est.net_ = nets[0]
