@@ -13,6 +13,7 @@ achieved GFLOP/s on one thread next to a torch matmul's on one thread (issue 13'
     nice python benchmarks/mothernet_inference.py --group members --splits 2
     nice python benchmarks/mothernet_inference.py --group weighting --splits 2
     nice python benchmarks/mothernet_inference.py --flops
+    nice python benchmarks/mothernet_inference.py --group precision --splits 3 --warmup --csv ...
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ COMMON = {
     "members": {"many_classes": "codes", "member_selection": None},
     "weighting": {"many_classes": "codes"},
     "gen": {},  # the estimator's defaults of the day (issue 13, generation-only accuracy)
+    "precision": {},  # the defaults of the day; rule in benchmarks/results/mothernet_bf16_selection.md
 }
 
 GROUPS: dict[str, dict[str, dict]] = {
@@ -73,6 +75,13 @@ GROUPS: dict[str, dict[str, dict]] = {
         "train tau=0.05": {"member_selection": "train", "_train_weight_tau": 0.05},
         "train tau=0.2": {"member_selection": "train", "_train_weight_tau": 0.2},
         "unf": {"member_selection": "unf"},
+    },
+    # bfloat16 encoder forward, and members re-chosen at its lower cost (issue 13, 3 splits).
+    "precision": {
+        "float32 n=4": {"precision": "float32", "n_estimators": 4},
+        "bfloat16 n=4": {"precision": "bfloat16", "n_estimators": 4},
+        "bfloat16 n=6": {"precision": "bfloat16", "n_estimators": 6},
+        "bfloat16 n=8": {"precision": "bfloat16", "n_estimators": 8},
     },
     # One hypothesis per column against the defaults, 3 splits (SELECTION_SPLITS); the rule
     # that adopts one is in benchmarks/results/mothernet_gen_inference.md.
@@ -289,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--csv", type=Path, default=None, help="append per-split rows here")
     parser.add_argument(
+        "--warmup", action="store_true", help="one untimed fit per variant before timing"
+    )
+    parser.add_argument(
         "--pair-with",
         type=Path,
         default=None,
@@ -325,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants:
         variants = {v: variants[v] for v in args.variants}
     results: dict[str, dict[str, dict]] = {v: {} for v in variants}
+    if args.warmup:  # one untimed fit per variant: checkpoint load, imports, first-call kernels
+        data = load_shared(names[0], args.data_dir)
+        for params in variants.values():
+            run_variant(data, 1, {**COMMON[args.group], **params})
     for name in names:
         data = load_shared(name, args.data_dir)
         for label, params in variants.items():

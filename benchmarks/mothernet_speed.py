@@ -20,6 +20,7 @@ table gives each step's share of fit+predict, median over ``--repeats`` fits:
 
     nice python benchmarks/mothernet_speed.py --profile
     nice python benchmarks/mothernet_speed.py --profile --params precision=bfloat16
+    python benchmarks/mothernet_speed.py --decide benchmarks/results/mothernet_bf16_selection.csv
 """
 
 from __future__ import annotations
@@ -184,6 +185,58 @@ def profile_table(names: list[str], params: dict, repeats: int, data_dir: Path) 
     return "\n".join(lines)
 
 
+def decide(csv: Path, base: str, time_tolerance: float = 0.05, drop: float = 0.005) -> str:
+    """The rule of benchmarks/results/mothernet_bf16_selection.md on a ``mothernet_inference.py
+    --csv`` file: per variant against ``base``, the AUC change per dataset (mean over splits),
+    its mean and standard error over datasets, the datasets down by more than ``drop``, and the
+    mean fit+predict CPU ms against ``base``'s (within ``1 + time_tolerance``)."""
+    import pandas as pd
+
+    runs = pd.read_csv(csv)
+    runs["total_ms"] = runs.fit_ms + runs.predict_ms
+    per = runs.groupby(["variant", "dataset"])[["auc", "total_ms", "members"]].mean()
+    ref = per.loc[base]
+    lines = [
+        f"against {base!r}: {len(ref)} datasets x {runs.split.nunique()} splits; AUC change per "
+        "dataset is the mean over splits; SE over datasets; time = mean over datasets of "
+        "fit+predict CPU ms",
+        "",
+        "| variant | mean AUC | change | SE | change > SE | datasets up / down | down > "
+        f"{drop} | fit+predict ms | vs {base} | members | adopt? |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant in dict.fromkeys(runs.variant):
+        mine = per.loc[variant].reindex(ref.index)
+        diff = mine.auc - ref.auc
+        se = diff.std(ddof=1) / np.sqrt(len(diff))
+        worst = diff[diff < -drop]
+        ratio = mine.total_ms.mean() / ref.total_ms.mean()
+        adopt = (
+            variant != base
+            and diff.mean() > 0
+            and diff.mean() > se
+            and len(worst) <= 2
+            and ratio <= 1 + time_tolerance
+        )
+        lines.append(
+            f"| {variant} | {mine.auc.mean():.4f} | {diff.mean():+.4f} | {se:.4f} | "
+            f"{'yes' if diff.mean() > se else 'no'} | {(diff > 1e-9).sum()} / "
+            f"{(diff < -1e-9).sum()} | {len(worst)}"
+            + (f" ({', '.join(f'{n} {d:+.4f}' for n, d in worst.items())})" if len(worst) else "")
+            + f" | {mine.total_ms.mean():.0f} | {ratio:.2f}x | {mine.members.mean():.1f} | "
+            f"{'-' if variant == base else ('yes' if adopt else 'no')} |"
+        )
+    lines += ["", "per dataset AUC (mean over splits):", ""]
+    variants = list(dict.fromkeys(runs.variant))
+    lines.append("| dataset | " + " | ".join(variants) + " |")
+    lines.append("|---|" + "---|" * len(variants))
+    for name in ref.index:
+        lines.append(
+            f"| {name} | " + " | ".join(f"{per.loc[(v, name), 'auc']:.4f}" for v in variants) + " |"
+        )
+    return "\n".join(lines)
+
+
 def parse_params(items: list[str]) -> dict:
     out = {}
     for item in items:
@@ -205,12 +258,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--params", nargs="*", default=[], help="key=value estimator parameters")
+    parser.add_argument(
+        "--decide", type=Path, default=None, help="a mothernet_inference.py --csv file: the rule"
+    )
+    parser.add_argument("--base", default="float32 n=4", help="--decide's reference variant")
     args = parser.parse_args(argv)
 
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    if args.decide is not None:
+        print(decide(args.decide, args.base))
+        return 0
     params = parse_params(args.params)
     if args.profile:
         with threadpool_limits(1):
