@@ -489,6 +489,72 @@ def versus(base: pd.DataFrame, other: pd.DataFrame, names: tuple[str, str]) -> s
     return "\n".join(lines) + "\n"
 
 
+def _arm_missing(table: pd.DataFrame, arm: str, splits: int) -> str | None:
+    """Why ``table`` has no finished ``arm`` row for :func:`versus` (splits < ``splits``), or
+    None when it has one."""
+    if not {"arm", "auc", "split"} <= set(table.columns):
+        return f"no finished {arm} rows (no rows at all)"
+    ok = table[(table["arm"] == arm) & table["auc"].notna()]
+    found = sorted({int(s) for s in ok["split"]})
+    if any(s < splits for s in found):
+        return None
+    elsewhere = f" (it has them on splits {found}: raise --splits)" if found else ""
+    return f"no finished {arm} rows on splits < {splits}{elsewhere}"
+
+
+def versus_problems(
+    base: pd.DataFrame,
+    other: pd.DataFrame,
+    where: tuple[str, str],
+    splits: int,
+    fitting: tuple[str, ...] = (),
+) -> list[str]:
+    """What :func:`versus` needs and the two tables (``--versus`` base, ``--out`` other) lack,
+    each with how to add it: both arms finished in both, on at least one common dataset x
+    split; an arm in ``fitting`` (this command fits it into ``other``) counts as there. An
+    empty list when nothing is missing."""
+    how = {
+        ("gbdt", 0): f"copy another run's gbdt rows into it without fitting: --summarise-only "
+        f"--out {where[0]} --gbdt-from OTHER.csv (same --suite, --splits, --time-limit, "
+        f"--presets as its rows), or fit them: --arms gbdt --out {where[0]}",
+        ("gbdt", 1): "add --gbdt-from OTHER.csv to this command (copies that run's gbdt rows "
+        "of the same datasets, splits, time limit and presets, fitting nothing), or fit them "
+        "(--arms gbdt, without --summarise-only)",
+        ("gbdt+ours", 0): f"fit them: that run's command (its --ours) with --arms gbdt+ours "
+        f"--out {where[0]}",
+        ("gbdt+ours", 1): "fit them (--arms gbdt+ours, without --summarise-only)",
+    }
+    labels = (f"A (--versus {where[0]})", f"B (--out {where[1]})")
+    problems = [
+        f"{labels[i]}: {gap}; {how[(arm, i)]}"
+        for i, table in enumerate((base, other))
+        for arm in ARMS
+        if not (i == 1 and arm in fitting) and (gap := _arm_missing(table, arm, splits))
+    ]
+    if problems or fitting:
+        return problems
+
+    def pairs(t: pd.DataFrame) -> set:
+        ok = t[t["auc"].notna() & (t["split"].astype(int) < splits)]
+        arms = ok.groupby([ok["dataset"], ok["split"].astype(int)])["arm"].agg(set)
+        return {key for key, found in arms.items() if set(ARMS) <= found}
+
+    a, b = pairs(base), pairs(other)
+    if not a & b:
+        return [
+            f"no dataset x split (< {splits}) has finished gbdt and gbdt+ours rows in both "
+            f"CSVs (A: {len(a)}, B: {len(b)} such pairs, none shared): fit the missing arm of "
+            "the same datasets and splits in one of them (--arms, --only-splits)"
+        ]
+    return []
+
+
+def print_versus(base: pd.DataFrame, table: pd.DataFrame, base_path: str, out: Path, splits: int):
+    print(f"A: {base_path}, B: {out} (splits < {splits})")
+    first = [t[t["split"].astype(int) < splits] for t in (base, table)]
+    print(versus(*first, ("A", "B")))
+
+
 def suite_names(suite: str) -> list[str]:
     from automl_hyper.data.benchmark_sets import REPORT_SET, SELECTION_SET
 
@@ -538,8 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--versus",
         default=None,
-        help="with --summarise-only: print a comparison of --out (other) with this CSV (base), "
-        "two runs that differ only in --ours",
+        help="print a comparison of --out (other) with this CSV (base), two runs that differ "
+        "only in --ours: with --summarise-only from the CSVs as they are, else after fitting; "
+        "both need finished gbdt and gbdt+ours rows (checked before anything is fitted)",
     )
     parser.add_argument(
         "--ag-verbosity",
@@ -561,6 +628,20 @@ def main(argv: list[str] | None = None) -> int:
     label = args.suite if args.suite in ("cc18-30", "selection") else "custom"
     out = Path(args.out or RESULTS / f"autogluon_uplift_{label}.csv")
     summary = Path(args.summary or out.with_suffix(".md"))
+    if args.versus:  # checked before anything is imported or fitted
+        if not Path(args.versus).is_file():
+            parser.error(f"--versus {args.versus}: no such file (the base run's CSV)")
+        base = pd.read_csv(args.versus, keep_default_na=False, na_values=[""])
+        other, done = load_done(out)
+        if args.gbdt_from:  # what this command copies in before comparing
+            other, _ = reuse_gbdt(
+                other, done, Path(args.gbdt_from), suite_names(args.suite), args, "check"
+            )
+        fitting = () if args.summarise_only else tuple(a for a in args.arms.split(",") if a)
+        where = (args.versus, str(out))
+        problems = versus_problems(base, other, where, args.splits, fitting)
+        if problems:
+            parser.error("--versus needs both arms in both CSVs:\n  " + "\n  ".join(problems))
     warnings.filterwarnings("ignore")
     import autogluon.tabular  # noqa: F401  (fires automl_hyper's registration hook)
 
@@ -585,10 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         write_summary(summary, table, command, ours, ours_config)
         print(summarise(table))
         if args.versus:
-            base = pd.read_csv(args.versus, keep_default_na=False, na_values=[""])
-            print(f"A: {args.versus}, B: {out} (splits < {args.splits})")
-            first = [t[t["split"].astype(int) < args.splits] for t in (base, table)]
-            print(versus(*first, ("A", "B")))
+            print_versus(base, table, args.versus, out, args.splits)
         return 0
     start = time.time()
     for name in names:
@@ -614,6 +692,12 @@ def main(argv: list[str] | None = None) -> int:
         write_summary(summary, table, command, ours, ours_config)
         print(summarise(table))
     print(f"{time.time() - start:.0f} s")
+    if args.versus:  # after fitting: the arms this command fitted are in the table now
+        problems = versus_problems(base, table, where, args.splits)
+        if problems:
+            print("--versus: nothing to compare:\n  " + "\n  ".join(problems), file=sys.stderr)
+            return 1
+        print_versus(base, table, args.versus, out, args.splits)
     return 0
 
 
