@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import resource
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,3 +78,36 @@ def fit_predict_scores(clf, data, train, test) -> dict:
         "fit_ms": 1e3 * (c1 - c0),
         "predict_ms": 1e3 * (c2 - c1),
     }
+
+
+def markdown(
+    frame: pd.DataFrame,
+    floats: str | Callable[[str], str] | None = None,
+    *,
+    blank: bool = True,
+    index: str | None = None,
+    rule: str = "---|",
+) -> str:
+    """A pipe table (pandas' ``to_markdown`` needs tabulate, which is not a dependency).
+
+    ``floats``: the format spec of float cells (``".4f"``, ``"+.4f"``, ``".4g"``), or a function
+    from the column's name to one; None: every cell as ``str`` (round the frame first).
+    ``blank``: non-finite floats as empty cells (else formatted: ``nan``). ``index``: the index
+    as the first column, headed ``index`` (else left out; ``frame.reset_index()`` keeps its
+    names). ``rule``: the header rule per column, ``"---|"`` (``|---|---|``) or ``" --- |"``
+    (``| --- | --- |``)."""
+    columns = [str(c) for c in frame.columns]
+    specs = [floats(c) if callable(floats) else floats for c in columns]
+
+    def cell(spec: str | None, value) -> str:
+        if spec is None or not isinstance(value, float | np.floating):
+            return str(value)
+        return "" if blank and not np.isfinite(value) else f"{value:{spec}}"
+
+    head = ([index] if index is not None else []) + columns
+    lines = ["| " + " | ".join(head) + " |", "|" + rule * len(head)]
+    labels = frame.index if index is not None else [None] * len(frame)
+    for label, row in zip(labels, frame.itertuples(index=False)):
+        cells = [cell(spec, v) for spec, v in zip(specs, row)]
+        lines.append("| " + " | ".join(([str(label)] if index is not None else []) + cells) + " |")
+    return "\n".join(lines)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA_DIR, committed_aucs  # noqa: E402
+from common import DATA_DIR, committed_aucs, markdown  # noqa: E402
 
 from automl_hyper.benchmark import load_suite_dataset  # noqa: E402
 from automl_hyper.compare import evaluate, family_params  # noqa: E402
@@ -204,14 +204,6 @@ def decision(frame: pd.DataFrame, n_datasets: int, arm: str, base: str) -> pd.Da
     return pd.DataFrame(rows).T
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """A DataFrame as a markdown table (pandas' to_markdown needs tabulate, not a dependency)."""
-    table = table.reset_index()
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * table.shape[1]]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def summarise(frame: pd.DataFrame) -> str:
     """Markdown: facts per dataset (split means), then mean AUC per family x variant next to the
     committed run's (ours and tuned XGBoost, same splits)."""
@@ -242,11 +234,11 @@ def summarise(frame: pd.DataFrame) -> str:
     return "\n\n".join(
         [
             "### Preprocessing facts (training rows, mean over splits)",
-            markdown(facts_table.T),
+            markdown(facts_table.T.reset_index()),
             "### Mean test AUC per variant (committed: the full run's, same splits)",
-            markdown(auc.round(4)),
+            markdown(auc.round(4).reset_index()),
             "### Paired difference over splits (mean ± standard error)",
-            markdown(diff_table) if len(diff_table) else "(no variants)",
+            markdown(diff_table.reset_index()) if len(diff_table) else "(no variants)",
         ]
     )
 
@@ -311,7 +303,9 @@ def main(argv: list[str] | None = None) -> None:
     text = summarise(frame)
     if args.decide:
         table = decision(frame, args.decide, "default+level", "default+most_frequent")
-        text += f"\n\n### Decision table (over {args.decide} datasets)\n\n" + markdown(table)
+        text += f"\n\n### Decision table (over {args.decide} datasets)\n\n" + markdown(
+            table.reset_index()
+        )
     print(text)
     if args.summary:
         args.summary.write_text(text + "\n")

@@ -12,32 +12,20 @@ standard error of the per-dataset mean differences.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import markdown  # noqa: E402
+
 # Parameters a family's runs log that are not ``--set`` overrides, so not part of a setting's name:
 # None = always left out, a value = left out while the run has that value (the zoo's default).
 # Every small-budget INN run logs max_epochs 40; another value (round 4) names the setting.
 BASE_PARAMS = {"max_epochs": "40", "random_state": None}
-
-
-def markdown(frame: pd.DataFrame, digits: int = 4) -> str:
-    """A pipe table (pandas' to_markdown needs tabulate, which is not a dependency)."""
-
-    def cell(value) -> str:
-        if isinstance(value, float):
-            return "" if np.isnan(value) else f"{value:.{digits}f}"
-        return str(value)
-
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |"]
-    lines.append("|" + " --- |" * len(frame.columns))
-    lines += [
-        "| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
-    ]
-    return "\n".join(lines)
 
 
 def load_runs(
@@ -161,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         table = against_committed(runs, args.committed, args.against.split(","))
     else:
         table = paired_table(runs, args.baseline)
-    print(markdown(table))
+    print(markdown(table, ".4f", rule=" --- |"))
     if args.out:
         table.to_csv(args.out, index=False)
         runs.sort_values(["setting", "dataset", "split"]).to_csv(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import DATA_DIR, ROOT
+from common import DATA_DIR, ROOT, markdown
 
 DEFAULT = (
     "diabetes,banknote-authentication,blood-transfusion-service-center,balance-scale,"
@@ -151,20 +151,6 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    """A Markdown table (pandas' to_markdown needs tabulate, which is not a dependency)."""
-
-    def cell(v) -> str:
-        if isinstance(v, float | np.floating):
-            return "" if not np.isfinite(v) else f"{v:.4g}"
-        return str(v)
-
-    head = ["dataset", *map(str, frame.columns)]
-    rows = [[str(i), *map(cell, row)] for i, row in zip(frame.index, frame.to_numpy())]
-    lines = ["| " + " | ".join(r) + " |" for r in [head, ["---"] * len(head), *rows]]
-    return "\n".join(lines)
-
-
 def verdict(out: pd.DataFrame, model: str, label: str) -> str:
     own, kern = LABELS[(model, "inn")], LABELS[(model, "kernelshap")]
     if own not in out or kern not in out:
@@ -241,7 +227,7 @@ def write(table: pd.DataFrame, curves: pd.DataFrame, args, command: str, started
         "",
         "## Deletion area per dataset (and seconds per explained row)",
         "",
-        markdown(out),
+        markdown(out, ".4g", index="dataset", rule=" --- |"),
         "",
         "## Goal",
         "",

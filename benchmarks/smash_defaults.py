@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import FULL_RUN, committed_aucs, load_shared  # noqa: E402
+from common import FULL_RUN, committed_aucs, load_shared, markdown  # noqa: E402
 
 from automl_hyper import zoo  # noqa: E402
 from automl_hyper.compare import family_params  # noqa: E402
@@ -167,20 +167,9 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("gain", ascending=False, ignore_index=True)
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """A Markdown table (floats to 4 decimals, times to 1)."""
-
-    def cell(col: str, v) -> str:
-        if isinstance(v, float):
-            return (
-                f"{v:.1f}" if col.endswith("_s") else f"{v:+.4f}" if "gain" in col else f"{v:.4f}"
-            )
-        return str(v)
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(c, v) for c, v in zip(table.columns, row)) + " |")
-    return "\n".join(lines)
+def float_format(column: str) -> str:
+    """Times to 1 decimal, gains signed to 4, the rest to 4."""
+    return ".1f" if column.endswith("_s") else "+.4f" if "gain" in column else ".4f"
 
 
 def pair_report(new_runs: Path, full_runs: Path = FULL_RUN) -> pd.DataFrame:
@@ -223,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         frame = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
         frame = frame.drop_duplicates(["dataset", "split", "variant"])
         frame.to_csv(args.out, index=False)
-        print(markdown(summarise(frame)))
+        print(markdown(summarise(frame), float_format, blank=False))
         return
     torch.set_num_threads(1)
     out = Path(args.out)
