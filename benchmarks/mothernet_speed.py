@@ -185,11 +185,16 @@ def profile_table(names: list[str], params: dict, repeats: int, data_dir: Path) 
     return "\n".join(lines)
 
 
-def decide(csv: Path, base: str, time_tolerance: float = 0.05, drop: float = 0.005) -> str:
+def decide(
+    csv: Path, base: str, time_tolerance: float = 0.05, drop: float = 0.005, speed: float = 0.8
+) -> str:
     """The rule of benchmarks/results/mothernet_bf16_selection.md on a ``mothernet_inference.py
-    --csv`` file: per variant against ``base``, the AUC change per dataset (mean over splits),
+    --csv`` file, per variant against ``base``: the AUC change per dataset (mean over splits),
     its mean and standard error over datasets, the datasets down by more than ``drop``, and the
-    mean fit+predict CPU ms against ``base``'s (within ``1 + time_tolerance``)."""
+    mean fit+predict CPU ms against ``base``'s. An arm with more members than ``base`` (rule b)
+    needs a gain > 0 and > 1 SE, at most 2 datasets down by more than ``drop`` and a time within
+    ``1 + time_tolerance``; an arm with the same members (rule a, a speed option) needs a change
+    >= -max(SE, 0.0005), at most 2 datasets down by more than ``drop`` and a time <= ``speed``."""
     import pandas as pd
 
     runs = pd.read_csv(csv)
@@ -201,8 +206,8 @@ def decide(csv: Path, base: str, time_tolerance: float = 0.05, drop: float = 0.0
         "dataset is the mean over splits; SE over datasets; time = mean over datasets of "
         "fit+predict CPU ms",
         "",
-        "| variant | mean AUC | change | SE | change > SE | datasets up / down | down > "
-        f"{drop} | fit+predict ms | vs {base} | members | adopt? |",
+        "| variant | mean AUC | change | SE | datasets up / down | down > "
+        f"{drop} | fit+predict ms | vs {base} | members | rule | adopt? |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for variant in dict.fromkeys(runs.variant):
@@ -211,20 +216,24 @@ def decide(csv: Path, base: str, time_tolerance: float = 0.05, drop: float = 0.0
         se = diff.std(ddof=1) / np.sqrt(len(diff))
         worst = diff[diff < -drop]
         ratio = mine.total_ms.mean() / ref.total_ms.mean()
-        adopt = (
-            variant != base
-            and diff.mean() > 0
-            and diff.mean() > se
-            and len(worst) <= 2
-            and ratio <= 1 + time_tolerance
-        )
+        if np.isclose(mine.members.mean(), ref.members.mean()):
+            rule = "a"
+            adopt = diff.mean() >= -max(se, 0.0005) and len(worst) <= 2 and ratio <= speed
+        else:
+            rule = "b"
+            adopt = (
+                diff.mean() > 0
+                and diff.mean() > se
+                and len(worst) <= 2
+                and ratio <= 1 + time_tolerance
+            )
         lines.append(
-            f"| {variant} | {mine.auc.mean():.4f} | {diff.mean():+.4f} | {se:.4f} | "
-            f"{'yes' if diff.mean() > se else 'no'} | {(diff > 1e-9).sum()} / "
-            f"{(diff < -1e-9).sum()} | {len(worst)}"
+            f"| {variant} | {mine.auc.mean():.4f} | {diff.mean():+.5f} | {se:.5f} | "
+            f"{(diff > 1e-9).sum()} / {(diff < -1e-9).sum()} | {len(worst)}"
             + (f" ({', '.join(f'{n} {d:+.4f}' for n, d in worst.items())})" if len(worst) else "")
             + f" | {mine.total_ms.mean():.0f} | {ratio:.2f}x | {mine.members.mean():.1f} | "
-            f"{'-' if variant == base else ('yes' if adopt else 'no')} |"
+            + ("-" if variant == base else rule)
+            + f" | {'-' if variant == base else ('yes' if adopt else 'no')} |"
         )
     lines += ["", "per dataset AUC (mean over splits):", ""]
     variants = list(dict.fromkeys(runs.variant))
