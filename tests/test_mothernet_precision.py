@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from automl_hyper.metrics import auc_score
 from automl_hyper.models.mothernet import MotherNetClassifier
+from automl_hyper.models.mothernet.estimator import _native_bfloat16
 from automl_hyper.models.mothernet.model import MotherNet
 from automl_hyper.models.mothernet.registry import load_model
 
@@ -40,8 +41,9 @@ def fit(X, y, **params):
 @pytest.mark.parametrize("loader", [load_breast_cancer, load_wine])
 def test_bfloat16_children_are_close_to_float32(loader):
     Xtr, ytr, Xte, yte = halves(loader)
-    f32 = fit(Xtr, ytr)
+    f32 = fit(Xtr, ytr, precision="float32")
     bf16 = fit(Xtr, ytr, precision="bfloat16")
+    assert (f32.precision_, bf16.precision_) == ("float32", "bfloat16")
     assert len(f32.members_) == len(bf16.members_) == 4
     for a, b in zip(f32.members_, bf16.members_):
         for name in ("W1", "b1", "W2", "b2"):
@@ -84,8 +86,29 @@ def test_precision_in_get_params_and_clone():
     assert clf.get_params()["precision"] == "bfloat16"
     twin = clone(clf)
     assert twin.get_params() == clf.get_params()
-    assert MotherNetClassifier().precision == "float32"
+    assert MotherNetClassifier().precision == "auto"
     assert clf.set_params(precision="float32").precision == "float32"
+
+
+def test_auto_precision_is_bfloat16_where_the_cpu_has_it():
+    # The default: bfloat16 where the CPU computes it natively (this project's machines have
+    # avx512_bf16), float32 elsewhere; either way the same children as asking for it by name.
+    Xtr, ytr, Xte, _ = halves(load_breast_cancer)
+    auto = fit(Xtr, ytr)
+    native = _native_bfloat16(torch.device("cpu"))
+    assert auto.precision_ == ("bfloat16" if native else "float32")
+    named = fit(Xtr, ytr, precision=auto.precision_)
+    for a, b in zip(auto.members_, named.members_):
+        np.testing.assert_array_equal(a.W1, b.W1)
+    np.testing.assert_array_equal(auto.predict_proba(Xte), named.predict_proba(Xte))
+    if native:  # and not float32's
+        f32 = fit(Xtr, ytr, precision="float32")
+        assert not np.array_equal(auto.members_[0].W1, f32.members_[0].W1)
+    # A model on a device with no bfloat16 (meta): "auto" resolves to float32, no refusal.
+    model, _ = load_model(None)
+    meta = MotherNetClassifier(checkpoint=MotherNet(model.config).to("meta"))
+    meta._check_params()
+    assert not _native_bfloat16(torch.device("meta"))
 
 
 def test_bad_precision_is_refused():

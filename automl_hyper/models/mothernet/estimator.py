@@ -95,6 +95,18 @@ class _Adam:
             p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
+def _native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively (faster than float32 there)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    return bool(
+        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    )
+
+
 def _check_bfloat16(device: torch.device) -> None:
     """Refuse ``precision="bfloat16"`` where torch cannot autocast to it on ``device``; warn
     where the CPU has no native bfloat16 arithmetic (emulated: slower than float32)."""
@@ -110,11 +122,7 @@ def _check_bfloat16(device: torch.device) -> None:
             f"precision='bfloat16': torch has no bfloat16 autocast on device {device.type!r}; "
             "use precision='float32'"
         )
-    native = (
-        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-    )
-    if not native:
+    if not _native_bfloat16(device):
         warnings.warn(
             "precision='bfloat16': this CPU has no native bfloat16 instructions (avx512_bf16, "
             "AMX); torch emulates them, which is slower than precision='float32'",
@@ -182,17 +190,28 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         0 (default) = none. Warm-up 10 removes most of that rise but not a test-AUC gain: 10 and
         25 steps -0.0005 and -0.0006 on the selection set (``mothernet_ft_selection6.md``).
     max_train_rows: rows per generation; larger training sets are split into chunks.
-    precision: "float32" (default) or "bfloat16": the hypernetwork's encoder over the training
-        rows (nearly all of the generation cost) runs under ``torch.autocast`` in bfloat16; the
-        decoder and the generated child stay float32, so export and prediction are unchanged.
-        Refused at fit (ValueError, before any data work) where torch has no bfloat16 autocast
-        for the model's device (a CUDA GPU without bfloat16); on a CPU without native bfloat16
-        instructions (avx512_bf16 or AMX) it runs emulated, slower, with a UserWarning.
+    precision: "auto" (default), "float32" or "bfloat16": with "bfloat16" the hypernetwork's
+        encoder over the training rows (nearly all of the generation cost) runs under
+        ``torch.autocast`` in bfloat16; the decoder and the generated child stay float32, so
+        export and prediction are unchanged. "auto": bfloat16 where the model's device computes
+        it natively (a CPU with avx512_bf16 or AMX, a CUDA GPU with bfloat16), float32 elsewhere;
+        the choice is ``precision_``. On the selection set x 3 splits (a CPU with avx512_bf16,
+        4 members) bfloat16 changed mean AUC by -0.00003 (SE 0.00004, no dataset down by 0.001)
+        at 0.60x the fit+predict CPU time; the time saved did not buy members: 6 and 8 bfloat16
+        members were +0.0009 (SE 0.0014) and -0.0006 at 1.08x and 1.42x the time
+        (``benchmarks/results/mothernet_bf16_selection.md``). Children differ from float32's by
+        about 0.3% of their weights' norm. "bfloat16" asked explicitly is refused at fit
+        (ValueError, before any data work) where torch has no bfloat16 autocast for the device
+        (a CUDA GPU without bfloat16); on a CPU without native bfloat16 instructions it runs
+        emulated, slower than float32, with a UserWarning.
     random_state: seeds feature subsets (over 100 features) and row chunks.
     """
 
     _numeric_transform = "standard"
     _clip = 5.0
+    # Also a class-level default, so estimators pickled before the parameter existed still
+    # answer get_params/repr.
+    precision = "auto"
     _parameter_constraints = {
         "checkpoint": [None, str, os.PathLike, MotherNet],
         "n_estimators": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -209,7 +228,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
         "finetune_warmup": [Interval(Integral, 0, None, closed="left")],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
-        "precision": [StrOptions({"float32", "bfloat16"})],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
     }
 
@@ -230,7 +249,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         member_subsample: float | None = None,
         finetune_warmup: int = 0,
         max_train_rows: int = 1024,
-        precision: str = "float32",
+        precision: str = "auto",
         random_state=None,
     ):
         self.checkpoint = checkpoint
@@ -274,6 +293,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             model, meta = load_model(self.checkpoint)
             self.checkpoint_sha256_ = meta["sha256"]
         cfg = model.config
+        if self.precision == "auto":
+            native = _native_bfloat16(next(model.parameters()).device)
+            self.precision_ = "bfloat16" if native else "float32"
+        else:
+            self.precision_ = self.precision
         seed = seed_from(self.random_state)
         rng = np.random.RandomState(seed)
         n, F = X.shape
@@ -646,7 +670,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 Xb.to(device),
                 yb.to(device),
                 nf.to(device),
-                torch.bfloat16 if self.precision == "bfloat16" else None,
+                torch.bfloat16 if getattr(self, "precision_", "float32") == "bfloat16" else None,
             )
             w = ChildWeights(*(t.cpu() for t in (w.W1, w.b1, w.W2, w.b2)))
             out.extend(w.select(j) for j in range(len(part)))
