@@ -114,23 +114,30 @@ def load_suite_dataset(name: str, data_dir: str | None = None, cache_dir: str | 
 
 
 def data_hash(data) -> str:
-    """A short sha256 of a loaded dataset's contents: column names and dtypes, which columns are
+    """A short sha256 of a loaded dataset's contents: column names, which columns are
     categorical, and every value of X and y in row order (row order decides the splits). Hashing
     the loaded data, not the file, covers every source (CSV, Parquet, the OpenML cache) and a
-    changed ``CATEGORICAL.json``; a file rewritten with the same values hashes the same."""
-    X, y = data.X, data.y
+    changed ``CATEGORICAL.json``; a file rewritten with the same values hashes the same. Values,
+    not pandas' dtypes or its hash functions, are hashed (numbers as float64, the rest as text),
+    so that a pandas upgrade does not make every stored run look stale."""
     digest = hashlib.sha256()
-    layout = [
-        [str(c) for c in X.columns],
-        [str(t) for t in X.dtypes],
-        sorted(str(c) for c in data.categorical),
-        str(y.name),
-        str(y.dtype),
-    ]
+    layout = [len(data.y), [str(c) for c in data.X.columns], sorted(map(str, data.categorical))]
     digest.update(json.dumps(layout).encode())
-    digest.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
-    digest.update(pd.util.hash_pandas_object(y, index=False).to_numpy().tobytes())
+    for _, column in data.X.items():
+        digest.update(_column_bytes(column))
+    digest.update(_column_bytes(data.y))
     return digest.hexdigest()[:16]
+
+
+def _column_bytes(column: pd.Series) -> bytes:
+    if pd.api.types.is_bool_dtype(column) or (
+        pd.api.types.is_numeric_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype)
+    ):
+        values = column.to_numpy(dtype="float64", na_value=np.nan) + 0.0  # -0.0 as 0.0
+        values[np.isnan(values)] = np.nan  # one NaN bit pattern
+        return b"n" + values.tobytes()
+    text = ["\x00" if pd.isna(v) else str(v) for v in column.astype(object)]
+    return b"s" + "\x1f".join(text).encode() + b"\x1e"
 
 
 def params_key(params: dict[str, Any]) -> str:

@@ -107,6 +107,25 @@ def _lines(plan: Plan, store) -> dict[str, str]:
     return {o.dataset: o.line() for o in run_suite(plan, store)}
 
 
+def test_data_hash_follows_the_values_not_their_types():
+    from automl_hyper.data.loading import load_dataset
+
+    frame = pd.DataFrame({"a": [1, 2, 3, 4], "b": ["x", "y", None, "x"], "target": [0, 1, 0, 1]})
+    base = data_hash(load_dataset(frame, "target"))
+    assert data_hash(load_dataset(frame.astype({"a": float}), "target")) == base
+    assert data_hash(load_dataset(frame.astype({"b": "category"}), "target")) == base
+    changed = {
+        "a value": frame.assign(a=[1, 2, 3, 5]),
+        "a missing cell": frame.assign(b=["x", "y", "z", "x"]),
+        "a column name": frame.rename(columns={"a": "c"}),
+        "the row order": frame.iloc[[1, 0, 2, 3]],
+        "a target": frame.assign(target=[1, 1, 0, 1]),
+    }
+    for what, other in changed.items():
+        assert data_hash(load_dataset(other, "target")) != base, what
+    assert data_hash(load_dataset(frame, "target", categorical=["a", "b"])) != base
+
+
 def test_a_changed_dataset_file_runs_again(tmp_path):
     _write(tmp_path, "one", 0)
     _write(tmp_path, "two", 1)
