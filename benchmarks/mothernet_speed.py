@@ -246,6 +246,147 @@ def decide(
     return "\n".join(lines)
 
 
+def time_against(reference: Path, names: list[str], params: dict, repeats: int, data_dir) -> str:
+    """Fit CPU ms of today's estimator (``params``) and of an older ``estimator.py`` (its
+    defaults; e.g. ``git show SHA:automl_hyper/models/mothernet/estimator.py``), alternated in
+    this process on split 0, median of ``repeats``; and whether their members and test
+    probabilities are bitwise equal."""
+    import importlib.util
+
+    from automl_hyper.data.splits import paper_splits
+    from automl_hyper.models.mothernet import MotherNetClassifier
+
+    spec = importlib.util.spec_from_file_location("reference_estimator", reference)
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    lines = [
+        f"fit CPU ms, median of {repeats} (alternated): reference {reference.name} vs today "
+        f"{params or ''}",
+        "",
+        "| dataset | reference fit ms | today fit ms | saved | identical members + probabilities |",
+        "|---|---|---|---|---|",
+    ]
+    for name in names:
+        data = load_shared(name, data_dir)
+        tr, te = paper_splits(data.y, n_splits=1, seed=0)[0]
+        times = {"ref": [], "new": []}
+        fitted = {}
+        for _ in range(repeats + 1):  # the first round warms up
+            for key, cls, extra in (
+                ("ref", old.MotherNetClassifier, {}),
+                ("new", MotherNetClassifier, params),
+            ):
+                clf = cls(random_state=0, **extra)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t0 = time.process_time()
+                    clf.fit(data.X.iloc[tr], data.y.iloc[tr])
+                    times[key].append(time.process_time() - t0)
+                fitted[key] = clf
+        a, b = fitted["ref"], fitted["new"]
+        same = all(
+            np.array_equal(getattr(x, k), getattr(y, k))
+            for x, y in zip(a.members_, b.members_)
+            for k in ("W1", "b1", "W2", "b2")
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            same = same and np.array_equal(
+                a.predict_proba(data.X.iloc[te]), b.predict_proba(data.X.iloc[te])
+            )
+        r, n = (1e3 * float(np.median(times[k][1:])) for k in ("ref", "new"))
+        lines.append(
+            f"| {name} | {r:.0f} | {n:.0f} | {r - n:+.0f} ms ({(r - n) / r:+.1%}) | {same} |"
+        )
+    return "\n".join(lines)
+
+
+# Tuned XGBoost as issue 13's protocol states it: 20 Optuna trials (the zoo's default time budget,
+# 120 s, so that the trial count, not the clock, ends the search on these sets).
+XGB_PARAMS = {"n_trials": 20, "time_budget": 120.0}
+VS_XGB_ARMS = {
+    "xgboost-tuned": ("xgboost-tuned", XGB_PARAMS),
+    "mothernet float32": ("mothernet", {"precision": "float32"}),
+    "mothernet auto": ("mothernet", {"precision": "auto"}),
+}
+
+
+def vs_xgboost(names: list[str], csv: Path, data_dir: Path) -> str:
+    """Split 0 (paper splits, seed 0) of each dataset: tuned XGBoost and MotherNet generation
+    (float32, and the default precision) one after the other in this process through
+    ``compare.evaluate`` (the benchmark protocol's fit and predict), rows appended to ``csv``
+    (datasets already there are skipped: resumable); then per arm the mean AUC and the median
+    over datasets of MotherNet's fit+predict time / tuned XGBoost's, wall and process CPU."""
+    import pandas as pd
+
+    from automl_hyper import zoo
+    from automl_hyper.compare import evaluate, family_params
+    from automl_hyper.data.splits import paper_splits
+
+    def zoo_make(family, params):
+        return zoo.get(family).make("classification", **params)
+
+    done = set(pd.read_csv(csv).dataset) if csv.exists() else set()
+    warm = load_shared(names[0], data_dir)  # untimed: checkpoint load, imports, first kernels
+    for family, extra in VS_XGB_ARMS.values():
+        if family != "xgboost-tuned":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                zoo_make(family, family_params(family, "small", 0, extra)).fit(warm.X, warm.y)
+    for name in names:
+        if name in done:
+            continue
+        data = load_shared(name, data_dir)
+        tr, te = paper_splits(data.y, n_splits=1, seed=0)[0]
+        rows = []
+        for arm, (family, extra) in VS_XGB_ARMS.items():
+            c0 = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                record, est = evaluate(
+                    family,
+                    family_params(family, "small", 0, extra),
+                    data.X.iloc[tr],
+                    data.y.iloc[tr],
+                    data.X.iloc[te],
+                    data.y.iloc[te],
+                )
+            cpu = time.process_time() - c0
+            rows.append(
+                f"{name},{arm},{record.auc:.6f},{record.fit_s + record.predict_s:.4f},{cpu:.4f},"
+                f"{getattr(est, 'precision_', '')}"
+            )
+            print(f"# {name:<28} {arm:<18} auc {record.auc:.4f} {cpu:.2f} s cpu", file=sys.stderr)
+        new = not csv.exists()
+        with csv.open("a") as f:
+            if new:
+                f.write("dataset,arm,auc,wall_s,cpu_s,precision\n")
+            f.write("\n".join(rows) + "\n")
+    runs = pd.read_csv(csv)
+    runs = runs[runs.dataset.isin(names)]
+    wide = runs.pivot(index="dataset", columns="arm")
+    xgb = "xgboost-tuned"
+    lines = [
+        f"{wide.shape[0]} datasets x split 0; tuned XGBoost: {XGB_PARAMS}; times: fit+predict "
+        "(wall as compare.evaluate measures it; CPU of this process)",
+        "",
+        "| arm | mean AUC | vs tuned XGBoost | median time ratio wall (x faster) | median time "
+        "ratio CPU (x faster) | mean fit+predict wall s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for arm in VS_XGB_ARMS:
+        auc = wide["auc"][arm]
+        diff = auc - wide["auc"][xgb]
+        rw = (wide["wall_s"][arm] / wide["wall_s"][xgb]).median()
+        rc = (wide["cpu_s"][arm] / wide["cpu_s"][xgb]).median()
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if arm != xgb else 0.0
+        lines.append(
+            f"| {arm} | {auc.mean():.4f} | {diff.mean():+.4f} (SE {se:.4f}) | {rw:.4f} "
+            f"({1 / rw:.0f}x) | {rc:.4f} ({1 / rc:.0f}x) | {wide['wall_s'][arm].mean():.3f} |"
+        )
+    return "\n".join(lines)
+
+
 def parse_params(items: list[str]) -> dict:
     out = {}
     for item in items:
@@ -263,7 +404,9 @@ def parse_params(items: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--datasets", nargs="*", default=list(PROFILE_SETS))
+    parser.add_argument(
+        "--datasets", nargs="*", default=list(PROFILE_SETS), help="names, or cc18-30 for the 30"
+    )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--params", nargs="*", default=[], help="key=value estimator parameters")
@@ -271,6 +414,15 @@ def main(argv: list[str] | None = None) -> int:
         "--decide", type=Path, default=None, help="a mothernet_inference.py --csv file: the rule"
     )
     parser.add_argument("--base", default="float32 n=4", help="--decide's reference variant")
+    parser.add_argument(
+        "--vs-xgboost",
+        type=Path,
+        default=None,
+        help="CSV: MotherNet vs tuned XGBoost on split 0 of --datasets (e.g. the 30 CC18)",
+    )
+    parser.add_argument(
+        "--time-against", type=Path, default=None, help="an older estimator.py: fit times vs it"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -280,7 +432,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.decide is not None:
         print(decide(args.decide, args.base))
         return 0
+    if args.datasets == ["cc18-30"]:  # the 30 report datasets (report only)
+        from automl_hyper.data.benchmark_sets import REPORT_SET
+
+        args.datasets = list(REPORT_SET)
     params = parse_params(args.params)
+    if args.vs_xgboost is not None:
+        print(vs_xgboost(args.datasets, args.vs_xgboost, args.data_dir))
+        return 0
+    if args.time_against is not None:
+        with threadpool_limits(1):
+            print(
+                time_against(args.time_against, args.datasets, params, args.repeats, args.data_dir)
+            )
     if args.profile:
         with threadpool_limits(1):
             print(
