@@ -143,7 +143,17 @@ def report(args: argparse.Namespace) -> None:
         old = pd.read_csv(XGB_RUNS, float_precision="round_trip")
         xgb = old[old.setting == "xgboost-tuned"].set_index(["dataset", "split"])["auc"]
     rows, per_dataset = [], {}
-    for arm in wide.columns:
+    base_row = {
+        "arm": args.base,
+        "runs": int(wide[args.base].notna().sum()),
+        "mean_auc": wide[args.base].mean(),
+        "median_fit_s": fit[args.base].median(),
+    }
+    if xgb is not None:
+        common = wide.index.intersection(xgb.index)
+        base_row["vs_xgb"] = (wide.loc[common, args.base] - xgb.loc[common]).mean()
+        base_row["xgb_runs"] = len(common)
+    for arm in wide.columns.drop(args.base):
         both = wide[[arm, args.base]].dropna()
         diff = both[arm] - both[args.base]
         by_ds = diff.groupby(level="dataset")
@@ -174,6 +184,10 @@ def report(args: argparse.Namespace) -> None:
             row["xgb_runs"] = len(common)
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("gain", ascending=False, ignore_index=True)
+    table = pd.concat([pd.DataFrame([base_row]), table], ignore_index=True)
+    for column in ("datasets", "datasets_up", "datasets_down", "xgb_runs"):
+        if column in table:
+            table[column] = table[column].astype("Int64").astype(str).replace("<NA>", "")
     print(markdown(table))
     print()
     frame = pd.DataFrame(per_dataset).sort_index()
