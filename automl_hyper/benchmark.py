@@ -792,6 +792,25 @@ def mixed_code_warning(results: pd.DataFrame) -> str | None:
     )
 
 
+def mixed_data_warning(results: pd.DataFrame) -> str | None:
+    """A sentence naming the datasets whose finished runs in the table recorded more than one
+    data hash (a run on edited data failed, so an older finished run stands for its job), else
+    None (also for tables without the column, or runs that recorded none)."""
+    if "data_hash" not in results:
+        return None
+    ok = results[(results.status == "ok") & results["data_hash"].notna()]
+    hashes = ok.groupby("dataset")["data_hash"].unique()
+    mixed = {name: sorted(map(str, h)) for name, h in hashes.items() if len(h) > 1}
+    if not mixed:
+        return None
+    listed = "; ".join(f"{name}: {', '.join(h)}" for name, h in mixed.items())
+    return (
+        f"runs of {len(mixed)} datasets were fitted on differing data ({listed}): their file "
+        "changed and a re-run failed or has not run yet, so older runs stand for those jobs; "
+        "run the same command again"
+    )
+
+
 def _extra(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns if c not in RESULT_COLUMNS]
 
@@ -842,6 +861,9 @@ def _html(plan, results, summary, table, ranks, pareto, version, command, tracki
         facts.append(f"<b>code: {esc(mixed)}</b>")
     elif len(counts):
         facts.append(f"code of every run: {esc(str(counts.index[0]))}")
+    stale = mixed_data_warning(results)
+    if stale:
+        facts.append(f"<b>data: {esc(stale)}</b>")
     if command:
         facts.append(f"command: <code>{esc(command)}</code>")
     if tracking:

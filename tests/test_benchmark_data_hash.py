@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_hyper.benchmark import Plan, Suite, data_hash, load_suite_dataset, run_suite
+from automl_hyper.benchmark import (
+    Plan,
+    Suite,
+    data_hash,
+    load_suite_dataset,
+    mixed_data_warning,
+    run_suite,
+    write_report,
+)
 from automl_hyper.compare import NullTracker
 
 
@@ -189,3 +197,19 @@ def test_finished_runs_stand_when_their_data_no_longer_loads(tmp_path):
     lines = _lines(plan, store)
     assert "ran 0, skipped 2" in lines["two"] and "data not checked" in lines["two"], lines
     assert "ERROR" not in lines["two"]
+
+
+def test_the_report_says_when_a_dataset_s_runs_saw_different_data(tmp_path):
+    """The report keeps a finished run before a failed one: when the re-run on edited data
+    failed, the older run stands, and the page says so."""
+    plan = Plan(Suite("s", ("x", "y")), ("a",), n_splits=2)
+    rows = [
+        {"dataset": d, "split": i, "family": "a", "status": "ok", "auc": 0.8, "fit_s": 1.0,
+         "predict_s": 0.1, "data_hash": h}
+        for d, i, h in (("x", 0, "old0"), ("x", 1, "new1"), ("y", 0, "same"), ("y", 1, None))
+    ]  # fmt: skip
+    write_report(pd.DataFrame(rows), tmp_path, plan)
+    page = (tmp_path / "index.html").read_text()
+    assert "runs of 1 datasets were fitted on differing data (x: new1, old0)" in page, page
+    assert mixed_data_warning(pd.DataFrame(rows[2:])) is None
+    assert mixed_data_warning(pd.DataFrame(rows).drop(columns="data_hash")) is None
