@@ -422,7 +422,10 @@ _COMMON_DOC = """
         training quantiles, :mod:`automl_hyper.data.spline`; categorical columns as they are),
         while the per-row linear model still reads the preprocessed columns, so explanations
         stay exact and over the original columns. ``"spline_raw"``: the trunk reads the raw
-        numeric columns too. Opt-in (benchmarks/results/inn_spline_selection.md).
+        numeric columns too. Opt-in: on the selection set (16 x 3) ``"spline"`` -0.0063 mean
+        AUC (SE 0.0046), ``"spline_raw"`` -0.0024 (SE 0.0038); it helps low-dimensional
+        non-linear sets (phoneme +0.024) and hurts the smallest ones (haberman, sonar), not
+        adopted (benchmarks/results/inn_spline_selection.md).
     spline_knots : knots per numeric column for ``trunk_encoding`` (default 8).
     validation_fraction : internal split for early stopping (0 disables it); ``fit(X, y,
         X_val=..., y_val=...)`` early-stops on the caller's rows instead and trains on all of X.
