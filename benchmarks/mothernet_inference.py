@@ -176,7 +176,7 @@ def flops_report(repeats: int = 5) -> str:
         f"achieved GFLOP/s on one thread (best of {repeats} runs, this thread's CPU time: the "
         "shared machine's other jobs inflate wall time)"
     ]
-    for dtype in (torch.float32, torch.float64):
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):
         a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
         t = best(lambda a=a, b=b: a @ b)
         lines.append(f"  torch matmul 1024^3 {str(dtype)[6:]:>8}: {2 * 1024**3 / t / 1e9:7.1f}")
@@ -220,6 +220,12 @@ def flops_report(repeats: int = 5) -> str:
     lines.append(
         f"  hypernetwork generate (1 task, 1000 rows, float32): {gf / t / 1e9:7.1f}  "
         f"({t * 1e3:.1f} ms, {gf / 1e9:.2f} GFLOP of which attention {attention / 1e9:.2f})"
+    )
+    with torch.no_grad():  # precision="bfloat16": the encoder under autocast, same FLOPs
+        t = best(lambda: model.generate(X, y, nf, torch.bfloat16))
+    lines.append(
+        f"  hypernetwork generate (1 task, 1000 rows, bfloat16 encoder): {gf / t / 1e9:7.1f}  "
+        f"({t * 1e3:.1f} ms)"
     )
     return "\n".join(lines)
 
