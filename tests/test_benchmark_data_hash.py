@@ -213,3 +213,63 @@ def test_the_report_says_when_a_dataset_s_runs_saw_different_data(tmp_path):
     assert "runs of 1 datasets were fitted on differing data (x: new1, old0)" in page, page
     assert mixed_data_warning(pd.DataFrame(rows[2:])) is None
     assert mixed_data_warning(pd.DataFrame(rows).drop(columns="data_hash")) is None
+
+
+def _mlflow_runs(uri: str) -> pd.DataFrame:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.search_runs(
+        search_all_experiments=True,
+        filter_string="tags.`automl_hyper.role` = 'benchmark-run'",
+    )
+
+
+def test_the_cli_and_mlflow_store_check_the_data(tmp_path, capsys):
+    """``automl-hyper benchmark`` on MLflow: an edited dataset file runs again (its runs tagged
+    ``automl_hyper.data_hash``, column ``data_hash`` of the results), and the next command finds
+    the re-run runs finished; runs logged before the tag resume with one note."""
+    import mlflow
+
+    from automl_hyper.cli import build_parser
+    from automl_hyper.cli import main as cli_main
+    from automl_hyper.cli.benchmark import plan_from_args
+    from automl_hyper.integrations.mlflow.benchmark import MLflowBenchmarkStore
+
+    data = tmp_path / "suite"
+    data.mkdir()
+    _write(data, "one", 0)
+    _write(data, "two", 1)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    argv = [
+        "benchmark", "--suite", str(data), "--families", "logreg", "--splits", "1",
+        "--tracking-uri", uri, "--no-report", "--log-file", str(tmp_path / "libs.log"),
+    ]  # fmt: skip
+    assert cli_main(argv) == 0
+    assert "ran 2 runs (0 failed), skipped 0 finished" in capsys.readouterr().out
+    first = _mlflow_runs(uri).set_index("tags.automl_hyper.dataset")["tags.automl_hyper.data_hash"]
+    assert first["one"] == data_hash(load_suite_dataset("one", str(data)))
+
+    frame = pd.read_csv(data / "one.csv")
+    frame.loc[5, "a"] += 1.0
+    frame.to_csv(data / "one.csv", index=False)
+    assert cli_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "ran 1 runs (0 failed), skipped 1 finished" in out, out
+    assert f"were fitted on data {first['one']}, one now loads as" in out, out
+    plan = plan_from_args(build_parser().parse_args(argv))
+    store = MLflowBenchmarkStore(uri)
+    store.prepare(plan)
+    report = store.results(plan).set_index("dataset")
+    assert report.loc["two", "data_hash"] == first["two"]  # the column of runs.csv
+    assert report.loc["one", "data_hash"] == data_hash(load_suite_dataset("one", str(data)))
+    assert cli_main(argv) == 0
+    assert "ran 0 runs (0 failed), skipped 2 finished" in capsys.readouterr().out
+
+    client = mlflow.MlflowClient()  # as if logged before runs recorded a data hash
+    for run_id in _mlflow_runs(uri).run_id:
+        client.delete_tag(run_id, "automl_hyper.data_hash")
+    assert cli_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "ran 0 runs (0 failed), skipped 2 finished" in out, out
+    assert out.count("stored before runs recorded a data hash") == 1, out

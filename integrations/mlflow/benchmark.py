@@ -4,7 +4,9 @@ Experiment ``benchmark-<suite>`` (or the caller's). Per dataset and invocation o
 (:class:`~automl_hyper.integrations.mlflow.tracking.MLflowTracker`'s, no model registered), and
 inside it one nested run per split and family, tagged ``automl_hyper.suite``, ``.dataset``,
 ``.split``, ``.family``, ``.protocol``, ``.budget`` and ``.params_key`` (the family's parameters
-on that split), and ``.code`` (the package version and git commit that ran it: not part of the
+on that split), ``.data_hash`` (:func:`automl_hyper.benchmark.data_hash` of the data it was fitted
+on: not part of the key either; a finished run whose dataset now loads with another hash runs
+again), and ``.code`` (the package version and git commit that ran it: not part of the
 key, so a resumed benchmark keeps runs across code changes, and the report says when it did).
 A FINISHED run with the same tags is a finished job: the next invocation skips
 it. FAILED runs (the fit raised) and runs left RUNNING by a killed process run again. The report
@@ -36,9 +38,12 @@ def default_experiment(plan: Plan) -> str:
 class BenchmarkTracker(MLflowTracker):
     """``MLflowTracker`` whose family runs also carry the suite's tags."""
 
-    def __init__(self, plan: Plan, dataset: str, **kwargs: Any) -> None:
+    def __init__(
+        self, plan: Plan, dataset: str, data_hash: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(dataset, log_models="none", register=False, **kwargs)
         self.plan = plan
+        self.data_hash = data_hash
 
     def __enter__(self) -> BenchmarkTracker:
         super().__enter__()
@@ -66,6 +71,7 @@ class BenchmarkTracker(MLflowTracker):
                     f"{TAG}budget": self.plan.budget,
                     f"{TAG}params_key": self.plan.key(family, split),
                     f"{TAG}role": "benchmark-run",
+                    **({f"{TAG}data_hash": self.data_hash} if self.data_hash else {}),
                 }
             )
             yield run
@@ -128,10 +134,26 @@ class MLflowBenchmarkStore:
             for s, f in zip(done[f"tags.{TAG}split"], done[f"tags.{TAG}family"], strict=True)
         }
 
-    def tracker(self, plan: Plan, dataset: str) -> BenchmarkTracker:
+    def data_hashes(self, plan: Plan, dataset: str) -> dict[tuple[int, str], str | None]:
+        """Per finished (split, family) of ``dataset``: the data hash its latest finished run
+        recorded (None: logged before runs recorded one)."""
+        runs = self._matching(plan, self._runs(plan, dataset))
+        if runs.empty:
+            return {}
+        done = runs[runs.status == "FINISHED"]  # the latest first
+        hashes = done.get(f"tags.{TAG}data_hash", pd.Series(None, index=done.index))
+        latest: dict[tuple[int, str], str | None] = {}
+        for s, f, h in zip(
+            done[f"tags.{TAG}split"], done[f"tags.{TAG}family"], hashes, strict=True
+        ):
+            latest.setdefault((int(s), f), None if pd.isna(h) else str(h))
+        return latest
+
+    def tracker(self, plan: Plan, dataset: str, data_hash: str | None = None) -> BenchmarkTracker:
         return BenchmarkTracker(
             plan,
             dataset,
+            data_hash=data_hash,
             tracking_uri=self.tracking_uri,
             experiment=self.experiment or default_experiment(plan),
             run_params={
@@ -161,6 +183,7 @@ class MLflowBenchmarkStore:
                 },
                 "run_id": runs.run_id,
                 "code": runs.get(f"tags.{TAG}code"),  # None for runs logged before the tag
+                "data_hash": runs.get(f"tags.{TAG}data_hash"),  # None: logged before it was
                 "start_time": runs.start_time,
             }
         )
