@@ -142,8 +142,9 @@ class MotherNet(nn.Module):
     ) -> ChildWeights:
         """The child weights (float32) of each task of a batch. ``compute_dtype``
         (``torch.bfloat16``): the encoder over the training rows, nearly all of the cost, runs
-        under autocast in that dtype (LayerNorm and softmax stay float32, as autocast keeps
-        them); the decoder and the child weights stay float32. None: float32 throughout."""
+        under autocast in that dtype (autocast decides per op which run in it); the pooled
+        vectors are cast back, so the decoder and the child weights stay float32. None: float32
+        throughout."""
         c = self.config
         if compute_dtype is None:
             class_means, freq, dataset = self.pool(X_train, y_train, n_features)
