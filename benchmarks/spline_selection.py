@@ -91,7 +91,7 @@ def fit_one(family: str, name: str, split: int, n_splits: int, overrides: dict) 
 
 
 def run(args: argparse.Namespace) -> None:
-    from automl_hyper.data.benchmark_sets import SELECTION_SET, SELECTION_SPLITS
+    from automl_hyper.data.benchmark_sets import REPORT_SET, SELECTION_SET, SELECTION_SPLITS
 
     overrides = _overrides(args.set)
     out = Path(args.out)
@@ -99,12 +99,16 @@ def run(args: argparse.Namespace) -> None:
     if out.is_file():
         prev = pd.read_csv(out)
         done = set(zip(prev.dataset, prev.split, prev.arm))
-    names = args.datasets.split(",") if args.datasets else list(SELECTION_SET)
+    if args.datasets == "report":
+        names = list(REPORT_SET)
+    else:
+        names = args.datasets.split(",") if args.datasets else list(SELECTION_SET)
+    n_splits = args.splits or SELECTION_SPLITS
     for name in names:
-        for split in range(SELECTION_SPLITS):
+        for split in range(n_splits):
             if (name, split, args.arm) in done:
                 continue
-            row = fit_one(args.family, name, split, SELECTION_SPLITS, overrides)
+            row = fit_one(args.family, name, split, n_splits, overrides)
             row = {"family": args.family, "arm": args.arm, **row, "overrides": repr(overrides)}
             pd.DataFrame([row]).to_csv(out, mode="a", header=not out.is_file(), index=False)
             print(
@@ -139,9 +143,11 @@ def report(args: argparse.Namespace) -> None:
     fit = runs.pivot_table(index=["dataset", "split"], columns="arm", values="fit_s")
     cpu = runs.pivot_table(index=["dataset", "split"], columns="arm", values="fit_cpu_s")
     xgb = None
-    if XGB_RUNS.is_file():
-        old = pd.read_csv(XGB_RUNS, float_precision="round_trip")
-        xgb = old[old.setting == "xgboost-tuned"].set_index(["dataset", "split"])["auc"]
+    xgb_runs = Path(args.xgb) if args.xgb else XGB_RUNS
+    if xgb_runs.is_file():
+        old = pd.read_csv(xgb_runs, float_precision="round_trip")
+        who = old.setting if "setting" in old else old.family  # a benchmark runs.csv: family
+        xgb = old[who == "xgboost-tuned"].set_index(["dataset", "split"])["auc"]
     rows, per_dataset = [], {}
     base_row = {
         "arm": args.base,
@@ -205,11 +211,15 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--family", required=True, choices=["inn", "smash"])
     r.add_argument("--arm", required=True)
     r.add_argument("--set", nargs="*", default=[], help="key=value estimator overrides")
-    r.add_argument("--datasets", default=None, help="comma list (default: the selection set)")
+    r.add_argument(
+        "--datasets", default=None, help="comma list, or 'report' (default: the selection set)"
+    )
+    r.add_argument("--splits", type=int, default=None, help="default SELECTION_SPLITS")
     r.add_argument("--out", required=True)
     p = sub.add_parser("report")
     p.add_argument("csv")
     p.add_argument("--base", default="defaults")
+    p.add_argument("--xgb", help=f"runs CSV with xgboost-tuned rows (default {XGB_RUNS.name})")
     p.add_argument("--out", help="CSV of the summary table")
     args = ap.parse_args(argv)
     run(args) if args.command == "run" else report(args)
