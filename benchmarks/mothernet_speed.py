@@ -384,6 +384,16 @@ def vs_xgboost(names: list[str], csv: Path, data_dir: Path) -> str:
             f"| {arm} | {auc.mean():.4f} | {diff.mean():+.4f} (SE {se:.4f}) | {rw:.4f} "
             f"({1 / rw:.0f}x) | {rc:.4f} ({1 / rc:.0f}x) | {wide['wall_s'][arm].mean():.3f} |"
         )
+    a, b = "mothernet auto", "mothernet float32"
+    diff = wide["auc"][a] - wide["auc"][b]
+    lines += [
+        "",
+        f"{a} vs {b}: AUC change {diff.mean():+.5f} (SE "
+        f"{diff.std(ddof=1) / np.sqrt(len(diff)):.5f}, largest drop {diff.min():+.4f}); "
+        f"fit+predict time ratio median wall {(wide['wall_s'][a] / wide['wall_s'][b]).median():.2f}"
+        f", CPU {(wide['cpu_s'][a] / wide['cpu_s'][b]).median():.2f}; precision chosen by auto: "
+        f"{', '.join(sorted(set(runs[runs.arm == a].precision.astype(str))))}",
+    ]
     return "\n".join(lines)
 
 
