@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import load_benchmark
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_wine
 from sklearn.utils._param_validation import InvalidParameterError
@@ -178,3 +179,30 @@ def test_member_inputs_at_fit_are_member_inputs(max_train_rows):
         expected = m.inputs(clf.seen_X_[rows[i % len(rows)]], clf._clip)
         assert Z.dtype == expected.dtype == np.float32
         np.testing.assert_array_equal(Z, expected)
+
+
+def test_decision_rule_of_the_bf16_benchmark(tmp_path):
+    # benchmarks/mothernet_speed.py --decide: rule (a) for an arm with the base's members (a
+    # speed option), rule (b) for more members; both read per-dataset means over splits.
+    speed = load_benchmark("mothernet_speed")
+    rows = ["group,variant,dataset,split,auc,logloss,members,fit_ms,predict_ms"]
+    gains = {"fast": 0.0, "more": 0.004, "slow": 0.004, "drops": 0.004}
+    for d in range(6):
+        for s in range(2):
+            base = 0.8 + 0.01 * d
+            rows.append(f"p,base,d{d},{s},{base},0.5,4,100,10")
+            rows.append(f"p,fast,d{d},{s},{base + 0.0001 * (d % 2)},0.5,4,50,10")
+            rows.append(f"p,more,d{d},{s},{base + 0.004 + 0.001 * (d % 2)},0.5,8,100,12")
+            rows.append(f"p,slow,d{d},{s},{base + 0.004 + 0.001 * (d % 2)},0.5,8,150,10")
+            drop = -0.006 if d < 3 else 0.03  # a clear mean gain, but 3 sets down
+            rows.append(f"p,drops,d{d},{s},{base + drop},0.5,8,100,10")
+    csv = tmp_path / "runs.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    table = speed.decide(csv, "base")
+    verdict = {
+        line.split("|")[1].strip(): line.split("|")[-2].strip()
+        for line in table.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip() in gains
+    }
+    assert verdict == {"fast": "yes", "more": "yes", "slow": "no", "drops": "no"}
+    assert "| fast |" in table and "| a | yes |" in table and "| b | no |" in table
