@@ -199,12 +199,13 @@ def test_smash_input_encoding_feeds_the_children_and_exports(mode, tmp_path):
     np.testing.assert_array_equal(again.predict_proba(X[200:]), proba)
 
 
-def test_smash_default_reads_the_preprocessed_columns_and_caps_the_width():
+def test_smash_without_encoding_reads_the_preprocessed_columns_and_width_is_capped():
     from automl_hyper.models.smash import SmashClassifier, SmashRegressor
     from automl_hyper.models.smash.estimators import MAX_ENCODED_WIDTH
 
     X, y = _table()
-    clf = SmashClassifier(**SMASH_FAST).fit(X, y)
+    assert SmashClassifier().input_encoding == "spline_raw"  # the default since the selection run
+    clf = SmashClassifier(input_encoding=None, **SMASH_FAST).fit(X, y)
     assert clf.input_encoder_ is None
     assert clf.net_.weights[0].shape[1] == clf.preprocessor_.n_features_out_
     wide = np.random.default_rng(0).normal(size=(120, 100))
