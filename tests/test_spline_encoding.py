@@ -214,3 +214,30 @@ def test_smash_without_encoding_reads_the_preprocessed_columns_and_width_is_capp
     assert reg.input_encoder_.n_knots_ == MAX_ENCODED_WIDTH // 100
     assert reg.net_.weights[0].shape[1] <= MAX_ENCODED_WIDTH
     assert np.isfinite(reg.predict(wide)).all()
+
+
+def test_estimators_stored_before_the_encodings_existed_load_as_they_were(tmp_path):
+    import json
+
+    from automl_hyper.models.smash import SmashClassifier
+    from automl_hyper.models.smash.export import export_weights, from_weights
+
+    X, y = _table()
+    clf = SmashClassifier(input_encoding=None, **SMASH_FAST).fit(X[:200], y[:200])
+    export_weights(clf, tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    for key in ("input_encoding", "spline_knots"):
+        del config["params"][key]
+    del config["input_encoder"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    back = from_weights(tmp_path)
+    assert back.get_params()["input_encoding"] is None
+    np.testing.assert_array_equal(back.predict_proba(X[200:]), clf.predict_proba(X[200:]))
+    # a pickle from before: the attributes are missing, the class answers with what it did
+    inn = INNClassifier(**FAST).fit(X[:200], y[:200])
+    for est, names in ((clf, ("input_encoding", "spline_knots")), (inn, ("trunk_encoding",))):
+        old = pickle.loads(pickle.dumps(est))
+        for name in names:
+            del old.__dict__[name]
+        assert old.get_params()[names[0]] is None
+        np.testing.assert_array_equal(old.predict_proba(X[200:]), est.predict_proba(X[200:]))

@@ -60,6 +60,10 @@ class _INNMixin:
     """Training loop shared by the classifier and the regressor."""
 
     _mesomorphic = True
+    # Estimators pickled before trunk_encoding existed have no such attribute: get_params and
+    # repr then read this, what they did.
+    trunk_encoding: str | None = None
+    spline_knots: int = 8
 
     def _init_params(self, **params) -> None:
         for name, value in params.items():

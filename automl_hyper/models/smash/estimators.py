@@ -158,6 +158,10 @@ class _SmashMixin:
     _task = "classification"
     _proxy_metric = "neg_log_loss"
     _real_metric = "auc"
+    # Estimators pickled before input_encoding existed have no such attribute: get_params and
+    # repr then read this, what they did (the preprocessed columns, no encoder).
+    input_encoding: str | None = None
+    spline_knots: int = 8
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],

@@ -106,6 +106,10 @@ def from_weights(folder: str | Path) -> Any:
         n_in = est.input_encoder_.n_features_out_
     elif "input_encoding" in config["params"]:
         est.input_encoder_ = None
+    elif isinstance(est, SmashClassifier | SmashRegressor):
+        # Exported before input_encoding existed: the constructor gave it today's default, but
+        # these networks read the preprocessed columns; say so.
+        est.input_encoding = None
     nets = []
     for i, entry in enumerate(config["networks"]):
         params = [
