@@ -211,6 +211,31 @@ class SplineEncoder(TransformerMixin, BaseEstimator):
         return enc
 
 
+def store_encoder(
+    encoder: SplineEncoder | None, key: str, config: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> None:
+    """Write ``encoder`` (or None) into an export's ``config[key]`` and ``arrays`` (prefixed by
+    ``key``), as :func:`load_encoder` reads it back: the one format of INN's and SMASH's exports."""
+    config[key] = None
+    if encoder is not None:
+        enc_config, enc_arrays = encoder.state()
+        config[key] = enc_config
+        arrays.update({f"{key}.{k}": v for k, v in enc_arrays.items()})
+
+
+def load_encoder(
+    key: str, config: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> SplineEncoder | None:
+    """The encoder :func:`store_encoder` wrote under ``key``; None where it wrote none (or the
+    export predates the encodings)."""
+    enc_config = config.get(key)
+    if enc_config is None:
+        return None
+    prefix = f"{key}."
+    enc_arrays = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+    return SplineEncoder.from_state(enc_config, enc_arrays)
+
+
 def fit_encoder(
     preprocessor,
     Xt: np.ndarray,

@@ -24,7 +24,7 @@ from automl_hyper.data.preprocess_state import (
     rebuild_estimator,
     write_state,
 )
-from automl_hyper.data.spline import SplineEncoder
+from automl_hyper.data.spline import load_encoder, store_encoder
 from automl_hyper.models.inn.estimator import INNClassifier, INNRegressor
 from automl_hyper.models.inn.network import MesomorphicNet
 
@@ -32,7 +32,7 @@ LOADER = __name__
 # Training state and caches: rebuilt (ensemble_, device_) or not needed to predict.
 _SKIP = {"network_", "optimizer_", "scheduler_", "snapshots_", "_batch_rng", "_ensemble64"}
 _SKIP |= {"ensemble_", "device_", "_member_states", "trunk_encoder_"}
-_ENCODER = "trunk_encoder."
+_ENCODER = "trunk_encoder"
 
 
 def _classes() -> dict[str, type]:
@@ -61,12 +61,7 @@ def export_weights(est: Any, folder: str | Path) -> dict[str, Path]:
         "members": len(est.ensemble_),
         "trunk_features": first.trunk_features,
     }
-    encoder = est.__dict__.get("trunk_encoder_")
-    config["trunk_encoder"] = None
-    if encoder is not None:
-        enc_config, enc_arrays = encoder.state()
-        config["trunk_encoder"] = enc_config
-        arrays.update({_ENCODER + k: v for k, v in enc_arrays.items()})
+    store_encoder(est.__dict__.get("trunk_encoder_"), _ENCODER, config, arrays)
     for i, net in enumerate(est.ensemble_):
         for name, tensor in net.state_dict().items():
             arrays[f"ensemble.{i}.{name}"] = tensor.detach().cpu().numpy()
@@ -79,11 +74,7 @@ def from_weights(folder: str | Path) -> Any:
     est = rebuild_estimator(_classes(), config, arrays)
     shape = config["network"]
     est.device_ = torch.device("cpu")
-    enc_config = config.get("trunk_encoder")  # absent in exports from before trunk_encoding
-    est.trunk_encoder_ = None
-    if enc_config is not None:
-        enc_arrays = {k[len(_ENCODER) :]: v for k, v in arrays.items() if k.startswith(_ENCODER)}
-        est.trunk_encoder_ = SplineEncoder.from_state(enc_config, enc_arrays)
+    est.trunk_encoder_ = load_encoder(_ENCODER, config, arrays)
     est.ensemble_ = []
     for i in range(shape["members"]):
         prefix = f"ensemble.{i}."

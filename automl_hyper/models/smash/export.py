@@ -24,7 +24,7 @@ from automl_hyper.data.preprocess_state import (
     rebuild_estimator,
     write_state,
 )
-from automl_hyper.data.spline import SplineEncoder
+from automl_hyper.data.spline import load_encoder, store_encoder
 from automl_hyper.models.smash.architecture import ArchSpec
 from automl_hyper.models.smash.estimators import (
     FixedArchitectureClassifier,
@@ -46,7 +46,7 @@ CLASSES = {
 }
 # Stored their own way (networks), or derived from the parameters again (search space, spec_).
 _SKIP = {"net_", "ensemble_nets_", "search_space_", "spec_", "input_encoder_"}
-_ENCODER = "input_encoder."
+_ENCODER = "input_encoder"
 
 
 def _spec_to_json(value: Any) -> Any:
@@ -84,12 +84,7 @@ def export_weights(est: Any, folder: str | Path) -> dict[str, Path]:
             arrays[f"networks.{i}.weight.{j}"] = w
             arrays[f"networks.{i}.bias.{j}"] = b.detach().cpu().numpy()
     config["ensemble"] = hasattr(est, "ensemble_nets_")
-    encoder = est.__dict__.get("input_encoder_")
-    config["input_encoder"] = None
-    if encoder is not None:
-        enc_config, enc_arrays = encoder.state()
-        config["input_encoder"] = enc_config
-        arrays.update({_ENCODER + k: v for k, v in enc_arrays.items()})
+    store_encoder(est.__dict__.get("input_encoder_"), _ENCODER, config, arrays)
     return write_state(folder, config, arrays)
 
 
@@ -98,12 +93,11 @@ def from_weights(folder: str | Path) -> Any:
     config, arrays = read_state(folder, LOADER)
     est = rebuild_estimator(CLASSES, config, arrays, _spec_from_json)
     est._check_param_values()  # search_space_ / spec_, derived from the parameters as fit does
-    enc_config = config.get("input_encoder")  # absent in exports from before input_encoding
+    encoder = load_encoder(_ENCODER, config, arrays)  # None also before input_encoding
     n_in = est.preprocessor_.n_features_out_
-    if enc_config is not None:
-        enc_arrays = {k[len(_ENCODER) :]: v for k, v in arrays.items() if k.startswith(_ENCODER)}
-        est.input_encoder_ = SplineEncoder.from_state(enc_config, enc_arrays)
-        n_in = est.input_encoder_.n_features_out_
+    if encoder is not None:
+        est.input_encoder_ = encoder
+        n_in = encoder.n_features_out_
     elif "input_encoding" in config["params"]:
         est.input_encoder_ = None
     elif isinstance(est, SmashClassifier | SmashRegressor):
