@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import DATA_DIR, ROOT, markdown
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA_DIR, ROOT, markdown  # noqa: E402
 
 DEFAULT = (
     "diabetes,banknote-authentication,blood-transfusion-service-center,balance-scale,"
