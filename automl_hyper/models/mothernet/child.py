@@ -75,6 +75,10 @@ class Member:
         Z = X[:, self.features]
         if self.transform is not None:
             Z = self.transform.transform(Z)
+        return self.standardise(Z, clip)
+
+    def standardise(self, Z: np.ndarray, clip: float) -> np.ndarray:
+        """The last step of :meth:`inputs`: transformed columns to the child's float32 inputs."""
         Z = (Z - self.mean) / self.std
         return np.clip(np.nan_to_num(Z), -clip, clip).astype(np.float32)
 
