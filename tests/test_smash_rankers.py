@@ -169,5 +169,16 @@ def test_unf_scoring_stays_inside_the_time_limit(predictor):
     assert table.real_score.notna().any()
     # scored in proxy order: every scored candidate has a proxy at least that of any unscored one
     scored = table.unf_score.notna()
+    assert scored.sum() >= 16  # the first chunk always, however slow the machine
     if (~scored).any():
         assert table.proxy_score[scored].min() >= table.proxy_score[~scored].max()
+
+
+def test_a_spent_time_limit_still_scores_the_first_unf_chunk(predictor):
+    # However slow the machine, ranker="unf" never ranks on no UNF score at all.
+    X, y = make_classification(300, 6, random_state=0)
+    params = {**TINY, "n_candidates": 200, "n_mutations": 0, "hyper_time_budget": None}
+    clf = SmashClassifier(**params, ranker="unf", unf_predictor=predictor, time_limit=1e-6)
+    table = clf.fit(X, y).search_results_
+    assert table.unf_score.notna().sum() >= min(16, len(table))
+    assert table.real_score.notna().any()

@@ -295,13 +295,14 @@ def unf_scores(
     deadline: Budget | None = None,
 ) -> np.ndarray:
     """The predictor's predicted held-out score of each spec's generated weights (of the first
-    specs only, chunk by chunk, where ``deadline`` passes first)."""
+    specs only, chunk by chunk, where ``deadline`` passes first). The first chunk is always
+    scored: a ``ranker="unf"`` with no scores at all would rank every candidate last, silently."""
     from automl_hyper.weightspace.uses import score_architectures
 
     gen.eval()
     out = []
     for i in range(0, len(specs), chunk):
-        if passed(deadline):
+        if i > 0 and passed(deadline):
             break
         batch = specs[i : i + chunk]
         params = gen.generate_many(batch)
