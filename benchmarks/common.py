@@ -51,6 +51,31 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def evaluate_split0(family: str, extra: dict, data):
+    """``compare.evaluate`` of a zoo family (budget small, seed 0, ``extra`` over its
+    parameters) on paper split 0 of ``data``, warnings silenced: (record, fitted estimator,
+    CPU seconds of this process for fit + predict)."""
+    import time
+    import warnings
+
+    from automl_hyper.compare import evaluate, family_params
+    from automl_hyper.data.splits import paper_splits
+
+    tr, te = paper_splits(data.y, n_splits=1, seed=0)[0]
+    c0 = time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record, est = evaluate(
+            family,
+            family_params(family, "small", 0, extra),
+            data.X.iloc[tr],
+            data.y.iloc[tr],
+            data.X.iloc[te],
+            data.y.iloc[te],
+        )
+    return record, est, time.process_time() - c0
+
+
 def fit_predict_scores(clf, data, train, test) -> dict:
     """Fit ``clf`` on ``data``'s ``train`` rows and score its probabilities on ``test``: ROC AUC,
     log loss, ensemble members and fit / predict CPU milliseconds (warnings silenced: the

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     DATA_DIR,
     committed_aucs,
+    evaluate_split0,
     fit_predict_scores,
     load_shared,
     peak_rss_mb,
@@ -257,28 +257,15 @@ def time_vs_xgboost(names: list[str], data_dir: Path, params: dict) -> str:
     """Fit+predict time of tuned XGBoost (the zoo's, budget small: the benchmark's) and of
     MotherNet (``params`` over the zoo's defaults) on split 0 of each dataset, one after the
     other in this process: wall and CPU (process) seconds, and the ratios."""
-    from automl_hyper.compare import evaluate, family_params
-    from automl_hyper.data.splits import paper_splits
 
     lines = ["dataset | xgboost-tuned wall / cpu s | mothernet wall / cpu s | ratio wall / cpu"]
     ratios = []
     for name in names:
         data = load_shared(name, data_dir)
-        tr, te = paper_splits(data.y, n_splits=1, seed=0)[0]
         row = []
         for family, extra in (("xgboost-tuned", {}), ("mothernet", params)):
-            c0 = time.process_time()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                record, _ = evaluate(
-                    family,
-                    family_params(family, "small", 0, extra),
-                    data.X.iloc[tr],
-                    data.y.iloc[tr],
-                    data.X.iloc[te],
-                    data.y.iloc[te],
-                )
-            row.append((record.fit_s + record.predict_s, time.process_time() - c0))
+            record, _, cpu = evaluate_split0(family, extra, data)
+            row.append((record.fit_s + record.predict_s, cpu))
         (xw, xc), (mw, mc) = row
         ratios.append((xw / mw, xc / mc))
         lines.append(

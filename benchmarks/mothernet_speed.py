@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA_DIR, load_shared  # noqa: E402
+from common import DATA_DIR, evaluate_split0, load_shared  # noqa: E402
 
 # Selection datasets of different shapes (training rows after the paper split in brackets):
 # categorical and 5 classes (449), 10 classes (742), all-categorical (1,000), 5 numeric columns
@@ -320,8 +320,7 @@ def vs_xgboost(names: list[str], csv: Path, data_dir: Path) -> str:
     import pandas as pd
 
     from automl_hyper import zoo
-    from automl_hyper.compare import evaluate, family_params
-    from automl_hyper.data.splits import paper_splits
+    from automl_hyper.compare import family_params
 
     def zoo_make(family, params):
         return zoo.get(family).make("classification", **params)
@@ -337,21 +336,9 @@ def vs_xgboost(names: list[str], csv: Path, data_dir: Path) -> str:
         if name in done:
             continue
         data = load_shared(name, data_dir)
-        tr, te = paper_splits(data.y, n_splits=1, seed=0)[0]
         rows = []
         for arm, (family, extra) in VS_XGB_ARMS.items():
-            c0 = time.process_time()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                record, est = evaluate(
-                    family,
-                    family_params(family, "small", 0, extra),
-                    data.X.iloc[tr],
-                    data.y.iloc[tr],
-                    data.X.iloc[te],
-                    data.y.iloc[te],
-                )
-            cpu = time.process_time() - c0
+            record, est, cpu = evaluate_split0(family, extra, data)
             rows.append(
                 f"{name},{arm},{record.auc:.6f},{record.fit_s + record.predict_s:.4f},{cpu:.4f},"
                 f"{getattr(est, 'precision_', '')}"
