@@ -111,6 +111,9 @@ register(
             "n_blocks": Int(1, 4, default=2),
             "dropout": Float(0.0, 0.5, default=0.25),
             "numeric_transform": Categorical(("power", "quantile", "standard"), default="power"),
+            # Opt-in, default None as the estimator's (inn_spline_selection.md: "spline" -0.0063,
+            # "spline_raw" -0.0024 mean AUC on the selection set, but phoneme +0.024): searched.
+            "trunk_encoding": Categorical((None, "spline", "spline_raw"), default=None),
         },
         ag_key="INN",
         ag_name="INN",
@@ -139,6 +142,8 @@ register(
             # Issue 13.4, measured in benchmarks/results/mothernet_inference_*.txt.
             "member_selection": Categorical(("train", None, "unf"), default="train"),
             "many_classes": Categorical(("tree", "codes", "ovr"), default="tree"),
+            # Not `precision`: a speed setting (the arithmetic of the forward pass), not a model
+            # choice for a search to weigh against accuracy.
         },
         ag_key="MOTHERNET",
         ag_name="MotherNet",
@@ -175,6 +180,9 @@ register(
             "learning_rate": Float(1e-4, 1e-2, default=3e-3, log=True),
             "dropout": Float(0.0, 0.5, default=0.0),
             "weight_decay": Float(1e-7, 1e-2, default=1e-5, log=True),
+            # The children's input: "spline_raw" (the estimator default, smash_spline_selection.md:
+            # +0.0041 mean AUC over None on the selection set), "spline" or None (the raw columns).
+            "input_encoding": Categorical(("spline_raw", "spline", None), default="spline_raw"),
         },
         # Finalists by the proxy, the UNF predictor of generated weights ("unf") or both ranks:
         # a default, not searched (benchmarks/results/smash_rankers.md: UNF scoring costs 2.5x the

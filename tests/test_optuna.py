@@ -28,6 +28,7 @@ INN_FIXED = {
     "weight_penalty": 0.1,
     "dropout": 0.1,
     "numeric_transform": "power",
+    "trunk_encoding": None,
 }
 
 

@@ -264,7 +264,7 @@ def test_zoo_entries():
     family = zoo.get("smash")
     assert family.ag_key == "SMASH" and family.estimator_class() is SmashClassifier
     assert family.estimator_class("regression") is SmashRegressor
-    assert set(family.space) == {"learning_rate", "dropout", "weight_decay"}
+    assert set(family.space) == {"learning_rate", "dropout", "weight_decay", "input_encoding"}
     spec = ArchSpec.plain((16, 8), activation="silu")
     try:
         fam = register_spec_family(spec, "smash-test-winner")
