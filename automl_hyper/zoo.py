@@ -196,6 +196,12 @@ register(
         # noise; autogluon_uplift_selection_smashslot.md). time_limit reaches it as wall limit.
         ag_priority=80,
         ag_configs=({"ag_args_fit": {"max_time_limit_ratio": 0.15}},),
+        # input_encoding="spline_raw" widens each numeric column to 9 (at most 512 in all), but
+        # the estimate counts the columns AutoGluon passes: peak RSS rise 166 MiB at 20,000 x 50
+        # and 457 MiB at 50,000 x 50 (64 + 96 B/cell said 156 and 293); 192 B/cell covers both.
+        # Not covered: a per-row cost (candidates are scored on all validation rows at once),
+        # 270 MiB at 50,000 x 10 against 220 here (autogluon_memory.md, SMASH section).
+        ag_memory=(128.0, 192.0),
         # small: both limits count CPU seconds of the fit, not wall seconds (budget.py); a fit
         # needs 1-11 CPU-s of its 30 (smash_cpu_budget_selection.md), so the limit is a safety net.
         budgets={"small": {"hyper_time_budget": 10.0, "time_limit": 30.0}},

@@ -1,0 +1,27 @@
+"""The zoo's AutoGluon memory estimates against peak fit RSS rises measured by
+benchmarks/smash_encoding_memory.py (benchmarks/results/autogluon_memory.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_hyper import zoo
+
+# (rows, numeric columns, measured peak RSS rise in MiB) with SMASH's default input_encoding.
+SMASH_SPLINE_RAW = [(5000, 50, 65), (20000, 50, 166), (20000, 100, 202), (50000, 50, 457)]
+
+
+@pytest.mark.parametrize(("rows", "cols", "rise_mib"), SMASH_SPLINE_RAW)
+def test_smash_estimate_covers_the_spline_encoded_fit(rows, cols, rise_mib):
+    pytest.importorskip("autogluon.core")
+    from automl_hyper.integrations.autogluon import model_class
+
+    assert zoo.get("smash").make().input_encoding == "spline_raw"  # what was measured
+    X = pd.DataFrame(
+        np.zeros((rows, cols), dtype=np.float32), columns=[f"c{i}" for i in range(cols)]
+    )
+    y = pd.Series(np.arange(rows) % 2)
+    estimate = model_class("smash").estimate_memory_usage_static(X=X, y=y, hyperparameters={})
+    assert estimate >= rise_mib * 2**20
