@@ -189,7 +189,12 @@ def main(args: argparse.Namespace) -> int:
         run_suite,
         write_report,
     )
-    from automl_hyper.cli.chatter import default_log_path, stderr_to_file
+    from automl_hyper.cli.chatter import (
+        RelayingStore,
+        WarningRelay,
+        default_log_path,
+        stderr_to_file,
+    )
 
     plan = plan_from_args(args)
     shard = parse_shard(args.shard)
@@ -219,7 +224,10 @@ def main(args: argparse.Namespace) -> int:
                 print(f"[{len(outcomes) + 1}/{n}] {outcome.line()}", flush=True)
                 outcomes.append(outcome)
 
-            run_suite(plan, store, workers=args.workers, shard=shard, on_outcome=progress)
+            # Our own warnings (about the data) are printed with the progress lines too, once
+            # per message per dataset and family, also from worker processes.
+            runs = store if log_path is None else RelayingStore(store, WarningRelay())
+            run_suite(plan, runs, workers=args.workers, shard=shard, on_outcome=progress)
             ran = sum(o.ran for o in outcomes)
             print(
                 f"ran {ran} runs ({sum(o.failed for o in outcomes)} failed), skipped "

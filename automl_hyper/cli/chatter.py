@@ -5,6 +5,11 @@ Redirects file descriptor 2 itself rather than Python's loggers: MLflow prints s
 ``print`` to stderr, and native libraries (XGBoost, torch) write to the descriptor directly, so
 only the descriptor catches everything. The caller gets a stream on the real terminal for its own
 progress bar.
+
+Our own warnings (automl_hyper's warning classes, e.g. ``BadInputWarning``: unseen categories,
+clipped values, text in a numeric column) are about the user's data, not chatter:
+:class:`WarningRelay` also prints them on the terminal, once per message per dataset and family,
+while they and everything else still go to the log.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def default_log_path(job: str) -> Path:
@@ -44,3 +50,103 @@ def stderr_to_file(path: Path) -> Iterator[TextIO]:
             os.dup2(saved, 2)
             os.close(saved)
             terminal.close()
+
+
+def own_warning_categories() -> tuple[type[Warning], ...]:
+    """The warning classes defined in automl_hyper (``BadInputWarning`` and any added later)."""
+    import automl_hyper.data.preprocess  # noqa: F401 - defines BadInputWarning
+
+    found: list[type[Warning]] = []
+    stack: list[type] = [Warning]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            stack.append(sub)
+            if sub.__module__.split(".")[0] == "automl_hyper" and sub not in found:
+                found.append(sub)
+    return tuple(found)
+
+
+class WarningRelay:
+    """Prints our own warnings on ``stream`` (None: this process's stdout, looked up when
+    printing, so the relay works in benchmark worker processes too) once per message per label
+    (dataset and family), and hands every warning on to where warnings went before (the log).
+
+    Picklable: it travels to ``automl-hyper benchmark``'s worker processes inside the store."""
+
+    def __init__(self, stream: TextIO | None = None, *, prefix: str = "") -> None:
+        self.stream = stream
+        self.prefix = prefix  # "\n" where a progress bar holds the current line
+        self.seen: set[tuple[str, str, str]] = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"stream": None, "prefix": self.prefix, "seen": set()}
+
+    @contextlib.contextmanager
+    def scope(self, label: str) -> Iterator[None]:
+        """While the block runs, our warnings are shown (on the terminal and in the log) once
+        per message under ``label``; other warnings follow the filters as before."""
+        ours = own_warning_categories()
+        with warnings.catch_warnings():
+            for category in ours:  # every occurrence reaches show(), which deduplicates
+                warnings.simplefilter("always", category)
+            before = warnings.showwarning
+            passthrough = getattr(before, "relay_passthrough", before)  # not a relay twice
+
+            def show(message, category, filename, lineno, file=None, line=None):
+                if issubclass(category, ours):
+                    key = (label, category.__name__, str(message))
+                    if key in self.seen:
+                        return
+                    self.seen.add(key)
+                    print(
+                        f"{self.prefix}warning: [{label}] {category.__name__}: {message}",
+                        file=self.stream or sys.stdout,
+                        flush=True,
+                    )
+                passthrough(message, category, filename, lineno, file, line)
+
+            show.relay_passthrough = passthrough
+            warnings.showwarning = show
+            yield
+
+
+class RelayingTracker:
+    """A ``run_comparison`` tracker that relays our warnings raised during each family's runs
+    (and the champion's refit), labelled ``<dataset> <family>``; the rest is ``tracker``'s."""
+
+    def __init__(self, tracker: Any, relay: WarningRelay, dataset: str) -> None:
+        self.tracker, self.relay, self.dataset = tracker, relay, dataset
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or "tracker" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["tracker"], name)
+
+    @contextlib.contextmanager
+    def family_run(self, family: str, split: int, params: dict[str, Any]) -> Iterator[Any]:
+        with self.relay.scope(f"{self.dataset} {family}"):
+            with self.tracker.family_run(family, split, params) as run:
+                yield run
+
+    @contextlib.contextmanager
+    def champion_run(self, family: str, params: dict[str, Any]) -> Iterator[Any]:
+        with self.relay.scope(f"{self.dataset} {family}"):
+            with self.tracker.champion_run(family, params) as run:
+                yield run
+
+
+class RelayingStore:
+    """A benchmark store whose trackers are :class:`RelayingTracker`; the rest is ``store``'s."""
+
+    def __init__(self, store: Any, relay: WarningRelay) -> None:
+        self.store, self.relay = store, relay
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or "store" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["store"], name)
+
+    @contextlib.contextmanager
+    def tracker(self, plan: Any, dataset: str, **kwargs: Any) -> Iterator[RelayingTracker]:
+        with self.store.tracker(plan, dataset, **kwargs) as tracker:
+            yield RelayingTracker(tracker, self.relay, dataset)

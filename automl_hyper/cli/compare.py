@@ -131,7 +131,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from automl_hyper.cli.chatter import default_log_path, stderr_to_file
+    from automl_hyper.cli.chatter import (
+        RelayingTracker,
+        WarningRelay,
+        default_log_path,
+        stderr_to_file,
+    )
     from automl_hyper.compare import ComparisonInterrupted, run_comparison
     from automl_hyper.interrupts import ctrl_c_handling
 
@@ -147,6 +152,9 @@ def main(args: argparse.Namespace) -> int:
             terminal = (
                 sys.stderr if log_path is None else stack.enter_context(stderr_to_file(log_path))
             )
+            # Our own warnings (about the user's data) reach the terminal too, once per message
+            # per family; with --verbose every warning is on the terminal already.
+            relay = None if log_path is None else WarningRelay(terminal, prefix="\n")
             # Ctrl-C never cuts a tracking write in two, and is not lost in native callbacks.
             stack.enter_context(ctrl_c_handling())
             dataset = load(args)
@@ -181,7 +189,7 @@ def main(args: argparse.Namespace) -> int:
                 budget=args.budget,
                 seed=args.seed,
                 overrides=overrides,
-                tracker=tracker,
+                tracker=tracker if relay is None else RelayingTracker(tracker, relay, dataset.name),
                 progress=False if args.quiet else terminal,
                 refit_champion=register,
             )
