@@ -91,3 +91,17 @@ def test_a_relaying_store_travels_to_worker_processes():
 class _PicklableStore:
     def finished(self, plan, dataset):
         return {(0, "logreg")}
+
+
+def test_benchmark_shows_our_warning_once_per_dataset_and_family(tiny_csv, tmp_path, capfd):
+    code = cli_main(
+        ["benchmark", "--suite", "tiny,", "--data-dir", str(tiny_csv.parent)]
+        + ["--families", "logreg", "--splits", "2", "--no-report"]
+        + ["--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"]
+        + ["--log-file", str(tmp_path / "benchmark.log")]
+    )
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    assert [line for line in out.splitlines() if "Warning" in line] == [
+        f"warning: [tiny logreg] BadInputWarning: {MESSAGE}"
+    ]
