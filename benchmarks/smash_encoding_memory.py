@@ -1,5 +1,6 @@
 """SMASH's peak fit memory with its spline input encoding (default "spline_raw") against None,
-next to the AutoGluon estimate (zoo ``ag_memory``), by the method of ``autogluon_memory.py``.
+next to the AutoGluon estimate (zoo ``ag_memory``), by the method of ``autogluon_memory.py``;
+``--family inn``: the same for INN's opt-in ``trunk_encoding`` (searched by HPO).
 
 Each case runs in a fresh process: SMASH is imported and fitted once on 40 rows (code loaded),
 then fitted on random float data of the given shape; the peak RSS rise of that fit is what
@@ -23,27 +24,32 @@ from autogluon_memory import PARAMS  # noqa: E402  (the same fit parameters as t
 
 SHAPES = ((5000, 50), (20000, 100))
 ENCODINGS = ("spline_raw", None)
+# family -> (its encoding parameter, the fitted encoder's attribute)
+ENCODING = {
+    "smash": ("input_encoding", "input_encoder_"),
+    "inn": ("trunk_encoding", "trunk_encoder_"),
+}
 
 CHILD = """
 import json, resource, sys, time, warnings
 import numpy as np, pandas as pd, torch
 torch.set_num_threads(1)
 from automl_hyper import zoo
-n, d, params = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+n, d, params, family, attr = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
 rng = np.random.default_rng(0)
 X = pd.DataFrame(rng.standard_normal((n, d)).astype(np.float32), columns=[f"c{i}" for i in range(d)])
 y = (X.iloc[:, 0] + rng.standard_normal(n) > 0).astype(int)
 warnings.simplefilter("ignore")
-zoo.get("smash").make("classification", **params).fit(X.iloc[:40], y.iloc[:40])
+zoo.get(family).make("classification", **params).fit(X.iloc[:40], y.iloc[:40])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 start = time.perf_counter()
-est = zoo.get("smash").make("classification", **params).fit(X, y)
+est = zoo.get(family).make("classification", **params).fit(X, y)
 seconds = time.perf_counter() - start
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-enc = getattr(est, "input_encoder_", None)
+enc = getattr(est, attr, None)
 width = d if enc is None else int(enc.n_features_out_)
 from automl_hyper.integrations.autogluon import model_class
-estimate = model_class("smash").estimate_memory_usage_static(X=X, y=y, hyperparameters={})
+estimate = model_class(family).estimate_memory_usage_static(X=X, y=y, hyperparameters={})
 print(json.dumps({"rise": after - before, "estimate": estimate, "width": width, "s": seconds}))
 """
 
@@ -51,6 +57,7 @@ print(json.dumps({"rise": after - before, "estimate": estimate, "width": width, 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--append", help="append the section to this markdown file")
+    parser.add_argument("--family", choices=sorted(ENCODING), default="smash")
     parser.add_argument("--shapes", default=",".join(f"{n}x{d}" for n, d in SHAPES))
     parser.add_argument(
         "--estimate-only",
@@ -59,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    param, attr = ENCODING[args.family]
     if args.estimate_only:
         import numpy as np
         import pandas as pd
@@ -66,24 +74,35 @@ def main(argv: list[str] | None = None) -> None:
         from automl_hyper import zoo
         from automl_hyper.integrations.autogluon import model_class
 
-        print(f"SMASH ag_memory {zoo.get('smash').ag_memory}")
+        print(f"{args.family} ag_memory {zoo.get(args.family).ag_memory}")
         print("| rows x features | AutoGluon estimate (MiB) |\n|---|---|")
         for n, d in shapes:
             X = pd.DataFrame(np.zeros((n, d), np.float32), columns=[f"c{i}" for i in range(d)])
             y = pd.Series(np.arange(n) % 2)
-            est = model_class("smash").estimate_memory_usage_static(X=X, y=y, hyperparameters={})
+            est = model_class(args.family).estimate_memory_usage_static(
+                X=X, y=y, hyperparameters={}
+            )
             print(f"| {n} x {d} | {est / 2**20:.0f} |")
         return
     rows = [
-        "| input_encoding | rows x features | encoded width | peak RSS rise (MiB) "
+        f"| {param} | rows x features | encoded width | peak RSS rise (MiB) "
         "| AutoGluon estimate (MiB) | fit s |",
         "|---|---|---|---|---|---|",
     ]
     for n, d in shapes:
         for encoding in ENCODINGS:
-            params = {**PARAMS["smash"], "input_encoding": encoding}
+            params = {**PARAMS[args.family], param: encoding}
             proc = subprocess.run(
-                [sys.executable, "-c", CHILD, str(n), str(d), json.dumps(params)],
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    str(n),
+                    str(d),
+                    json.dumps(params),
+                    args.family,
+                    attr,
+                ],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -97,13 +116,13 @@ def main(argv: list[str] | None = None) -> None:
     text = "\n".join(
         [
             "",
-            "## SMASH with its spline input encoding (default since 02437ce)",
+            f"## {args.family}: peak fit memory with and without {param}",
             "",
             "Command:",
             "",
             "    nice -n 5 python benchmarks/smash_encoding_memory.py " + " ".join(sys.argv[1:]),
             "",
-            f"Fit parameters: {json.dumps(PARAMS['smash'])} plus input_encoding; same method as",
+            f"Fit parameters: {json.dumps(PARAMS[args.family])} plus {param}; same method as",
             "above (fresh process per row, rise of ru_maxrss over a 40-row fit, one torch thread).",
             "The estimate is that of the zoo's ag_memory at the commit the rows were measured on.",
             "",
