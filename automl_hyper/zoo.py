@@ -30,9 +30,10 @@ class Family:
     # AutoGluon configs offered by ``integrations.autogluon.default_hyperparameters``, fastest
     # first (AutoGluon's own defaults list several configs per key with ``ag_args`` suffixes).
     ag_configs: tuple[dict[str, Any], ...] = ({},)
-    # Peak fit memory for AutoGluon's memory checks: (MiB, bytes per cell of the encoded data)
-    # on top of a process that has imported the family (peak RSS measured in the issue 13.6 note).
-    ag_memory: tuple[float, float] = (64.0, 96.0)
+    # Peak fit memory for AutoGluon's memory checks: (MiB, bytes per cell of the encoded data[,
+    # bytes per row]) on top of a process that has imported the family (peak RSS measured in the
+    # issue 13.6 note and benchmarks/results/autogluon_memory.md).
+    ag_memory: tuple[float, ...] = (64.0, 96.0)
     # True when the estimator learns epoch by epoch through ``partial_fit`` (per-epoch pruning).
     iterative: bool = False
     # Optional define-by-run override for conditional spaces: trial -> params.
@@ -199,9 +200,9 @@ register(
         # input_encoding="spline_raw" widens each numeric column to 9 (at most 512 in all), but
         # the estimate counts the columns AutoGluon passes: peak RSS rise 166 MiB at 20,000 x 50
         # and 457 MiB at 50,000 x 50 (64 + 96 B/cell said 156 and 293); 192 B/cell covers both.
-        # Not covered: a per-row cost (candidates are scored on all validation rows at once),
-        # 270 MiB at 50,000 x 10 against 220 here (autogluon_memory.md, SMASH section).
-        ag_memory=(128.0, 192.0),
+        # And a per-row cost (candidates are scored on all validation rows at once): 270 MiB at
+        # 50,000 x 10 (~4 KB per row; autogluon_memory.md, SMASH section): 6 KB per row.
+        ag_memory=(128.0, 192.0, 6144.0),
         # small: both limits count CPU seconds of the fit, not wall seconds (budget.py); a fit
         # needs 1-11 CPU-s of its 30 (smash_cpu_budget_selection.md), so the limit is a safety net.
         budgets={"small": {"hyper_time_budget": 10.0, "time_limit": 30.0}},

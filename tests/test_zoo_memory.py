@@ -10,7 +10,15 @@ import pytest
 from automl_hyper import zoo
 
 # (rows, numeric columns, measured peak RSS rise in MiB) with SMASH's default input_encoding.
-SMASH_SPLINE_RAW = [(5000, 50, 65), (20000, 50, 166), (20000, 100, 202), (50000, 50, 457)]
+# 50,000 x 10: few columns, many rows, where the per-row cost (candidates scored on all
+# validation rows at once) dominates.
+SMASH_SPLINE_RAW = [
+    (5000, 50, 65),
+    (20000, 50, 166),
+    (20000, 100, 202),
+    (50000, 50, 457),
+    (50000, 10, 270),
+]
 
 
 @pytest.mark.parametrize(("rows", "cols", "rise_mib"), SMASH_SPLINE_RAW)
