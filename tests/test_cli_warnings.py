@@ -98,3 +98,16 @@ def test_benchmark_shows_our_warning_once_per_dataset_and_family(tiny_csv, tmp_p
     assert [line for line in out.splitlines() if "Warning" in line] == [
         f"warning: [tiny logreg] BadInputWarning: {MESSAGE}"
     ]
+
+
+def test_a_warning_class_the_user_ignores_is_not_relayed(capsys):
+    relay = WarningRelay()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BadInputWarning)  # as -W ignore::...BadInputWarning does
+        with relay.scope("d1 inn"):
+            warnings.warn(MESSAGE, BadInputWarning, stacklevel=2)
+        assert capsys.readouterr().out == ""
+        warnings.simplefilter("default", BadInputWarning)  # a later filter in front wins
+        with relay.scope("d1 inn"):
+            warnings.warn(MESSAGE, BadInputWarning, stacklevel=2)
+    assert capsys.readouterr().out.count("BadInputWarning") == 1

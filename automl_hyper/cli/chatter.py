@@ -66,6 +66,20 @@ def own_warning_categories() -> tuple[type[Warning], ...]:
     return tuple(found)
 
 
+def _ignored(category: type[Warning]) -> bool:
+    """Whether the warning filters in force drop ``category`` wherever it is raised: the first
+    filter that matches it for every message and module says "ignore"."""
+    for action, message, cls, module, lineno in warnings.filters:
+        if not issubclass(category, cls):
+            continue
+        anywhere = (message is None or message.pattern == "") and (
+            module is None or module.pattern == ""
+        )
+        if anywhere and lineno == 0:
+            return action == "ignore"
+    return False
+
+
 class WarningRelay:
     """Prints our own warnings on ``stream`` (None: this process's stdout, looked up when
     printing, so the relay works in benchmark worker processes too) once per message per label
@@ -85,7 +99,8 @@ class WarningRelay:
     def scope(self, label: str) -> Iterator[None]:
         """While the block runs, our warnings are shown (on the terminal and in the log) once
         per message under ``label``; other warnings follow the filters as before."""
-        ours = own_warning_categories()
+        # A class the user silenced (-W ignore::..., PYTHONWARNINGS) stays silent.
+        ours = tuple(c for c in own_warning_categories() if not _ignored(c))
         with warnings.catch_warnings():
             for category in ours:  # every occurrence reaches show(), which deduplicates
                 warnings.simplefilter("always", category)
