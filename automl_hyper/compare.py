@@ -30,6 +30,7 @@ from automl_hyper.budgets import budget_description
 from automl_hyper.data.loading import Dataset
 from automl_hyper.data.splits import paper_splits
 from automl_hyper.metrics import auc_score
+from automl_hyper.warning_types import AutomlHyperWarning
 
 REFERENCE = "xgboost-tuned"
 
@@ -373,7 +374,11 @@ def run_comparison(
         try:
             tracker.finish(comparison)
         except Exception as err:  # noqa: BLE001 - the interrupt, not this, is what to report
-            warnings.warn(f"after Ctrl-C, the tracker could not finish: {err}", stacklevel=2)
+            warnings.warn(
+                f"after Ctrl-C, the tracker could not finish: {err}",
+                AutomlHyperWarning,
+                stacklevel=2,
+            )
         raise ComparisonInterrupted(comparison) from stop
     if bar is not None:
         bar.close()

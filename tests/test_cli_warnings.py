@@ -107,7 +107,30 @@ def test_a_warning_class_the_user_ignores_is_not_relayed(capsys):
         with relay.scope("d1 inn"):
             warnings.warn(MESSAGE, BadInputWarning, stacklevel=2)
         assert capsys.readouterr().out == ""
+        from automl_hyper.warning_types import AutomlHyperWarning
+
+        warnings.simplefilter("ignore", AutomlHyperWarning)  # all of ours at once
+        with relay.scope("d1 inn"):
+            warnings.warn(MESSAGE, BadInputWarning, stacklevel=2)
+        assert capsys.readouterr().out == ""
         warnings.simplefilter("default", BadInputWarning)  # a later filter in front wins
         with relay.scope("d1 inn"):
             warnings.warn(MESSAGE, BadInputWarning, stacklevel=2)
     assert capsys.readouterr().out.count("BadInputWarning") == 1
+
+
+def test_our_other_warnings_are_relayed_too(capsys):
+    """Not only bad input: a fallback or limit automl-hyper applies (here MotherNet's row cap)
+    is an AutomlHyperWarning, and reaches the terminal the same way."""
+    from automl_hyper.models.mothernet import MotherNetClassifier
+    from automl_hyper.warning_types import AutomlHyperWarning
+
+    assert issubclass(BadInputWarning, AutomlHyperWarning)
+    assert AutomlHyperWarning in own_warning_categories()
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((120, 3)), np.arange(120) % 2
+    with WarningRelay().scope("d1 mothernet"):
+        MotherNetClassifier(n_estimators=1, max_train_rows=60, random_state=0).fit(X, y)
+    shown = capsys.readouterr().out.splitlines()
+    assert len(shown) == 1 and shown[0].startswith("warning: [d1 mothernet] AutomlHyperWarning:")
+    assert "max_train_rows=60" in shown[0]

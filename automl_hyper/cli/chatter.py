@@ -6,8 +6,9 @@ Redirects file descriptor 2 itself rather than Python's loggers: MLflow prints s
 only the descriptor catches everything. The caller gets a stream on the real terminal for its own
 progress bar.
 
-Our own warnings (automl_hyper's warning classes, e.g. ``BadInputWarning``: unseen categories,
-clipped values, text in a numeric column) are about the user's data, not chatter:
+Our own warnings (``AutomlHyperWarning`` and its subclasses such as ``BadInputWarning``: unseen
+categories, clipped values, a fallback or limit applied, a model not saved) are about the user's
+data and results, not chatter:
 :class:`WarningRelay` also prints them on the terminal, once per message per dataset and family,
 while they and everything else still go to the log.
 """
@@ -99,11 +100,15 @@ class WarningRelay:
     def scope(self, label: str) -> Iterator[None]:
         """While the block runs, our warnings are shown (on the terminal and in the log) once
         per message under ``label``; other warnings follow the filters as before."""
-        # A class the user silenced (-W ignore::..., PYTHONWARNINGS) stays silent.
-        ours = tuple(c for c in own_warning_categories() if not _ignored(c))
+        ours = own_warning_categories()
+        # A class the user silenced (-W ignore::..., PYTHONWARNINGS) stays silent, also where
+        # a parent class of it is relayed: decided on the user's filters before any is added,
+        # applied parents first so that a subclass's own setting lands in front of its
+        # parent's. "always": every occurrence reaches show(), which deduplicates.
+        actions = {c: "ignore" if _ignored(c) else "always" for c in ours}
         with warnings.catch_warnings():
-            for category in ours:  # every occurrence reaches show(), which deduplicates
-                warnings.simplefilter("always", category)
+            for category in sorted(ours, key=lambda c: len(c.__mro__)):
+                warnings.simplefilter(actions[category], category)
             before = warnings.showwarning
             passthrough = getattr(before, "relay_passthrough", before)  # not a relay twice
 

@@ -26,6 +26,8 @@ from xml.sax.saxutils import escape, unescape
 import numpy as np
 import pandas as pd
 
+from automl_hyper.warning_types import AutomlHyperWarning
+
 CACHE_ENV_VAR = "AUTOML_HYPER_OPENML_CACHE"
 INDEX_FILE = "automl_hyper_index.json"
 LOCAL_TAG = "automl-hyper-local"
@@ -365,6 +367,7 @@ def build_cache(
     if skipped:
         warnings.warn(
             f"skipped {len(skipped)} file(s) with no openml_id in MANIFEST.tsv: {skipped}",
+            AutomlHyperWarning,
             stacklevel=2,
         )
     return written

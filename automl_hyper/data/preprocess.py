@@ -37,6 +37,8 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from automl_hyper.warning_types import AutomlHyperWarning
+
 NumericTransform = Literal["quantile", "power", "standard", "none"]
 CategoricalEncoding = Literal["onehot", "ordinal"]
 CategoricalMissing = Literal["most_frequent", "level"]
@@ -53,7 +55,7 @@ FAR_SPANS = 10.0
 NUMERIC_TEXT_SHARE = 0.5
 
 
-class BadInputWarning(UserWarning):
+class BadInputWarning(AutomlHyperWarning):
     """Input was repaired by a documented fallback (README "Bad input"); the message names the column."""
 
 

@@ -40,6 +40,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.validation import check_is_fitted
 
+from automl_hyper.warning_types import AutomlHyperWarning
+
 # A column needs at least this many distinct training values to be expanded.
 MIN_DISTINCT = 3
 # Fewest knots the width cap may lower the count to.
@@ -134,14 +136,14 @@ class SplineEncoder(TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"spline encoding of {n_candidates} numeric columns with {self.n_knots} knots "
                 f"would be wider than max_width={self.max_width}: {fits} knots per column",
-                UserWarning,
+                AutomlHyperWarning,
                 stacklevel=3,
             )
             return int(fits)
         warnings.warn(
             f"spline encoding of {n_candidates} numeric columns cannot fit max_width="
             f"{self.max_width} even with {MIN_KNOTS} knots: the columns are kept raw",
-            UserWarning,
+            AutomlHyperWarning,
             stacklevel=3,
         )
         return None

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from automl_hyper.warning_types import AutomlHyperWarning
 from automl_hyper.weightspace.specs import arch_arrays, arch_space, child_members
 
 SHIPPED = {"smash": "unf-smash", "mothernet": "unf-mothernet"}
@@ -119,6 +120,7 @@ def child_quality(estimator, n_train: int | None = None) -> dict[str, float]:
         warnings.warn(
             f"predicted_auc not logged: the UNF predictor failed on {type(estimator).__name__} "
             f"({type(err).__name__}: {err})",
+            AutomlHyperWarning,
             stacklevel=2,
         )
     return {}

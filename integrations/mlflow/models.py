@@ -55,6 +55,7 @@ from automl_hyper.integrations.mlflow.requirements import (
     pinned_requirements,
     referenced_modules,
 )
+from automl_hyper.warning_types import AutomlHyperWarning
 
 _ARTIFACT = "serving_object"  # the cloudpickled serving object (families without a safe format)
 # MotherNet's numpy child, no pickle: arrays (npz) + JSON config (NumpyChild.to_state).
@@ -223,6 +224,7 @@ def write_serving_artifacts(
             warnings.warn(
                 f"MotherNet's child could not be written without pickle ({err}); logging it "
                 "with cloudpickle instead (verified by sha256 at load)",
+                AutomlHyperWarning,
                 stacklevel=3,
             )
             for path in folder.glob("child_*"):
@@ -234,6 +236,7 @@ def write_serving_artifacts(
             warnings.warn(
                 f"{type(obj).__name__} could not be written as weights without pickle ({err}); "
                 "logging it with cloudpickle instead (verified by sha256 at load)",
+                AutomlHyperWarning,
                 stacklevel=3,
             )
             shutil.rmtree(folder / "weights", ignore_errors=True)

@@ -49,6 +49,7 @@ from automl_hyper.compare import (
 from automl_hyper.integrations.mlflow.local_models import LocalModels
 from automl_hyper.integrations.mlflow.models import log_family_model, log_feature_importances
 from automl_hyper.interrupts import deferred
+from automl_hyper.warning_types import AutomlHyperWarning
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 _ARTIFACTS_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
@@ -290,7 +291,7 @@ class MLflowTracker:
             f"MLflow store {self.tracking_uri} unavailable ({self.tracking_error}); tracking "
             f"stopped and the comparison carries on without it: {where}"
         )
-        warnings.warn(self.lost_message, stacklevel=3)
+        warnings.warn(self.lost_message, AutomlHyperWarning, stacklevel=3)
         if self._notify is not None:
             self._notify(self.lost_message)
 
@@ -302,6 +303,7 @@ class MLflowTracker:
         except Exception as err:  # noqa: BLE001 - the fit stands; say that this copy is missing
             warnings.warn(
                 f"could not save {name} under {self.saved.folder}: {type(err).__name__}: {err}",
+                AutomlHyperWarning,
                 stacklevel=3,
             )
 
@@ -455,7 +457,9 @@ class MLflowTracker:
                 self.saved.write_results(comparison.frame(), leaderboard_report(comparison))
             except OSError as err:
                 warnings.warn(
-                    f"could not write the results under {self.saved.folder}: {err}", stacklevel=2
+                    f"could not write the results under {self.saved.folder}: {err}",
+                    AutomlHyperWarning,
+                    stacklevel=2,
                 )
         if comparison.interrupted:
             self._call("logging the leaderboard", lambda: self._log_board(comparison))
@@ -497,7 +501,7 @@ class MLflowTracker:
                 f"moved alias {name}@{self.alias} from version {previous.version} ({was}, "
                 f"run {previous.run_id}) to version {version.version}"
             )
-            warnings.warn(self.alias_moved, stacklevel=2)
+            warnings.warn(self.alias_moved, AutomlHyperWarning, stacklevel=2)
 
 
 def _version_with_alias(client: mlflow.MlflowClient, name: str, alias: str):

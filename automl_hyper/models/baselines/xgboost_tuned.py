@@ -21,6 +21,7 @@ from xgboost import XGBClassifier
 from automl_hyper.metrics import auc_score
 from automl_hyper.models.base import TabularClassifierBase
 from automl_hyper.models.torch_utils import seed_from
+from automl_hyper.warning_types import AutomlHyperWarning
 
 
 def suggest_xgb_params(trial: optuna.Trial) -> dict:
@@ -167,7 +168,7 @@ class TunedXGBClassifier(TabularClassifierBase):
             )
             warnings.warn(
                 f"{why}, so TunedXGBClassifier falls back to XGBoost defaults",
-                UserWarning,
+                AutomlHyperWarning,
                 stacklevel=3,
             )
             self.best_params_, self.cv_score_ = {}, float("nan")

@@ -53,6 +53,7 @@ from automl_hyper.models.mothernet.child import (
 from automl_hyper.models.mothernet.model import ChildWeights, MotherNet, child_logits
 from automl_hyper.models.mothernet.registry import load_model
 from automl_hyper.models.torch_utils import seed_from, torch_threads
+from automl_hyper.warning_types import AutomlHyperWarning
 
 TRANSFORMS = ("none", "quantile", "power", "mixed")
 ENCODINGS = ("onehot", "binary", "ordinal", "mixed")
@@ -126,7 +127,7 @@ def _check_bfloat16(device: torch.device) -> None:
         warnings.warn(
             "precision='bfloat16': this CPU has no native bfloat16 instructions (avx512_bf16, "
             "AMX); torch emulates them, which is slower than precision='float32'",
-            UserWarning,
+            AutomlHyperWarning,
             stacklevel=4,
         )
 
@@ -511,7 +512,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
 
     def _announce(self, message: str) -> None:
         self.limits_applied_.append(message)
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warnings.warn(message, AutomlHyperWarning, stacklevel=4)
 
     def _subsample(
         self, rows: np.ndarray, y: np.ndarray, rng: np.random.RandomState

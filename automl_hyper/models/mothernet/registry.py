@@ -28,6 +28,7 @@ from automl_hyper.checkpoints import (  # noqa: F401 -- re-exported: ChecksumErr
 )
 from automl_hyper.checkpoints import entry_for as _entry_for
 from automl_hyper.models.mothernet.model import ModelConfig, MotherNet
+from automl_hyper.warning_types import AutomlHyperWarning
 
 DEFAULT_NAME = "mothernet-small"
 
@@ -74,7 +75,7 @@ def load_model(checkpoint: str | Path | None = None) -> tuple[MotherNet, dict]:
         digest = sha256_of(path)
         warnings.warn(
             f"checkpoint {path} has no recorded sha256; loading it unverified (sha256 now: {digest})",
-            UserWarning,
+            AutomlHyperWarning,
             stacklevel=3,
         )
         config = ModelConfig(**json.loads(config_file.read_text())["model"])
