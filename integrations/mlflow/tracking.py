@@ -291,7 +291,8 @@ class MLflowTracker:
             f"MLflow store {self.tracking_uri} unavailable ({self.tracking_error}); tracking "
             f"stopped and the comparison carries on without it: {where}"
         )
-        warnings.warn(self.lost_message, AutomlHyperWarning, stacklevel=3)
+        # A plain UserWarning: the CLI shows this one through notify, not the warning relay.
+        warnings.warn(self.lost_message, stacklevel=3)
         if self._notify is not None:
             self._notify(self.lost_message)
 
