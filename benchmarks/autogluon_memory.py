@@ -41,6 +41,15 @@ print(json.dumps({"rise": after - before, "estimate": est}))
 """
 
 
+def child_json(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh interpreter (so each peak RSS starts clean) with ``args`` and
+    return the JSON object its last line prints."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/results/autogluon_memory.md")
@@ -48,13 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = ["| family | rows x features | peak RSS rise (MiB) | AutoGluon estimate (MiB) |"]
     rows.append("|---|---|---|---|")
     for family, n, d in CASES:
-        proc = subprocess.run(
-            [sys.executable, "-c", CHILD, family, str(n), str(d), json.dumps(PARAMS[family])],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out = child_json(CHILD, family, str(n), str(d), json.dumps(PARAMS[family]))
         rows.append(
             f"| {family} | {n} x {d} | {out['rise'] / 2**20:.0f} | {out['estimate'] / 2**20:.0f} |"
         )

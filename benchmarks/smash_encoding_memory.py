@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from autogluon_memory import PARAMS  # noqa: E402  (the same fit parameters as that table)
+from autogluon_memory import PARAMS, child_json  # noqa: E402  (the same fit parameters as that table)
 
 SHAPES = ((5000, 50), (20000, 100))
 ENCODINGS = ("spline_raw", None)
@@ -92,22 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     for n, d in shapes:
         for encoding in ENCODINGS:
             params = {**PARAMS[args.family], param: encoding}
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    CHILD,
-                    str(n),
-                    str(d),
-                    json.dumps(params),
-                    args.family,
-                    attr,
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            out = child_json(CHILD, str(n), str(d), json.dumps(params), args.family, attr)
             rows.append(
                 f"| {encoding} | {n} x {d} | {out['width']} | {out['rise'] / 2**20:.0f} "
                 f"| {out['estimate'] / 2**20:.0f} | {out['s']:.1f} |"
