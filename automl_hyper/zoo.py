@@ -34,6 +34,10 @@ class Family:
     # bytes per row]) on top of a process that has imported the family (peak RSS measured in the
     # issue 13.6 note and benchmarks/results/autogluon_memory.md).
     ag_memory: tuple[float, ...] = (64.0, 96.0)
+    # Other estimates where a parameter widens the data: ((param, values, ag_memory), ...); the
+    # first whose param takes one of its values (in the trial's hyperparameters, else the
+    # family's defaults) replaces ``ag_memory``.
+    ag_memory_when: tuple[tuple[str, tuple[Any, ...], tuple[float, ...]], ...] = ()
     # True when the estimator learns epoch by epoch through ``partial_fit`` (per-epoch pruning).
     iterative: bool = False
     # Optional define-by-run override for conditional spaces: trial -> params.
@@ -59,6 +63,16 @@ class Family:
 
     def default_params(self) -> dict[str, Any]:
         return {**defaults_of(self.space), **self.defaults}
+
+    def memory_estimate(self, params: dict[str, Any] | None = None) -> tuple[float, ...]:
+        """``ag_memory`` for a fit with ``params`` (over the defaults): the first matching
+        ``ag_memory_when`` entry, else ``ag_memory``. (AutoGluon hands a search space over as
+        its default value, and each HPO trial its own values.)"""
+        chosen = {**self.default_params(), **(params or {})}
+        for param, values, estimate in self.ag_memory_when:
+            if chosen.get(param) in values:
+                return estimate
+        return self.ag_memory
 
 
 FAMILIES: dict[str, Family] = {}
@@ -124,6 +138,9 @@ register(
         ag_configs=({"ag_args_fit": {"max_time_limit_ratio": 0.25}},),
         # +32 MiB at 5,000 x 100, +168 MiB at 20,000 x 100 (2 epochs; snapshots grow with cells).
         ag_memory=(32.0, 96.0),
+        # A spline trunk encoding widens each numeric column to ~9 (no width cap): +346 MiB at
+        # 20,000 x 100, +438 at 50,000 x 50 (autogluon_memory.md, INN section).
+        ag_memory_when=(("trunk_encoding", ("spline", "spline_raw"), (64.0, 192.0)),),
         iterative=True,
         budgets={"small": {"max_epochs": 40}, "paper": {"max_epochs": 200}},
     )

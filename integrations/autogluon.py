@@ -191,11 +191,13 @@ class ZooModel(AbstractTorchModel, metaclass=_ZooModelMeta):
     def _estimate_memory_usage_static(
         cls, *, X: pd.DataFrame, hyperparameters: dict | None = None, **kwargs
     ) -> int:
-        """Peak fit memory in bytes: the family's ``ag_memory`` (zoo.py) applied to X's cells
-        after one-hot encoding (at most 21 columns per category: 20 levels plus the rest), and
-        to its rows where a third entry (bytes per row) is given.
-        AutoGluon compares it with the memory available before fitting (and per Ray fold)."""
-        base_mib, per_cell, per_row = (*zoo.get(cls.family_name).ag_memory, 0.0)[:3]
+        """Peak fit memory in bytes: the family's ``ag_memory`` (zoo.py; for these
+        ``hyperparameters``) applied to X's cells after one-hot encoding (at most 21 columns per
+        category: 20 levels plus the rest), and to its rows where a third entry (bytes per row)
+        is given. AutoGluon compares it with the memory available before fitting (and per Ray
+        fold)."""
+        estimate = zoo.get(cls.family_name).memory_estimate(hyperparameters)
+        base_mib, per_cell, per_row = (*estimate, 0.0)[:3]
         numeric = X.select_dtypes(exclude=["category", "object"]).shape[1]
         categorical = X.select_dtypes(include=["category", "object"])
         levels = sum(min(int(categorical[c].nunique()), 21) for c in categorical.columns)
