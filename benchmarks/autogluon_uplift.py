@@ -396,6 +396,7 @@ def summarise(table: pd.DataFrame) -> str:
     lines.append(
         f"| any of ours | {any_fit.sum()}/{len(ours)} | {any_kept.sum()}/{len(ours)} | - | - |"
     )
+    lines += _per_model(ours)
     split_ids = sorted(diff.index.get_level_values("split").unique())
     several = len(split_ids) > 1  # then each split's difference gets a column too
     lines += [
@@ -427,6 +428,23 @@ def summarise(table: pd.DataFrame) -> str:
         lines += ["", f"{len(failed)} failed rows (run again on resume):", ""]
         lines += [f"- {r.dataset} split {r.split} {r.arm}: {r.error}" for r in failed.itertuples()]
     return "\n".join(lines) + "\n"
+
+
+def _per_model(ours: pd.DataFrame) -> list[str]:
+    """Kept count and mean weight of each of our AutoGluon models, for the families that had
+    several (e.g. MotherNetFT and MotherNetFT_P, one row ``mothernet_ft`` in the table above)."""
+    weights = [json.loads(w) if isinstance(w, str) and w else {} for w in ours["weights"]]
+    names = sorted({m for w in weights for m in w if family_of(m) in FAMILIES})
+    per_family = pd.Series([family_of(m) for m in names], dtype=object).value_counts()
+    shared = [m for m in names if per_family[family_of(m)] > 1]
+    if not shared:
+        return []
+    lines = ["", "models of ours sharing a family row above:", ""]
+    lines += ["| model | family | kept (weight > 0) | mean weight when kept |", "|---|---|---|---|"]
+    for m in shared:
+        kept = [w[m] for w in weights if w.get(m, 0) > 0]
+        lines.append(f"| {m} | {family_of(m)} | {len(kept)}/{len(ours)} | {np.mean(kept):.3f} |")
+    return lines
 
 
 def versus(base: pd.DataFrame, other: pd.DataFrame, names: tuple[str, str]) -> str:

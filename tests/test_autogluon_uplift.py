@@ -87,6 +87,32 @@ def test_summary_flags_datasets_below_noise() -> None:
     text = uplift.summarise(table)
     assert "below noise" in text and ": a (1 of 2 datasets)" in text
     assert "| any of ours | 2/4 | 2/4 |" in text
+    assert "sharing a family row" not in text  # one model per family: nothing to split
+
+
+def test_summary_splits_a_family_row_shared_by_several_configs() -> None:
+    """Two MOTHERNET fine-tuned configs (MotherNetFT, MotherNetFT_P) are one family row; the
+    summary also gives each model's own count and weight."""
+    uplift = _script()
+    weights = [{"MotherNetFT": 0.6, "LightGBM": 0.4}, {"MotherNetFT_P": 0.2, "LightGBM": 0.8}]
+    rows = []
+    for split, w in enumerate(weights):
+        for arm, auc in (("gbdt", 0.8), ("gbdt+ours", 0.81)):
+            ours = arm == "gbdt+ours"
+            rows.append(
+                dict(
+                    zip(uplift.KEY, ("a", split, arm, 60.0, "medium_quality", "cfg")),
+                    auc=auc,
+                    fit_s=1.0,
+                    predict_s=0.1,
+                    weights=json.dumps(w if ours else {}),
+                    models_fit="MotherNetFT;MotherNetFT_P;LightGBM" if ours else "LightGBM",
+                )
+            )
+    text = uplift.summarise(pd.DataFrame(rows))
+    assert "| mothernet_ft | 2/2 | 2/2 | 0.400 |" in text
+    assert "| MotherNetFT | mothernet_ft | 1/2 | 0.600 |" in text
+    assert "| MotherNetFT_P | mothernet_ft | 1/2 | 0.200 |" in text
 
 
 def test_reuse_gbdt_copies_only_missing_gbdt_rows(tmp_path: Path) -> None:
