@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from automl_hyper.warning_types import AutomlHyperWarning
+
 
 def default_log_path(job: str) -> Path:
     """``<tmp>/automl-hyper/<job>-<UTC time>.log``: out of the working folder, one per run."""
@@ -54,16 +56,14 @@ def stderr_to_file(path: Path) -> Iterator[TextIO]:
 
 
 def own_warning_categories() -> tuple[type[Warning], ...]:
-    """The warning classes defined in automl_hyper (``BadInputWarning`` and any added later)."""
-    import automl_hyper.data.preprocess  # noqa: F401 - defines BadInputWarning
-
+    """``AutomlHyperWarning`` and its subclasses (``BadInputWarning``, any added later)."""
     found: list[type[Warning]] = []
-    stack: list[type] = [Warning]
+    stack: list[type[Warning]] = [AutomlHyperWarning]
     while stack:
-        for sub in stack.pop().__subclasses__():
-            stack.append(sub)
-            if sub.__module__.split(".")[0] == "automl_hyper" and sub not in found:
-                found.append(sub)
+        category = stack.pop()
+        if category not in found:
+            found.append(category)
+            stack.extend(category.__subclasses__())
     return tuple(found)
 
 
@@ -113,7 +113,7 @@ class WarningRelay:
             passthrough = getattr(before, "relay_passthrough", before)  # not a relay twice
 
             def show(message, category, filename, lineno, file=None, line=None):
-                if issubclass(category, ours):
+                if issubclass(category, AutomlHyperWarning):
                     key = (label, category.__name__, str(message))
                     if key in self.seen:
                         return
