@@ -22,22 +22,30 @@ PARAMS = {
     "smash": {"n_candidates": 50, "hyper_time_budget": 3.0, "time_limit": 15.0, "max_epochs": 3},
 }
 
+# argv: family, rows, columns, fit parameters (JSON), and optionally the fitted estimator's
+# encoder attribute whose output width to report (benchmarks/smash_encoding_memory.py).
 CHILD = """
-import json, resource, sys
+import json, resource, sys, time, warnings
 import numpy as np, pandas as pd, torch
 torch.set_num_threads(1)
 from automl_hyper import zoo
 family, n, d, params = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
+attr = sys.argv[5] if len(sys.argv) > 5 else None
 rng = np.random.default_rng(0)
 X = pd.DataFrame(rng.standard_normal((n, d)).astype(np.float32), columns=[f"c{i}" for i in range(d)])
 y = (X.iloc[:, 0] + rng.standard_normal(n) > 0).astype(int)
+warnings.simplefilter("ignore")
 zoo.get(family).make("classification", **params).fit(X.iloc[:40], y.iloc[:40])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-zoo.get(family).make("classification", **params).fit(X, y)
+start = time.perf_counter()
+fitted = zoo.get(family).make("classification", **params).fit(X, y)
+seconds = time.perf_counter() - start
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+enc = getattr(fitted, attr, None) if attr else None
+width = d if enc is None else int(enc.n_features_out_)
 from automl_hyper.integrations.autogluon import model_class
-est = model_class(family).estimate_memory_usage_static(X=X, y=y, hyperparameters={})
-print(json.dumps({"rise": after - before, "estimate": est}))
+est = model_class(family).estimate_memory_usage_static(X=X, y=y, hyperparameters=params)
+print(json.dumps({"rise": after - before, "estimate": est, "width": width, "s": seconds}))
 """
 
 

@@ -19,7 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from autogluon_memory import PARAMS, child_json  # noqa: E402  (the same fit parameters as that table)
+from autogluon_memory import (  # noqa: E402  (the same fit and measurement as that table)
+    CHILD,
+    PARAMS,
+    child_json,
+)
 
 SHAPES = ((5000, 50), (20000, 100))
 ENCODINGS = ("spline_raw", None)
@@ -28,29 +32,6 @@ ENCODING = {
     "smash": ("input_encoding", "input_encoder_"),
     "inn": ("trunk_encoding", "trunk_encoder_"),
 }
-
-CHILD = """
-import json, resource, sys, time, warnings
-import numpy as np, pandas as pd, torch
-torch.set_num_threads(1)
-from automl_hyper import zoo
-n, d, params, family, attr = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
-rng = np.random.default_rng(0)
-X = pd.DataFrame(rng.standard_normal((n, d)).astype(np.float32), columns=[f"c{i}" for i in range(d)])
-y = (X.iloc[:, 0] + rng.standard_normal(n) > 0).astype(int)
-warnings.simplefilter("ignore")
-zoo.get(family).make("classification", **params).fit(X.iloc[:40], y.iloc[:40])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-start = time.perf_counter()
-est = zoo.get(family).make("classification", **params).fit(X, y)
-seconds = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-enc = getattr(est, attr, None)
-width = d if enc is None else int(enc.n_features_out_)
-from automl_hyper.integrations.autogluon import model_class
-estimate = model_class(family).estimate_memory_usage_static(X=X, y=y, hyperparameters={})
-print(json.dumps({"rise": after - before, "estimate": estimate, "width": width, "s": seconds}))
-"""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     for n, d in shapes:
         for encoding in ENCODINGS:
             params = {**PARAMS[args.family], param: encoding}
-            out = child_json(CHILD, str(n), str(d), json.dumps(params), args.family, attr)
+            out = child_json(CHILD, args.family, str(n), str(d), json.dumps(params), attr)
             rows.append(
                 f"| {encoding} | {n} x {d} | {out['width']} | {out['rise'] / 2**20:.0f} "
                 f"| {out['estimate'] / 2**20:.0f} | {out['s']:.1f} |"
