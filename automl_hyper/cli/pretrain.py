@@ -18,11 +18,22 @@ from automl_hyper.cli.usage import UsageError
 
 
 def init_weights(trainer, checkpoint: str) -> None:
-    """Copy verified shipped weights into a fresh trainer's model (architectures must match) and
-    record where they came from, so the new run's provenance includes the earlier training."""
+    """Copy verified shipped weights into a fresh trainer's model and record where they came
+    from, so the new run's provenance includes the earlier training. A larger architecture (more
+    encoder layers, a wider decoder: ``grow.growth_problems``) is grown from them, starting at
+    the same function; any other difference is refused."""
+    from automl_hyper.models.mothernet.grow import grow
     from automl_hyper.models.mothernet.registry import load_model
 
     model, meta = load_model(checkpoint)
+    target = trainer.model.config
+    grown = model.config != target
+    if grown:
+        try:
+            model = grow(model, target)
+        except ValueError as exc:
+            raise UsageError(f"--init-from {checkpoint}: {exc}") from None
+        print(f"grown from {checkpoint} (same function, new capacity): {model.config}", flush=True)
     trainer.model.load_state_dict(model.state_dict())
     earlier = [dict(entry) for entry in meta.get("lineage", [])]
     earlier.append(
@@ -34,6 +45,7 @@ def init_weights(trainer, checkpoint: str) -> None:
             "synthetic_datasets_seen": int(meta.get("synthetic_datasets_seen", 0)),
             "train_wall_seconds": float(meta.get("train_wall_seconds", 0.0)),
             "hardware": meta.get("hardware", ""),
+            **({"grown_into": trainer.config.name} if grown else {}),
         }
     )
     trainer.lineage = earlier
@@ -56,7 +68,9 @@ def override_train(config, batch_size: int | None, total_steps: int | None):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", default="small", help="named configuration (small, small-gpu, tiny, gpu)"
+        "--config",
+        default="small",
+        help="named configuration (small, small-gpu, large-v2, tiny, gpu, ...)",
     )
     parser.add_argument(
         "--batch-size",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
 from automl_hyper.models.mothernet.model import ModelConfig
@@ -93,6 +94,20 @@ CONFIGS: dict[str, PretrainConfig] = {
     # Ablation arm: only the tree SCM added to the v1 prior.
     "small-v2-tree": PretrainConfig(
         "small-v2-tree", prior=PriorConfig(tree_fraction=0.3), train=_CPU_CONTINUE
+    ),
+    # For a lent GPU, grown from the shipped weights (``--init-from mothernet-small``: grow.py
+    # appends 2 identity encoder layers and doubles the decoder's width, so training starts at
+    # the shipped model's function). The largest size whose CPU fit+predict stays under 0.5 s
+    # for 1,000 rows with default members on one thread, with margin (0.27-0.42 s; emb 160 or
+    # 192 reach 0.49-0.50 s): benchmarks/results/mothernet_config_cost.md. 6.6M parameters,
+    # 13.3 MB in fp16. Prior v2 with up to 1,024 rows, as the estimator generates from.
+    "large-v2": PretrainConfig(
+        "large-v2",
+        model=ModelConfig(n_layers=6, decoder_hidden=1024),
+        prior=dataclasses.replace(PRIOR_V2, max_rows=1024),
+        train=TrainConfig(
+            batch_size=512, lr=3e-4, min_lr_ratio=0.05, warmup_steps=100, total_steps=6000
+        ),
     ),
     # For a lent GPU and a run from scratch: a wider model, bigger batches, longer schedule.
     "gpu": PretrainConfig(
