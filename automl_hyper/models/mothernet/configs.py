@@ -109,6 +109,14 @@ CONFIGS: dict[str, PretrainConfig] = {
             batch_size=512, lr=3e-4, min_lr_ratio=0.05, warmup_steps=100, total_steps=6000
         ),
     ),
+    # The same grown model and prior on this CPU (continuation settings): whether the added
+    # capacity pays at CPU-scale task counts, and a way to continue large-v2 weights here.
+    "large-v2-cpu": PretrainConfig(
+        "large-v2-cpu",
+        model=ModelConfig(n_layers=6, decoder_hidden=1024),
+        prior=PRIOR_V2,
+        train=_CPU_CONTINUE,
+    ),
     # For a lent GPU and a run from scratch: a wider model, bigger batches, longer schedule.
     "gpu": PretrainConfig(
         "gpu",
