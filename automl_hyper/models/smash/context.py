@@ -61,6 +61,7 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
     "ensemble_min_epoch_share": [Interval(Real, 0, 1, closed="both")],
     "tune_trials": [_NON_NEGATIVE_INT],
     "tune_ensemble": ["boolean"],
+    "refit": ["boolean"],
 }
 
 
@@ -114,6 +115,11 @@ class SearchConfig:
     # False: the best of the winner's trainings (untuned or a trial) takes the winner's place in
     # the average. True: every one of them joins it (trained anyway; the average gains members).
     tune_ensemble: bool = False
+    # After the search, retrain each averaged finalist on the fit and validation rows together
+    # for the epoch count early stopping chose (only where the validation rows are the search's
+    # own split, never a caller's X_val). False: the finalists keep their weights trained on the
+    # fit rows alone.
+    refit: bool = False
 
     def check(self) -> None:
         """Raise ``InvalidParameterError`` (a ValueError) naming the first field out of range."""
@@ -135,6 +141,9 @@ class SearchContext:
     seed: int
     deadline: Budget | None = None  # the fit's time budget (CPU and/or wall seconds)
     clock: Callable[[], float] = time.thread_time  # the CPU clock budgets of this fit count on
+    # Every training row (fit and validation together) where the validation rows were split off
+    # them, for ``config.refit``; None where the caller gave the validation rows.
+    refit_rows: tuple[torch.Tensor, torch.Tensor] | None = None
     rng: np.random.Generator = field(init=False, repr=False)
     y_val_np: np.ndarray = field(init=False, repr=False)
 

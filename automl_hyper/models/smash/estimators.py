@@ -59,6 +59,7 @@ _SEARCH_PARAMS = (
     "ensemble_min_epoch_share",
     "tune_trials",
     "tune_ensemble",
+    "refit",
     *_TRAINING_PARAMS,
 )
 # Parameters both kinds of estimator have beyond the SearchConfig fields.
@@ -100,6 +101,7 @@ def _context(
     else:
         fit_idx, val_idx = holdout_split(y, est._task, est.validation_fraction, seed)
         X_fit, y_fit, X_val, y_val = X_t[fit_idx], y_t[fit_idx], X_t[val_idx], y_t[val_idx]
+    refit_rows = (X_t, y_t) if given is None and getattr(config, "refit", False) else None
     return SearchContext(
         X_fit=X_fit,
         y_fit=y_fit,
@@ -111,6 +113,7 @@ def _context(
         seed=seed,
         deadline=deadline,
         clock=clock,
+        refit_rows=refit_rows,
     )
 
 
@@ -162,6 +165,7 @@ class _SmashMixin:
     # repr then read this, what they did (the preprocessed columns, no encoder).
     input_encoding: str | None = None
     spline_knots: int = 8
+    refit: bool = False  # likewise, for estimators pickled before refit existed
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],
@@ -195,6 +199,7 @@ class _SmashMixin:
         ensemble_min_epoch_share: float = 0.0,
         tune_trials: int = 0,
         tune_ensemble: bool = False,
+        refit: bool = False,
         input_encoding: str | None = "spline_raw",
         spline_knots: int = 8,
         validation_fraction: float = 0.2,
@@ -225,6 +230,7 @@ class _SmashMixin:
         self.ensemble_min_epoch_share = ensemble_min_epoch_share
         self.tune_trials = tune_trials
         self.tune_ensemble = tune_ensemble
+        self.refit = refit
         self.input_encoding = input_encoding
         self.spline_knots = spline_knots
         self.validation_fraction = validation_fraction
@@ -286,6 +292,7 @@ class _SmashMixin:
         }
         self.tuning_results_ = list(outcome.tuning)
         self.ensemble_sources_ = outcome.member_sources()
+        self.refitted_members_ = sum(m.refitted for m in outcome.members)
         self.discovered_specs_ = [c.spec.to_json() for c in outcome.trained]
 
     def discovered_specs(self, k: int | None = None) -> list[str]:
@@ -311,7 +318,11 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     validation score takes its place in the average, or with ``tune_ensemble=True`` all of the
     trainings (untuned and every trial) join it.
     ``ensemble_min_epoch_share`` leaves out of that average a finalist the time budget stopped
-    before that share of the winner's epochs.
+    before that share of the winner's epochs. ``refit=True``: once chosen, each averaged
+    finalist is retrained from scratch on every training row (its ``validation_fraction`` holdout
+    included) for the epochs early stopping kept, while ``time_limit`` allows
+    (``refitted_members_`` says how many); not with a caller's ``X_val`` (AutoGluon's holdout
+    must stay unseen), nor for tuning trials.
     ``input_encoding`` (default ``"spline_raw"``): each numeric column is kept and expanded
     into ``spline_knots`` (default 8) piecewise-linear basis functions next to it (knots at its
     training quantiles, :mod:`automl_hyper.data.spline`; categorical columns as they are); the

@@ -30,7 +30,12 @@ from automl_hyper.models.smash.budget import Budget, passed
 from automl_hyper.models.smash.context import SearchConfig, SearchContext
 from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward
-from automl_hyper.models.smash.training import MIN_EPOCHS, score_outputs, train_network
+from automl_hyper.models.smash.training import (
+    MIN_EPOCHS,
+    score_outputs,
+    train_for_epochs,
+    train_network,
+)
 
 
 @dataclass
@@ -45,6 +50,8 @@ class Candidate:
     unf: float | None = None  # the UNF predictor's predicted held-out score (rankers unf, both)
     rank_score: float | None = None  # what the finalists were chosen by (higher is better)
     stopped_by: str | None = None  # why its real training ended: patience, max_epochs or time
+    best_epoch: int | None = None  # the epoch early stopping kept
+    refitted: bool = False  # net retrained on every training row (SearchConfig.refit)
 
 
 @dataclass
@@ -496,6 +503,11 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
     )
     if config.tune_ensemble:  # the winner's other trainings join the average too
         members += [c for c in (untuned, *tuned) if c is not best and np.isfinite(c.real)]
+    if config.refit and ctx.refit_rows is not None:
+        t5 = time.perf_counter()
+        # The finalists only: a tuning trial's member was trained with its own settings.
+        refit_members(ctx, [m for m in members if any(m is c for c in trained)], gen)
+        timings["refit_s"] = time.perf_counter() - t5
     timings["total_s"] = time.perf_counter() - t0
     timings["total_cpu_s"] = ctx.clock() - cpu0
     return SearchOutcome(candidates, best, losses, timings, members, tuning, tuned)
@@ -511,11 +523,7 @@ def train_candidate(
 
     ``config`` overrides the context's settings (the tuning trials' learning rates etc.)."""
     config = config or ctx.config
-    init = None
-    if config.init_from_hypernet and gen is not None:
-        with torch.no_grad():
-            init = gen(cand.spec)
-    net = ArchNet(cand.spec, ctx.n_features, ctx.n_outputs, dropout=config.dropout, init=init)
+    net = _new_net(ctx, cand, gen, config)
     result = train_network(
         net,
         ctx.X_fit,
@@ -535,3 +543,47 @@ def train_candidate(
     with torch.no_grad():
         cand.real = score_outputs(net(ctx.X_val), ctx.y_val_np, ctx.task, config.real_metric)
     cand.net, cand.epochs, cand.stopped_by = net, result.epochs, result.stopped_by
+    cand.best_epoch = result.best_epoch
+
+
+def refit_members(
+    ctx: SearchContext, members: list[Candidate], gen: WeightGenerator | None = None
+) -> int:
+    """Retrain each member from a fresh start on every training row (``ctx.refit_rows``) for the
+    epochs its early-stopped training kept (at least one), in order, best first; returns how many
+    were refitted. Once the fit's deadline has passed, the rest keep their holdout-trained nets
+    (a refit that has started runs to its end: at most the epochs already trained once). Their validation scores stay those of the holdout
+    training: the refitted nets have seen the validation rows."""
+    X, y = ctx.refit_rows
+    config = ctx.config
+    done = 0
+    for cand in members:
+        if passed(ctx.deadline):
+            break
+        net = _new_net(ctx, cand, gen, config)
+        train_for_epochs(
+            net,
+            X,
+            y,
+            ctx.task,
+            rng=ctx.rng,
+            epochs=max(1, cand.best_epoch or 0),
+            learning_rate=config.learning_rate,
+            weight_decay=config.weight_decay,
+            batch_size=config.batch_size,
+        )
+        cand.net, cand.refitted = net, True
+        done += 1
+    return done
+
+
+def _new_net(
+    ctx: SearchContext, cand: Candidate, gen: WeightGenerator | None, config: SearchConfig
+) -> ArchNet:
+    """An untrained network of ``cand``'s architecture (from its generated weights when
+    ``init_from_hypernet``)."""
+    init = None
+    if config.init_from_hypernet and gen is not None:
+        with torch.no_grad():
+            init = gen(cand.spec)
+    return ArchNet(cand.spec, ctx.n_features, ctx.n_outputs, dropout=config.dropout, init=init)

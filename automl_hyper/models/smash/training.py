@@ -99,6 +99,7 @@ class TrainResult:
     epochs: int
     seconds: float
     stopped_by: str  # "patience", "max_epochs" or "time"
+    best_epoch: int = 0  # the epoch whose weights were restored (0: the initial ones)
 
 
 def train_network(
@@ -129,14 +130,7 @@ def train_network(
     best_loss, best_state, best_epoch = math.inf, copy.deepcopy(net.state_dict()), 0
     stopped_by, epoch = "max_epochs", 0
     for epoch in range(1, max_epochs + 1):
-        net.train()
-        order = torch.from_numpy(rng.permutation(n))
-        for i in range(0, n, batch_size):
-            idx = order[i : i + batch_size]
-            loss = task_loss(net(X[idx]), y[idx], task)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        _train_epoch(net, opt, X, y, task, rng, batch_size)
         net.eval()
         with torch.no_grad():
             val_loss = float(task_loss(net(X_val), y_val, task))
@@ -151,4 +145,37 @@ def train_network(
             break
     net.load_state_dict(best_state)
     net.eval()
-    return TrainResult(best_loss, epoch, time.perf_counter() - start, stopped_by)
+    return TrainResult(best_loss, epoch, time.perf_counter() - start, stopped_by, best_epoch)
+
+
+def train_for_epochs(
+    net: torch.nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    task: str,
+    *,
+    rng: np.random.Generator,
+    epochs: int,
+    learning_rate: float = 1e-3,
+    weight_decay: float = 1e-5,
+    batch_size: int = 128,
+) -> None:
+    """AdamW for exactly ``epochs`` epochs, no validation: a refit on all rows for the epoch
+    count that early stopping chose on a holdout."""
+    opt = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    batch_size = max(1, min(batch_size, len(X)))
+    for _ in range(epochs):
+        _train_epoch(net, opt, X, y, task, rng, batch_size)
+    net.eval()
+
+
+def _train_epoch(net, opt, X, y, task: str, rng: np.random.Generator, batch_size: int) -> None:
+    """One pass over the rows in a random order, in mini-batches."""
+    net.train()
+    order = torch.from_numpy(rng.permutation(len(X)))
+    for i in range(0, len(X), batch_size):
+        idx = order[i : i + batch_size]
+        loss = task_loss(net(X[idx]), y[idx], task)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()

@@ -1,0 +1,98 @@
+"""SMASH ``refit``: averaged finalists retrained on every training row for their early-stopped
+epoch count (search.refit_members), never on a caller's validation rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+
+from automl_hyper.models.smash import SmashClassifier, SmashRegressor
+from automl_hyper.models.smash.training import train_for_epochs, train_network
+
+# Small enough for about a second per fit (as tests/test_smash.py's TINY, with 3 finalists).
+FAST = {
+    "n_candidates": 20,
+    "n_mutations": 6,
+    "top_k": 3,
+    "ensemble_top_k": 3,
+    "hyper_max_epochs": 5,
+    "hyper_time_budget": 2.0,
+    "max_epochs": 10,
+    "widths": (8, 16, 32),
+    "max_depth": 3,
+    "random_state": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(240, 6, n_informative=4, random_state=0)
+    return X[:180], y[:180], X[180:], y[180:]
+
+
+def test_refit_retrains_every_averaged_finalist_and_changes_the_model(data):
+    X, y, X_test, _ = data
+    plain = SmashClassifier(**FAST).fit(X, y)
+    refit = SmashClassifier(**FAST, refit=True).fit(X, y)
+    assert plain.refitted_members_ == 0
+    assert refit.refitted_members_ == len(refit.ensemble_nets_) == 3
+    # Same search (same seed, same finalists), then different weights for the same members.
+    assert plain.ensemble_sources_ == refit.ensemble_sources_
+    assert plain.best_spec_ == refit.best_spec_
+    assert "refit_s" in refit.search_timings_ and "refit_s" not in plain.search_timings_
+    assert not np.allclose(plain.predict_proba(X_test), refit.predict_proba(X_test))
+    # Reproducible.
+    again = SmashClassifier(**FAST, refit=True).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X_test), refit.predict_proba(X_test))
+
+
+def test_refit_never_trains_on_a_callers_validation_rows(data):
+    X, y, X_val, y_val = data
+    plain = SmashClassifier(**FAST).fit(X, y, X_val=X_val, y_val=y_val)
+    refit = SmashClassifier(**FAST, refit=True).fit(X, y, X_val=X_val, y_val=y_val)
+    assert refit.refitted_members_ == 0
+    np.testing.assert_array_equal(plain.predict_proba(X_val), refit.predict_proba(X_val))
+
+
+def test_refit_stops_at_a_spent_time_limit(data):
+    X, y, _, _ = data
+    clf = SmashClassifier(**FAST, refit=True, time_limit=1e-6).fit(X, y)
+    assert clf.refitted_members_ == 0  # finalists get their minimum epochs; no refit after that
+
+
+def test_regressor_refits_too():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 4))
+    y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.standard_normal(150)
+    reg = SmashRegressor(**FAST, refit=True).fit(X, y)
+    assert reg.refitted_members_ == 3
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_train_for_epochs_matches_early_stopping_run_for_its_kept_epochs():
+    """The refit's loop is early stopping's loop: on the same rows, seed and epoch count it
+    reaches the same weights as the epochs train_network kept."""
+    X = torch.randn(64, 3)
+    y = (X[:, 0] > 0).long()
+
+    def net():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+
+    stopped = net()
+    result = train_network(
+        stopped, X, y, X, y, "classification", rng=np.random.default_rng(1), max_epochs=6
+    )
+    assert result.best_epoch == 6  # the training rows as validation rows: the loss keeps falling
+    fixed = net()
+    train_for_epochs(fixed, X, y, "classification", rng=np.random.default_rng(1), epochs=6)
+    for a, b in zip(stopped.parameters(), fixed.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_refit_is_a_checked_parameter():
+    with pytest.raises(ValueError, match="refit"):
+        SmashClassifier(**FAST, refit="yes").fit(*make_classification(40, 4, random_state=0))
+    assert SmashClassifier().get_params()["refit"] is False
