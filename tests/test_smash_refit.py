@@ -3,6 +3,8 @@ epoch count (search.refit_members), never on a caller's validation rows."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -96,3 +98,14 @@ def test_refit_is_a_checked_parameter():
     with pytest.raises(ValueError, match="refit"):
         SmashClassifier(**FAST, refit="yes").fit(*make_classification(40, 4, random_state=0))
     assert SmashClassifier().get_params()["refit"] is False
+
+
+def test_a_deadline_interrupts_a_refit_which_is_then_not_used():
+    X = torch.randn(32, 3)
+    y = (X[:, 0] > 0).long()
+    net = torch.nn.Linear(3, 2)
+    rng = np.random.default_rng(0)
+    past = time.perf_counter() - 1.0
+    assert not train_for_epochs(net, X, y, "classification", rng=rng, epochs=3, deadline=past)
+    assert train_for_epochs(net, X, y, "classification", rng=rng, epochs=1, deadline=past)
+    assert train_for_epochs(net, X, y, "classification", rng=rng, epochs=3)

@@ -551,8 +551,8 @@ def refit_members(
 ) -> int:
     """Retrain each member from a fresh start on every training row (``ctx.refit_rows``) for the
     epochs its early-stopped training kept (at least one), in order, best first; returns how many
-    were refitted. Once the fit's deadline has passed, the rest keep their holdout-trained nets
-    (a refit that has started runs to its end: at most the epochs already trained once). Their validation scores stay those of the holdout
+    were refitted. Once the fit's deadline has passed, the rest keep their holdout-trained nets,
+    and so does a member whose refit the deadline interrupts (at most one epoch over). Their validation scores stay those of the holdout
     training: the refitted nets have seen the validation rows."""
     X, y = ctx.refit_rows
     config = ctx.config
@@ -561,7 +561,7 @@ def refit_members(
         if passed(ctx.deadline):
             break
         net = _new_net(ctx, cand, gen, config)
-        train_for_epochs(
+        complete = train_for_epochs(
             net,
             X,
             y,
@@ -571,7 +571,10 @@ def refit_members(
             learning_rate=config.learning_rate,
             weight_decay=config.weight_decay,
             batch_size=config.batch_size,
+            deadline=ctx.deadline,
         )
+        if not complete:
+            break
         cand.net, cand.refitted = net, True
         done += 1
     return done

@@ -159,14 +159,20 @@ def train_for_epochs(
     learning_rate: float = 1e-3,
     weight_decay: float = 1e-5,
     batch_size: int = 128,
-) -> None:
+    deadline: Budget | float | None = None,
+) -> bool:
     """AdamW for exactly ``epochs`` epochs, no validation: a refit on all rows for the epoch
-    count that early stopping chose on a holdout."""
+    count that early stopping chose on a holdout. False if ``deadline`` passed first (checked
+    after each epoch; the net is then part-trained and should not be used)."""
     opt = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     batch_size = max(1, min(batch_size, len(X)))
-    for _ in range(epochs):
+    for epoch in range(1, epochs + 1):
         _train_epoch(net, opt, X, y, task, rng, batch_size)
+        if epoch < epochs and passed(deadline):
+            net.eval()
+            return False
     net.eval()
+    return True
 
 
 def _train_epoch(net, opt, X, y, task: str, rng: np.random.Generator, batch_size: int) -> None:
