@@ -36,8 +36,8 @@ def data():
 
 def test_refit_retrains_every_averaged_finalist_and_changes_the_model(data):
     X, y, X_test, _ = data
-    plain = SmashClassifier(**FAST).fit(X, y)
-    refit = SmashClassifier(**FAST, refit=True).fit(X, y)
+    plain = SmashClassifier(**FAST, refit=False).fit(X, y)
+    refit = SmashClassifier(**FAST).fit(X, y)  # the default
     assert plain.refitted_members_ == 0
     assert refit.refitted_members_ == len(refit.ensemble_nets_) == 3
     # Same search (same seed, same finalists), then different weights for the same members.
@@ -52,7 +52,7 @@ def test_refit_retrains_every_averaged_finalist_and_changes_the_model(data):
 
 def test_refit_never_trains_on_a_callers_validation_rows(data):
     X, y, X_val, y_val = data
-    plain = SmashClassifier(**FAST).fit(X, y, X_val=X_val, y_val=y_val)
+    plain = SmashClassifier(**FAST, refit=False).fit(X, y, X_val=X_val, y_val=y_val)
     refit = SmashClassifier(**FAST, refit=True).fit(X, y, X_val=X_val, y_val=y_val)
     assert refit.refitted_members_ == 0
     np.testing.assert_array_equal(plain.predict_proba(X_val), refit.predict_proba(X_val))
@@ -97,7 +97,12 @@ def test_train_for_epochs_matches_early_stopping_run_for_its_kept_epochs():
 def test_refit_is_a_checked_parameter():
     with pytest.raises(ValueError, match="refit"):
         SmashClassifier(**FAST, refit="yes").fit(*make_classification(40, 4, random_state=0))
-    assert SmashClassifier().get_params()["refit"] is False
+    assert SmashClassifier().get_params()["refit"] is True
+
+
+def test_tiny_data_without_a_holdout_is_not_refitted():
+    X, y = make_classification(16, 4, random_state=0)  # below MIN_ROWS_FOR_SPLIT: no holdout
+    assert SmashClassifier(**FAST).fit(X, y).refitted_members_ == 0
 
 
 def test_a_deadline_interrupts_a_refit_which_is_then_not_used():

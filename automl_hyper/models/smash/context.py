@@ -118,7 +118,8 @@ class SearchConfig:
     # After the search, retrain each averaged finalist on the fit and validation rows together
     # for the epoch count early stopping chose (only where the validation rows are the search's
     # own split, never a caller's X_val). False: the finalists keep their weights trained on the
-    # fit rows alone.
+    # fit rows alone. The estimators default to True (smash_refit_selection.md); a hand-built
+    # config keeps the old behaviour.
     refit: bool = False
 
     def check(self) -> None:

@@ -36,6 +36,7 @@ from automl_hyper.models.smash.training import (
     train_for_epochs,
     train_network,
 )
+from automl_hyper.models.torch_utils import seeded
 
 
 @dataclass
@@ -505,8 +506,10 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
         members += [c for c in (untuned, *tuned) if c is not best and np.isfinite(c.real)]
     if config.refit and ctx.refit_rows is not None:
         t5 = time.perf_counter()
-        # The finalists only: a tuning trial's member was trained with its own settings.
-        refit_members(ctx, [m for m in members if any(m is c for c in trained)], gen)
+        # The finalists only (by their place among the trained): a tuning trial's member was
+        # trained with its own settings.
+        finalists = [(i, c) for i, c in enumerate(trained) if any(c is m for m in members)]
+        refit_members(ctx, finalists, gen)
         timings["refit_s"] = time.perf_counter() - t5
     timings["total_s"] = time.perf_counter() - t0
     timings["total_cpu_s"] = ctx.clock() - cpu0
@@ -547,32 +550,38 @@ def train_candidate(
 
 
 def refit_members(
-    ctx: SearchContext, members: list[Candidate], gen: WeightGenerator | None = None
+    ctx: SearchContext,
+    members: list[tuple[int, Candidate]],
+    gen: WeightGenerator | None = None,
 ) -> int:
-    """Retrain each member from a fresh start on every training row (``ctx.refit_rows``) for the
-    epochs its early-stopped training kept (at least one), in order, best first; returns how many
-    were refitted. Once the fit's deadline has passed, the rest keep their holdout-trained nets,
+    """Retrain each ``(i, member)`` (``i``: its place among the trained finalists) from a fresh
+    start on every training row (``ctx.refit_rows``) for the epochs its early-stopped training
+    kept (at least one), in order, best first; returns how many were refitted. Each refit draws
+    from its own seed (the fit's and ``i``), so it does not depend on what the search drew
+    before it (tuning trials, ranking). Once the fit's deadline has passed, the rest keep their holdout-trained nets,
     and so does a member whose refit the deadline interrupts (at most one epoch over). Their validation scores stay those of the holdout
     training: the refitted nets have seen the validation rows."""
     X, y = ctx.refit_rows
     config = ctx.config
     done = 0
-    for cand in members:
+    for i, cand in members:
         if passed(ctx.deadline):
             break
-        net = _new_net(ctx, cand, gen, config)
-        complete = train_for_epochs(
-            net,
-            X,
-            y,
-            ctx.task,
-            rng=ctx.rng,
-            epochs=max(1, cand.best_epoch or 0),
-            learning_rate=config.learning_rate,
-            weight_decay=config.weight_decay,
-            batch_size=config.batch_size,
-            deadline=ctx.deadline,
-        )
+        seed = int(np.random.SeedSequence([ctx.seed % 2**32, i]).generate_state(1)[0] % 2**31)
+        with seeded(seed):
+            net = _new_net(ctx, cand, gen, config)
+            complete = train_for_epochs(
+                net,
+                X,
+                y,
+                ctx.task,
+                rng=np.random.default_rng(seed),
+                epochs=max(1, cand.best_epoch or 0),
+                learning_rate=config.learning_rate,
+                weight_decay=config.weight_decay,
+                batch_size=config.batch_size,
+                deadline=ctx.deadline,
+            )
         if not complete:
             break
         cand.net, cand.refitted = net, True
