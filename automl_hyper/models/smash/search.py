@@ -558,9 +558,10 @@ def refit_members(
     start on every training row (``ctx.refit_rows``) for the epochs its early-stopped training
     kept (at least one), in order, best first; returns how many were refitted. Each refit draws
     from its own seed (the fit's and ``i``), so it does not depend on what the search drew
-    before it (tuning trials, ranking). Once the fit's deadline has passed, the rest keep their holdout-trained nets,
-    and so does a member whose refit the deadline interrupts (at most one epoch over). Their validation scores stay those of the holdout
-    training: the refitted nets have seen the validation rows."""
+    before it (tuning trials, ranking). Once the fit's deadline has passed, the rest keep their
+    holdout-trained nets, and so does a member whose refit the deadline interrupts (at most one
+    epoch over). Their validation scores stay those of the holdout training: the refitted nets
+    have seen the validation rows."""
     X, y = ctx.refit_rows
     config = ctx.config
     done = 0
