@@ -31,7 +31,7 @@ BATCH_ARGS=()
 if [[ -n "${BATCH:-}" ]]; then BATCH_ARGS=(--batch-size "$BATCH"); fi
 
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$WORK"
 LOG="$OUT/pretrain_${CONFIG}.log"
 {
     date -u
@@ -48,16 +48,31 @@ pretrain() {
 # 1. Probe: the throughput once warmed up sizes the cosine schedule to the time there is (the
 #    H100 run sized it from a 15-step probe with CUDA warm-up in it, 4x too low, and spent most
 #    of its steps at the floor rate: docs/mothernet_pretraining.md).
-pretrain --minutes "$PROBE_MINUTES" --out "$WORK/probe" --log-every 10 \
-    --eval-minutes 1000 --checkpoint-minutes 1000 2>&1 | tee -a "$LOG"
-RATE=$(grep -o 'datasets/s [0-9.]*' "$LOG" | tail -1 | cut -d' ' -f2)
-STEPS=$("$PYTHON" - "$CONFIG" "${BATCH:-0}" "$RATE" "$MINUTES" <<'EOF'
+pretrain --minutes "$PROBE_MINUTES" --out "$WORK/probe" --log-every 5 \
+    --eval-minutes 1000 --checkpoint-minutes 1000 2>&1 | tee "$WORK/probe.log" | tee -a "$LOG"
+# The last logged rate; a probe too slow to log one (a loaded machine) falls back to its tasks
+# over its minutes, which counts start-up too and so errs towards a short schedule (a floor
+# reached early costs little; a schedule cut off at a high rate costs more).
+read -r RATE STEPS < <("$PYTHON" - "$CONFIG" "${BATCH:-0}" "$MINUTES" "$PROBE_MINUTES" \
+    "$WORK/probe.log" <<'EOF'
+import re
 import sys
+
 from automl_hyper.models.mothernet.configs import get_config
-config, batch, rate, minutes = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-batch = batch or get_config(config).train.batch_size
+
+config, batch, minutes, probe_minutes, log = sys.argv[1:6]
+text = open(log).read()
+rates = re.findall(r"datasets/s ([0-9.]+)", text)
+done = re.findall(r"stopped \(\w+\) at step \d+, (\d+) tasks", text)
+if rates:
+    rate = float(rates[-1])
+elif done:
+    rate = int(done[-1]) / (float(probe_minutes) * 60)
+else:
+    sys.exit("the probe logged neither a rate nor its stop: see the log above")
+batch = int(batch) or get_config(config).train.batch_size
 # 90% of the steps the probe's rate allows: the schedule reaches its floor just before the end.
-print(max(20, int(0.9 * rate / batch * minutes * 60)))
+print(f"{rate:.1f}", max(20, int(0.9 * rate / batch * float(minutes) * 60)))
 EOF
 )
 echo "probe: ${RATE} datasets/s -> --total-steps ${STEPS} for ${MINUTES} min" | tee -a "$LOG"
