@@ -54,6 +54,9 @@ PRIOR_V2 = PriorConfig(
     max_imbalance=3.0,
 )
 
+# The shipped architecture grown (grow.py): 2 more encoder layers, a decoder twice as wide.
+_LARGE_MODEL = ModelConfig(n_layers=6, decoder_hidden=1024)
+
 CONFIGS: dict[str, PretrainConfig] = {
     # ~3.6M parameters: the size the 2-core CPU budget can train in a few hours.
     "small": PretrainConfig("small"),
@@ -103,7 +106,7 @@ CONFIGS: dict[str, PretrainConfig] = {
     # 13.3 MB in fp16. Prior v2 with up to 1,024 rows, as the estimator generates from.
     "large-v2": PretrainConfig(
         "large-v2",
-        model=ModelConfig(n_layers=6, decoder_hidden=1024),
+        model=_LARGE_MODEL,
         prior=dataclasses.replace(PRIOR_V2, max_rows=1024),
         train=TrainConfig(
             batch_size=512, lr=3e-4, min_lr_ratio=0.05, warmup_steps=100, total_steps=6000
@@ -113,7 +116,7 @@ CONFIGS: dict[str, PretrainConfig] = {
     # capacity pays at CPU-scale task counts, and a way to continue large-v2 weights here.
     "large-v2-cpu": PretrainConfig(
         "large-v2-cpu",
-        model=ModelConfig(n_layers=6, decoder_hidden=1024),
+        model=_LARGE_MODEL,
         prior=PRIOR_V2,
         train=_CPU_CONTINUE,
     ),

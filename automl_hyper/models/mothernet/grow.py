@@ -28,6 +28,8 @@ from automl_hyper.models.mothernet.model import ModelConfig, MotherNet
 # Fields that must be equal: they change the shape of something whose function has no
 # zero-output extension (the residual stream, the generated child, the inputs).
 _FIXED = ("max_features", "max_classes", "embed_dim", "n_heads", "ff_dim", "child_hidden", "rank")
+# Tensors whose shapes follow ``decoder_hidden``: copied into the leading block by grow().
+_DECODER = ("decoder.", "first_layer_head.", "class_head.")
 
 
 def growth_problems(small: ModelConfig, large: ModelConfig) -> list[str]:
@@ -64,9 +66,8 @@ def grow(small: MotherNet, config: ModelConfig, seed: int = 0) -> MotherNet:
     E = config.embed_dim
     with torch.no_grad():
         for name, value in old.items():
-            target = new[name]
-            if target.shape == value.shape and not _widened(name, D0, D):
-                target.copy_(value)
+            if not name.startswith(_DECODER):  # same shapes; the decoder is copied block-wise
+                new[name].copy_(value)
         # Decoder: old units keep their weights, new units ignore nothing but feed nothing.
         _copy_block(new["decoder.0.weight"], old["decoder.0.weight"])
         _copy_block(new["decoder.0.bias"], old["decoder.0.bias"])
@@ -91,11 +92,6 @@ def grow(small: MotherNet, config: ModelConfig, seed: int = 0) -> MotherNet:
                 new[f"encoder.layers.{i}.{part}.bias"].zero_()
     large.load_state_dict(new)
     return large
-
-
-def _widened(name: str, d_old: int, d_new: int) -> bool:
-    """Whether ``name`` is one of the decoder tensors handled block-wise by :func:`grow`."""
-    return d_old != d_new and name.startswith(("decoder.", "first_layer_head.", "class_head."))
 
 
 def _copy_block(target: torch.Tensor, source: torch.Tensor, zero_new_inputs: bool = False) -> None:
