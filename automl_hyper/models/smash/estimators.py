@@ -103,7 +103,7 @@ def _context(
         X_fit, y_fit, X_val, y_val = X_t[fit_idx], y_t[fit_idx], X_t[val_idx], y_t[val_idx]
     # Refit only where rows were held out (tiny data validates on its fit rows: nothing to add).
     held_out = given is None and len(fit_idx) < len(y)
-    refit_rows = (X_t, y_t) if held_out and getattr(config, "refit", False) else None
+    refit_rows = (X_t, y_t) if held_out and config.refit else None
     return SearchContext(
         X_fit=X_fit,
         y_fit=y_fit,

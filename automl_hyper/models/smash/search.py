@@ -553,10 +553,10 @@ def refit_members(
     ctx: SearchContext,
     members: list[tuple[int, Candidate]],
     gen: WeightGenerator | None = None,
-) -> int:
+) -> None:
     """Retrain each ``(i, member)`` (``i``: its place among the trained finalists) from a fresh
     start on every training row (``ctx.refit_rows``) for the epochs its early-stopped training
-    kept (at least one), in order, best first; returns how many were refitted. Each refit draws
+    kept (at least one), in order, best first (``cand.refitted`` marks them). Each refit draws
     from its own seed (the fit's and ``i``), so it does not depend on what the search drew
     before it (tuning trials, ranking). Once the fit's deadline has passed, the rest keep their
     holdout-trained nets, and so does a member whose refit the deadline interrupts (at most one
@@ -564,7 +564,6 @@ def refit_members(
     have seen the validation rows."""
     X, y = ctx.refit_rows
     config = ctx.config
-    done = 0
     for i, cand in members:
         if passed(ctx.deadline):
             break
@@ -586,8 +585,6 @@ def refit_members(
         if not complete:
             break
         cand.net, cand.refitted = net, True
-        done += 1
-    return done
 
 
 def _new_net(
