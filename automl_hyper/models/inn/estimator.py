@@ -64,6 +64,7 @@ class _INNMixin:
     # repr then read this, what they did.
     trunk_encoding: str | None = None
     spline_knots: int = 8
+    refit: bool = False
 
     def _init_params(self, **params) -> None:
         for name, value in params.items():
@@ -198,6 +199,7 @@ class _INNMixin:
         base = seed_from(self.random_state)
         k = self.n_estimators
         groups, states, epochs, curve = [], [], [], None
+        self.refitted_members_ = 0
         for i in range(k):
             deadline = None
             if self.time_limit is not None:
@@ -244,13 +246,14 @@ class _INNMixin:
         if use_val:
             Xv = torch.as_tensor(self._net_input(X_val), device=self.device_)
             yv = self._target_tensor(y_val)
-        best, cycles_without_gain = np.inf, 0
+        best, cycles_without_gain, snapshot_epochs = np.inf, 0, []
         for _ in range(self.max_epochs):
             self._run_epoch(Xt, yt)
             out_of_time = deadline is not None and time.monotonic() > deadline
             if self._at_cycle_end() or out_of_time or self.n_epochs_ == self.max_epochs:
                 val_loss = self._validation_loss(Xv, yv) if use_val else self.loss_curve_[-1]
                 self._take_snapshot(val_loss)
+                snapshot_epochs.append(self.n_epochs_)
                 if val_loss < best - 1e-4:
                     best, cycles_without_gain = val_loss, 0
                 else:
@@ -259,6 +262,41 @@ class _INNMixin:
                     break
             if out_of_time:
                 break
+        if self.refit and use_val and given is None and not out_of_time:
+            self._refit_member(X, y, seed, snapshot_epochs, deadline)
+
+    def _refit_member(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        seed: int,
+        snapshot_epochs: list[int],
+        deadline: float | None,
+    ) -> None:
+        """Retrain the member from scratch on every training row (``refit=True``), snapshotting
+        at the epochs of the snapshots the holdout kept; each keeps its holdout loss, the only
+        measure there is. The holdout chose the epochs and the snapshots; the refitted network
+        sees the rows the holdout withheld. A refit the deadline interrupts is discarded: the
+        member keeps its holdout-trained snapshots."""
+        losses = [loss for loss, _ in self.snapshots_]
+        kept = sorted(range(len(losses)), key=losses.__getitem__)[: self.n_snapshots]
+        wanted = {snapshot_epochs[i]: losses[i] for i in kept}
+        trained = self._member_state()
+        self._start_training(X, seed)
+        Xt = torch.as_tensor(self._net_input(X), device=self.device_)
+        yt = self._target_tensor(y)
+        while self.n_epochs_ < max(wanted):
+            self._run_epoch(Xt, yt)
+            if self.n_epochs_ in wanted:
+                self._take_snapshot(wanted[self.n_epochs_])
+            if (
+                deadline is not None
+                and time.monotonic() > deadline
+                and self.n_epochs_ < max(wanted)
+            ):
+                self.__dict__.update(trained)
+                return
+        self.refitted_members_ += 1
 
     def _best_snapshots(self) -> list[tuple[float, dict]]:
         """The member's ``n_snapshots`` snapshots with the lowest validation loss."""
@@ -421,6 +459,11 @@ _COMMON_DOC = """
         about linearly. Explanations stay exact: the mean of the members' per-row linear models.
         Opt-in: on the selection set 3 members gained +0.0022 mean AUC (1.3 SE) at 2.1x the fit
         time, not adopted (benchmarks/results/inn_defaults_selection5.md).
+    refit : after early stopping on the internal split, retrain each member from scratch on
+        every training row, snapshotting at the epochs of the snapshots the split kept (as
+        tuned XGBoost refits after its CV). Not with a caller's ``X_val`` (it trains on all of
+        X already) nor when ``time_limit`` ran out; a refit the deadline interrupts is
+        discarded. Costs about one more training per member.
     trunk_encoding : None (default) or ``"spline"``: the TabResNet trunk reads each numeric
         column expanded into ``spline_knots`` piecewise-linear basis functions (knots at its
         training quantiles, :mod:`automl_hyper.data.spline`; categorical columns as they are),
@@ -448,6 +491,7 @@ _COMMON_DOC = """
         per input feature (a categorical feature's one-hot levels summed), normalised to sum to 1.
     feature_importances_by_level_ : the same per preprocessed column, aligned with
         ``feature_names_out_``; summed per feature it gives ``feature_importances_``.
+    refitted_members_ : how many members ``refit`` retrained on every training row (fit only).
     feature_names_out_ : preprocessed columns in the user's terms (``mean radius``,
         ``colour=red``): the columns of :meth:`explain`.
 """
@@ -466,6 +510,7 @@ _PARAMETER_CONSTRAINTS = {
     "restart_period": [Interval(Integral, 1, None, closed="left")],
     "n_snapshots": [Interval(Integral, 1, None, closed="left")],
     "n_estimators": [Interval(Integral, 1, None, closed="left")],
+    "refit": ["boolean"],
     "trunk_encoding": [StrOptions({"spline", "spline_raw"}), None],
     "spline_knots": [Interval(Integral, 3, None, closed="left")],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -499,6 +544,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         restart_period: int = 10,
         n_snapshots: int = 5,
         n_estimators: int = 1,
+        refit: bool = False,
         trunk_encoding: str | None = None,
         spline_knots: int = 8,
         validation_fraction: float = 0.1,
@@ -520,6 +566,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         self.restart_period = restart_period
         self.n_snapshots = n_snapshots
         self.n_estimators = n_estimators
+        self.refit = refit
         self.trunk_encoding = trunk_encoding
         self.spline_knots = spline_knots
         self.validation_fraction = validation_fraction
