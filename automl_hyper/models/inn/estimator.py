@@ -463,7 +463,9 @@ _COMMON_DOC = """
         every training row, snapshotting at the epochs of the snapshots the split kept (as
         tuned XGBoost refits after its CV). Not with a caller's ``X_val`` (it trains on all of
         X already) nor when ``time_limit`` ran out; a refit the deadline interrupts is
-        discarded. Costs about one more training per member.
+        discarded. Costs about one more training per member. Opt-in: on the selection set
+        (16 x 3) -0.0008 mean AUC (SE 0.0031; breast-cancer -0.038) at 1.95x the fit time, not
+        adopted (benchmarks/results/inn_refit_selection.md).
     trunk_encoding : None (default) or ``"spline"``: the TabResNet trunk reads each numeric
         column expanded into ``spline_knots`` piecewise-linear basis functions (knots at its
         training quantiles, :mod:`automl_hyper.data.spline`; categorical columns as they are),
