@@ -12,8 +12,10 @@ from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import make_classification
 
 # tests/pg.py: the session-scoped `postgres` fixture (a throwaway PostgreSQL server).
 pytest_plugins = ["pg"]
@@ -91,6 +93,13 @@ def _default_openml_cache_in_tmp(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AUTOML_HYPER_OPENML_CACHE", str(tmp_path_factory.mktemp("default_openml")))
         yield
+
+
+@pytest.fixture(scope="module")
+def binary_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A small synthetic binary task as (X, y, X_test, y_test): 180 training rows, 60 held out."""
+    X, y = make_classification(240, 6, n_informative=4, random_state=0)
+    return X[:180], y[:180], X[180:], y[180:]
 
 
 @pytest.fixture(scope="session")

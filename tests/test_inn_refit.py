@@ -16,14 +16,8 @@ from automl_hyper.models.inn.estimator import _INNMixin
 FAST = dict(hidden_width=16, max_epochs=8, restart_period=2, learning_rate=1e-2, random_state=0)
 
 
-@pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(240, 6, n_informative=4, random_state=0)
-    return X[:180], y[:180], X[180:], y[180:]
-
-
-def test_refit_retrains_every_member_on_the_snapshots_the_holdout_chose(data):
-    X, y, X_test, _ = data
+def test_refit_retrains_every_member_on_the_snapshots_the_holdout_chose(binary_split):
+    X, y, X_test, _ = binary_split
     plain = INNClassifier(**FAST, n_estimators=2).fit(X, y)
     refit = INNClassifier(**FAST, n_estimators=2, refit=True).fit(X, y)
     assert plain.refitted_members_ == 0
@@ -36,10 +30,10 @@ def test_refit_retrains_every_member_on_the_snapshots_the_holdout_chose(data):
     np.testing.assert_array_equal(again.predict_proba(X_test), refit.predict_proba(X_test))
 
 
-def test_refitted_member_is_the_fit_on_all_rows_at_the_same_seed(data):
+def test_refitted_member_is_the_fit_on_all_rows_at_the_same_seed(binary_split):
     """With every cycle-end snapshot kept, the refit is exactly the fit without a holdout: same
     initialisation, batch order and epochs, on all of X (the rows the split withheld included)."""
-    X, y, X_test, _ = data
+    X, y, X_test, _ = binary_split
     refit = INNClassifier(**FAST, refit=True, patience=10).fit(X, y)
     no_split = INNClassifier(**FAST, validation_fraction=0.0, patience=10).fit(X, y)
     assert refit.n_epochs_ == no_split.n_epochs_ == 8
@@ -49,8 +43,8 @@ def test_refitted_member_is_the_fit_on_all_rows_at_the_same_seed(data):
     )
 
 
-def test_refit_keeps_only_the_kept_snapshots_and_stops_at_the_last(data):
-    X, y, _, _ = data
+def test_refit_keeps_only_the_kept_snapshots_and_stops_at_the_last(binary_split):
+    X, y, _, _ = binary_split
     params = dict(FAST, restart_period=1, n_snapshots=2, patience=2, random_state=3)
     plain = INNClassifier(**params).fit(X, y)
     refit = INNClassifier(**params, refit=True).fit(X, y)
@@ -61,16 +55,16 @@ def test_refit_keeps_only_the_kept_snapshots_and_stops_at_the_last(data):
     assert len(refit.loss_curve_) == refit.n_epochs_
 
 
-def test_refit_never_trains_on_a_callers_validation_rows(data):
-    X, y, X_val, y_val = data
+def test_refit_never_trains_on_a_callers_validation_rows(binary_split):
+    X, y, X_val, y_val = binary_split
     plain = INNClassifier(**FAST).fit(X, y, X_val=X_val, y_val=y_val)
     refit = INNClassifier(**FAST, refit=True).fit(X, y, X_val=X_val, y_val=y_val)
     assert refit.refitted_members_ == 0
     np.testing.assert_array_equal(plain.predict_proba(X_val), refit.predict_proba(X_val))
 
 
-def test_no_refit_without_a_holdout_or_after_the_time_limit(data):
-    X, y, _, _ = data
+def test_no_refit_without_a_holdout_or_after_the_time_limit(binary_split):
+    X, y, _, _ = binary_split
     assert INNClassifier(**FAST, refit=True, validation_fraction=0).fit(X, y).refitted_members_ == 0
     small = make_classification(16, 4, random_state=0)  # under 20 rows: no internal split
     assert INNClassifier(**FAST, refit=True).fit(*small).refitted_members_ == 0
@@ -78,8 +72,8 @@ def test_no_refit_without_a_holdout_or_after_the_time_limit(data):
     assert spent.refitted_members_ == 0 and spent.n_epochs_ == 1
 
 
-def test_a_refit_the_deadline_interrupts_is_discarded(data, monkeypatch):
-    X, y, X_test, _ = data
+def test_a_refit_the_deadline_interrupts_is_discarded(binary_split, monkeypatch):
+    X, y, X_test, _ = binary_split
     original = _INNMixin._refit_member
 
     def hurried(self, X, y, seed, snapshot_epochs, deadline):

@@ -28,14 +28,8 @@ FAST = {
 }
 
 
-@pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(240, 6, n_informative=4, random_state=0)
-    return X[:180], y[:180], X[180:], y[180:]
-
-
-def test_refit_retrains_every_averaged_finalist_and_changes_the_model(data):
-    X, y, X_test, _ = data
+def test_refit_retrains_every_averaged_finalist_and_changes_the_model(binary_split):
+    X, y, X_test, _ = binary_split
     plain = SmashClassifier(**FAST, refit=False).fit(X, y)
     refit = SmashClassifier(**FAST).fit(X, y)  # the default
     assert plain.refitted_members_ == 0
@@ -50,16 +44,16 @@ def test_refit_retrains_every_averaged_finalist_and_changes_the_model(data):
     np.testing.assert_array_equal(again.predict_proba(X_test), refit.predict_proba(X_test))
 
 
-def test_refit_never_trains_on_a_callers_validation_rows(data):
-    X, y, X_val, y_val = data
+def test_refit_never_trains_on_a_callers_validation_rows(binary_split):
+    X, y, X_val, y_val = binary_split
     plain = SmashClassifier(**FAST, refit=False).fit(X, y, X_val=X_val, y_val=y_val)
     refit = SmashClassifier(**FAST, refit=True).fit(X, y, X_val=X_val, y_val=y_val)
     assert refit.refitted_members_ == 0
     np.testing.assert_array_equal(plain.predict_proba(X_val), refit.predict_proba(X_val))
 
 
-def test_refit_stops_at_a_spent_time_limit(data):
-    X, y, _, _ = data
+def test_refit_stops_at_a_spent_time_limit(binary_split):
+    X, y, _, _ = binary_split
     clf = SmashClassifier(**FAST, refit=True, time_limit=1e-6).fit(X, y)
     assert clf.refitted_members_ == 0  # finalists get their minimum epochs; no refit after that
 
