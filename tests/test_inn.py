@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.datasets import load_breast_cancer, make_classification, make_regression
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -140,3 +141,24 @@ def test_bias_penalty_moves_the_logit_out_of_the_unattributed_bias():
         spread[lam] = expl["bias"].std() / expl.drop(columns="bias").sum(axis=1).std()
         assert roc_auc_score(y, clf.predict_proba(X)[:, 1]) > 0.95
     assert spread[3.0] < 0.5 * spread[0.0]
+
+
+def test_variation_penalty_pulls_the_rows_linear_models_toward_one():
+    # Per-row weights and bias as the network generates them, for every training row.
+    X, y = make_classification(300, 6, n_informative=4, random_state=0)
+    spread = {}
+    for lam in (0.0, 3.0):
+        clf = INNClassifier(
+            hidden_width=32,
+            max_epochs=20,
+            learning_rate=1e-2,
+            variation_penalty=lam,
+            random_state=0,
+        ).fit(X, y)
+        net = clf.ensemble_[0]
+        rows = torch.as_tensor(clf._net_input(clf._transform(X)), dtype=torch.float32)
+        with torch.no_grad():
+            weights = net(rows)[1][:, 0, :].numpy()  # (rows, features + bias)
+        spread[lam] = weights.std(axis=0).mean()
+        assert roc_auc_score(y, clf.decision_function(X)) > 0.95
+    assert spread[3.0] < 0.25 * spread[0.0]

@@ -65,6 +65,7 @@ class _INNMixin:
     trunk_encoding: str | None = None
     spline_knots: int = 8
     refit: bool = False
+    variation_penalty: float = 0.0
 
     def _init_params(self, **params) -> None:
         for name, value in params.items():
@@ -172,6 +173,12 @@ class _INNMixin:
         if self.bias_penalty > 0:
             bias = weights[..., -1]
             penalty = penalty + self.bias_penalty * (bias - bias.mean(dim=0)).abs().mean()
+        if self.variation_penalty > 0:
+            # Pulls the per-row linear models, bias included (else the signal moves into the
+            # per-row bias), toward one shared linear model (very large: a logistic/linear
+            # regression), for data where one fits well and per-row freedom only overfits.
+            spread = (weights - weights.mean(dim=0)).abs().mean()
+            penalty = penalty + self.variation_penalty * spread
         return penalty
 
     def _at_cycle_end(self) -> bool:
@@ -450,6 +457,9 @@ _COMMON_DOC = """
     bias_penalty : lambda of the L1 penalty on each row's generated bias minus the batch's mean
         bias (0: off). It keeps the prediction in the attributed w * x terms rather than in the
         per-row bias, which explain() reports as one unattributed column.
+    variation_penalty : lambda of the L1 penalty on each row's generated weights and bias minus
+        the batch's means (0: off): shrinks the per-row linear models toward one shared linear
+        model (a large value: logistic / linear regression).
     batch_size : minibatch size (paper: 64).
     max_epochs : upper bound on epochs.
     restart_period : epochs per cosine cycle; a snapshot is taken at the end of each cycle.
@@ -507,6 +517,7 @@ _PARAMETER_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "weight_penalty": [Interval(Real, 0, None, closed="left")],
     "bias_penalty": [Interval(Real, 0, None, closed="left")],
+    "variation_penalty": [Interval(Real, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 2, None, closed="left")],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "restart_period": [Interval(Integral, 1, None, closed="left")],
@@ -541,6 +552,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         weight_decay: float = 1e-2,
         weight_penalty: float = 1.0,
         bias_penalty: float = 0.0,
+        variation_penalty: float = 0.0,
         batch_size: int = 64,
         max_epochs: int = 100,
         restart_period: int = 10,
@@ -563,6 +575,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         self.weight_decay = weight_decay
         self.weight_penalty = weight_penalty
         self.bias_penalty = bias_penalty
+        self.variation_penalty = variation_penalty
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.restart_period = restart_period
