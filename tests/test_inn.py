@@ -162,3 +162,40 @@ def test_variation_penalty_pulls_the_rows_linear_models_toward_one():
         spread[lam] = weights.std(axis=0).mean()
         assert roc_auc_score(y, clf.decision_function(X)) > 0.95
     assert spread[3.0] < 0.25 * spread[0.0]
+
+
+def _linear_noisy(seed: int, n: int = 150) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 8))
+    return X, (X[:, 0] + 0.5 * X[:, 1] + rng.standard_normal(n) > 0).astype(int)
+
+
+@pytest.mark.parametrize(
+    ("data", "chosen"),
+    [
+        (lambda: _linear_noisy(2), 3.0),  # noisy, linear: the shared linear model wins
+        (lambda: make_classification(400, 6, n_informative=4, random_state=0), 0.0),
+    ],
+)
+def test_auto_variation_keeps_the_candidate_with_the_lower_holdout_loss(data, chosen):
+    X, y = data()
+    params = dict(max_epochs=20, restart_period=5, random_state=0)
+    auto = INNClassifier(**params, variation_penalty="auto").fit(X, y)
+    assert auto.member_variation_penalties_ == [chosen]
+    # The kept member is exactly the fit at the chosen value, and its holdout loss is the lower.
+    fixed = {v: INNClassifier(**params, variation_penalty=v).fit(X, y) for v in (0.0, 3.0)}
+    np.testing.assert_array_equal(auto.predict_proba(X), fixed[chosen].predict_proba(X))
+    best = {v: min(est.snapshot_val_losses_) for v, est in fixed.items()}
+    assert best[chosen] == min(best.values())
+
+
+def test_auto_variation_without_a_holdout_is_the_plain_fit():
+    X, y = _linear_noisy(2)
+    plain = INNClassifier(**FAST, validation_fraction=0).fit(X, y)
+    auto = INNClassifier(**FAST, validation_fraction=0, variation_penalty="auto").fit(X, y)
+    assert auto.member_variation_penalties_ == [0.0]
+    np.testing.assert_array_equal(auto.predict_proba(X), plain.predict_proba(X))
+    streamed = INNClassifier(**FAST, variation_penalty="auto").partial_fit(X, y, classes=[0, 1])
+    assert streamed._variation == 0.0
+    with pytest.raises(ValueError, match="variation_penalty"):
+        INNClassifier(**FAST, variation_penalty="always").fit(X, y)

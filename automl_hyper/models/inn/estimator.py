@@ -44,7 +44,14 @@ _MEMBER_STATE = (
     "n_epochs_",
     "loss_curve_",
     "_batch_rng",
+    "_variation",
 )
+
+# variation_penalty="auto": each member is trained once per value and keeps the one whose best
+# snapshot has the lower holdout loss: per-row freedom (0) or close to one shared linear model
+# (3; on the selection set 3 gained up to +0.034 on small noisy sets and lost up to -0.032 on
+# non-linear ones, benchmarks/results/inn_variation_selection.md).
+AUTO_VARIATION = (0.0, 3.0)
 
 
 def member_seed(base: int, index: int) -> int:
@@ -66,6 +73,7 @@ class _INNMixin:
     spline_knots: int = 8
     refit: bool = False
     variation_penalty: float = 0.0
+    _variation: float = 0.0  # the value in use (variation_penalty resolved; "auto": per member)
 
     def _init_params(self, **params) -> None:
         for name, value in params.items():
@@ -173,12 +181,12 @@ class _INNMixin:
         if self.bias_penalty > 0:
             bias = weights[..., -1]
             penalty = penalty + self.bias_penalty * (bias - bias.mean(dim=0)).abs().mean()
-        if self.variation_penalty > 0:
+        if self._variation > 0:
             # Pulls the per-row linear models, bias included (else the signal moves into the
             # per-row bias), toward one shared linear model (very large: a logistic/linear
             # regression), for data where one fits well and per-row freedom only overfits.
             spread = (weights - weights.mean(dim=0)).abs().mean()
-            penalty = penalty + self.variation_penalty * spread
+            penalty = penalty + self._variation * spread
         return penalty
 
     def _at_cycle_end(self) -> bool:
@@ -207,22 +215,45 @@ class _INNMixin:
         k = self.n_estimators
         groups, states, epochs, curve = [], [], [], None
         self.refitted_members_ = 0
+        candidates = self._variation_candidates(X, given)
         for i in range(k):
-            deadline = None
-            if self.time_limit is not None:
-                deadline = start + float(self.time_limit) * (i + 1) / k
-            self._train_member(X, y, stratify, given, member_seed(base, i), deadline)
-            groups.append(self._best_snapshots())
-            states.append(self._member_state())
+            best = None
+            for j, lam in enumerate(candidates):
+                deadline = None
+                if self.time_limit is not None:  # cumulative: unused time goes to the next
+                    share = (i + (j + 1) / len(candidates)) / k
+                    deadline = start + float(self.time_limit) * share
+                self._variation = lam
+                self._train_member(X, y, stratify, given, member_seed(base, i), deadline)
+                # Holdout losses (after a refit too: the kept snapshots keep theirs).
+                score = min(loss for loss, _ in self.snapshots_)
+                if best is None or score < best[0]:
+                    best = (score, self._best_snapshots(), self._member_state())
+            _, group, state = best
+            self.__dict__.update(state)
+            groups.append(group)
+            states.append(state)
             epochs.append(self.n_epochs_)
             curve = self.loss_curve_ if curve is None else curve
         self._finalize(groups)
         self.member_seeds_ = [s["seed_"] for s in states]
         self.member_epochs_ = epochs
+        self.member_variation_penalties_ = [s["_variation"] for s in states]
         # Kept so that partial_fit after fit continues every member (one: on the estimator).
         self._member_states = states if k > 1 else None
         # The longest member's count: AutoGluon's refit_full trains every member that long.
         self.n_epochs_, self.loss_curve_ = max(epochs), curve
+
+    def _has_holdout(self, X: np.ndarray, given) -> bool:
+        return given is not None or bool(self.validation_fraction and len(X) >= 20)
+
+    def _variation_candidates(self, X: np.ndarray, given) -> tuple[float, ...]:
+        """The ``variation_penalty`` values each member is trained with (the best is kept)."""
+        if self.variation_penalty != "auto":
+            return (float(self.variation_penalty),)
+        # Without a holdout the snapshots' losses are training losses, which always favour the
+        # least regularised fit: the plain one.
+        return AUTO_VARIATION if self._has_holdout(X, given) else (0.0,)
 
     def _train_member(
         self,
@@ -234,7 +265,7 @@ class _INNMixin:
         deadline: float | None,
     ) -> None:
         """One network: its own early-stopping split (from ``seed``) unless the caller gave one."""
-        use_val = given is not None or (self.validation_fraction and len(X) >= 20)
+        use_val = self._has_holdout(X, given)
         if given is not None:  # the caller's rows (AutoGluon's holdout): train on all of X
             X_tr, y_tr, (X_val, y_val) = X, y, given
         elif use_val:
@@ -334,6 +365,8 @@ class _INNMixin:
         """partial_fit's first call: one network per member (the first on the estimator itself)."""
         base = seed_from(self.random_state)
         self._fit_trunk_encoder(X)
+        # No holdout here: "auto" trains the plain fit (see _variation_candidates).
+        self._variation = 0.0 if self.variation_penalty == "auto" else float(self.variation_penalty)
         states = []
         for i in range(self.n_estimators):
             self._start_training(X, member_seed(base, i))
@@ -459,7 +492,9 @@ _COMMON_DOC = """
         per-row bias, which explain() reports as one unattributed column.
     variation_penalty : lambda of the L1 penalty on each row's generated weights and bias minus
         the batch's means (0: off): shrinks the per-row linear models toward one shared linear
-        model (a large value: logistic / linear regression).
+        model (a large value: logistic / linear regression). ``"auto"``: each member is trained
+        with each of ``AUTO_VARIATION`` (0 and 3) and keeps the one with the lower holdout loss
+        (about twice the fit time; without a holdout, and in ``partial_fit``, the plain fit).
     batch_size : minibatch size (paper: 64).
     max_epochs : upper bound on epochs.
     restart_period : epochs per cosine cycle; a snapshot is taken at the end of each cycle.
@@ -504,6 +539,7 @@ _COMMON_DOC = """
     feature_importances_by_level_ : the same per preprocessed column, aligned with
         ``feature_names_out_``; summed per feature it gives ``feature_importances_``.
     refitted_members_ : how many members ``refit`` retrained on every training row (fit only).
+    member_variation_penalties_ : the ``variation_penalty`` each member trained with (fit only).
     feature_names_out_ : preprocessed columns in the user's terms (``mean radius``,
         ``colour=red``): the columns of :meth:`explain`.
 """
@@ -517,7 +553,7 @@ _PARAMETER_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "weight_penalty": [Interval(Real, 0, None, closed="left")],
     "bias_penalty": [Interval(Real, 0, None, closed="left")],
-    "variation_penalty": [Interval(Real, 0, None, closed="left")],
+    "variation_penalty": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     "batch_size": [Interval(Integral, 2, None, closed="left")],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "restart_period": [Interval(Integral, 1, None, closed="left")],
@@ -552,7 +588,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         weight_decay: float = 1e-2,
         weight_penalty: float = 1.0,
         bias_penalty: float = 0.0,
-        variation_penalty: float = 0.0,
+        variation_penalty: float | str = 0.0,
         batch_size: int = 64,
         max_epochs: int = 100,
         restart_period: int = 10,
