@@ -129,13 +129,17 @@ register(
             # Opt-in, default None as the estimator's (inn_spline_selection.md: "spline" -0.0063,
             # "spline_raw" -0.0024 mean AUC on the selection set, but phoneme +0.024): searched.
             "trunk_encoding": Categorical((None, "spline", "spline_raw"), default=None),
+            # "auto" picks 0 or 3 per fit on the holdout (inn_variation_auto_selection.md).
+            "variation_penalty": Categorical(("auto", 0.0, 1.0, 3.0), default="auto"),
         },
         ag_key="INN",
         ag_name="INN",
         # Cost order (integrations/autogluon.py): after MotherNet, before LightGBM (90); capped
         # at a quarter of the time left so that it cannot starve the GBDTs fitted after it.
         ag_priority=95,
-        ag_configs=({"ag_args_fit": {"max_time_limit_ratio": 0.25}},),
+        # variation_penalty pinned to 0 inside AutoGluon: the AutoGluon uplift was measured so,
+        # and "auto" would choose on AutoGluon's holdout, the rows its ensemble is weighted on.
+        ag_configs=({"variation_penalty": 0.0, "ag_args_fit": {"max_time_limit_ratio": 0.25}},),
         # +32 MiB at 5,000 x 100, +168 MiB at 20,000 x 100 (2 epochs; snapshots grow with cells).
         ag_memory=(32.0, 96.0),
         # A spline trunk encoding widens each numeric column to ~9 (no width cap): +346 MiB at
