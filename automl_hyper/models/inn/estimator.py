@@ -10,6 +10,9 @@ logit average keeps each prediction an exact sum of per-feature contributions).
 initialisations, batch orders, dropout masks and early-stopping splits, and averages the members'
 mean logits with equal weight. A mean of per-row linear models is a per-row linear model, so the
 ensemble's explanation is exactly the mean of its members' and still sums to its logit.
+
+``variation_penalty="auto"`` (default) trains each member twice on the same split, once free and
+once pulled toward one shared linear model, and keeps the one with the lower holdout loss.
 """
 
 from __future__ import annotations
@@ -498,8 +501,8 @@ _COMMON_DOC = """
         the batch's means (0: off): shrinks the per-row linear models toward one shared linear
         model (a large value: logistic / linear regression). ``"auto"`` (default): each member is
         trained with each of ``AUTO_VARIATION`` (0 and 3) and keeps the one with the lower
-        holdout loss (about twice the fit time; without a holdout, and in ``partial_fit``, the
-        plain fit). Chosen on the selection set's unseen splits 3-5: +0.0014 mean AUC over 0 (SE
+        holdout loss (about twice the fit time; under ``time_limit`` each gets half of its
+        member's share; without a holdout, and in ``partial_fit``, the plain fit). Chosen on the selection set's unseen splits 3-5: +0.0014 mean AUC over 0 (SE
         0.0007, no dataset below noise) at 1.85x the fit time; a fixed 1 or 3 failed
         (benchmarks/results/inn_variation_auto_selection.md, inn_variation_selection.md).
     batch_size : minibatch size (paper: 64).
