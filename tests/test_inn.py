@@ -199,3 +199,25 @@ def test_auto_variation_without_a_holdout_is_the_plain_fit():
     assert streamed._variation == 0.0
     with pytest.raises(ValueError, match="variation_penalty"):
         INNClassifier(**FAST, variation_penalty="always").fit(X, y)
+
+
+def test_auto_variation_chooses_on_a_callers_validation_rows_and_for_regressors():
+    X, y = _linear_noisy(2, n=240)
+    X_tr, y_tr, X_val, y_val = X[:180], y[:180], X[180:], y[180:]
+    params = dict(max_epochs=10, restart_period=5, random_state=0)
+    auto = INNClassifier(**params, variation_penalty="auto").fit(
+        X_tr, y_tr, X_val=X_val, y_val=y_val
+    )
+    fixed = {
+        v: INNClassifier(**params, variation_penalty=v).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
+        for v in (0.0, 3.0)
+    }
+    best = {v: min(est.snapshot_val_losses_) for v, est in fixed.items()}
+    (chosen,) = auto.member_variation_penalties_
+    assert best[chosen] == min(best.values())
+    np.testing.assert_array_equal(auto.predict_proba(X_val), fixed[chosen].predict_proba(X_val))
+    Xr, yr = make_regression(150, 4, noise=5.0, random_state=0)
+    reg = INNRegressor(**params, variation_penalty="auto", n_estimators=2).fit(Xr, yr)
+    assert len(reg.member_variation_penalties_) == 2
+    assert set(reg.member_variation_penalties_) <= {0.0, 3.0}
+    np.testing.assert_allclose(reg.explain(Xr[:5]).sum(axis=1), reg.predict(Xr[:5]), rtol=1e-8)
