@@ -179,7 +179,7 @@ def _linear_noisy(seed: int, n: int = 150) -> tuple[np.ndarray, np.ndarray]:
 )
 def test_auto_variation_keeps_the_candidate_with_the_lower_holdout_loss(data, chosen):
     X, y = data()
-    params = dict(max_epochs=20, restart_period=5, random_state=0)
+    params = dict(max_epochs=20, restart_period=5, n_estimators=1, random_state=0)
     auto = INNClassifier(**params, variation_penalty="auto").fit(X, y)
     assert auto.member_variation_penalties_ == [chosen]
     # The kept member is exactly the fit at the chosen value, and its holdout loss is the lower.
@@ -193,7 +193,7 @@ def test_auto_variation_without_a_holdout_is_the_plain_fit():
     X, y = _linear_noisy(2)
     plain = INNClassifier(**FAST, validation_fraction=0).fit(X, y)
     auto = INNClassifier(**FAST, validation_fraction=0, variation_penalty="auto").fit(X, y)
-    assert auto.member_variation_penalties_ == [0.0]
+    assert set(auto.member_variation_penalties_) == {0.0}
     np.testing.assert_array_equal(auto.predict_proba(X), plain.predict_proba(X))
     streamed = INNClassifier(**FAST, variation_penalty="auto").partial_fit(X, y, classes=[0, 1])
     assert streamed._variation == 0.0
@@ -204,7 +204,7 @@ def test_auto_variation_without_a_holdout_is_the_plain_fit():
 def test_auto_variation_chooses_on_a_callers_validation_rows_and_for_regressors():
     X, y = _linear_noisy(2, n=240)
     X_tr, y_tr, X_val, y_val = X[:180], y[:180], X[180:], y[180:]
-    params = dict(max_epochs=10, restart_period=5, random_state=0)
+    params = dict(max_epochs=10, restart_period=5, n_estimators=1, random_state=0)
     auto = INNClassifier(**params, variation_penalty="auto").fit(
         X_tr, y_tr, X_val=X_val, y_val=y_val
     )
@@ -217,7 +217,7 @@ def test_auto_variation_chooses_on_a_callers_validation_rows_and_for_regressors(
     assert best[chosen] == min(best.values())
     np.testing.assert_array_equal(auto.predict_proba(X_val), fixed[chosen].predict_proba(X_val))
     Xr, yr = make_regression(150, 4, noise=5.0, random_state=0)
-    reg = INNRegressor(**params, variation_penalty="auto", n_estimators=2).fit(Xr, yr)
+    reg = INNRegressor(**{**params, "n_estimators": 2}, variation_penalty="auto").fit(Xr, yr)
     assert len(reg.member_variation_penalties_) == 2
     assert set(reg.member_variation_penalties_) <= {0.0, 3.0}
     np.testing.assert_allclose(reg.explain(Xr[:5]).sum(axis=1), reg.predict(Xr[:5]), rtol=1e-8)

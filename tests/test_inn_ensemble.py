@@ -10,7 +10,15 @@ from sklearn.datasets import make_classification, make_regression
 from automl_hyper.models.inn import INNClassifier, INNRegressor
 from automl_hyper.models.inn.export import export_weights, from_weights
 
-FAST = dict(hidden_width=16, max_epochs=8, restart_period=2, learning_rate=1e-2, random_state=0)
+# One member unless a test asks for more (the estimator's default is 3).
+FAST = dict(
+    hidden_width=16,
+    max_epochs=8,
+    restart_period=2,
+    learning_rate=1e-2,
+    n_estimators=1,
+    random_state=0,
+)
 # Early stopping after one cycle without gain and one snapshot per epoch: members stop at
 # different epochs, so they keep different numbers of snapshots (the weighting must not care).
 UNEVEN = dict(FAST, restart_period=1, patience=1, n_snapshots=10, random_state=2)
@@ -24,7 +32,7 @@ def binary():
 @pytest.fixture(scope="module")
 def uneven(binary):
     X, y = binary
-    ens = INNClassifier(**UNEVEN, n_estimators=3).fit(X, y)
+    ens = INNClassifier(**{**UNEVEN, "n_estimators": 3}).fit(X, y)
     singles = [INNClassifier(**{**UNEVEN, "random_state": s}).fit(X, y) for s in ens.member_seeds_]
     return ens, singles
 
@@ -54,12 +62,12 @@ def test_ensemble_attribution_is_the_mean_of_members_and_sums_to_its_logit(binar
 
 def test_multiclass_and_regressor_ensembles_sum_exactly():
     X, y = make_classification(150, 5, n_informative=4, n_redundant=0, n_classes=3, random_state=1)
-    clf = INNClassifier(**FAST, n_estimators=2).fit(X, y)
+    clf = INNClassifier(**{**FAST, "n_estimators": 2}).fit(X, y)
     logits = clf.decision_function(X[:20])
     for c, frame in clf.explain(X[:20]).items():
         np.testing.assert_allclose(frame.sum(axis=1), logits[:, c], atol=1e-12)
     Xr, yr = make_regression(150, 4, noise=1.0, random_state=0)
-    reg = INNRegressor(**FAST, n_estimators=2).fit(Xr, yr)
+    reg = INNRegressor(**{**FAST, "n_estimators": 2}).fit(Xr, yr)
     single = [INNRegressor(**{**FAST, "random_state": s}).fit(Xr, yr) for s in reg.member_seeds_]
     expected = np.mean([s.predict(Xr) for s in single], axis=0)
     np.testing.assert_allclose(reg.predict(Xr), expected, atol=1e-9)
@@ -69,7 +77,7 @@ def test_multiclass_and_regressor_ensembles_sum_exactly():
 def test_caller_validation_rows_serve_every_member(binary):
     X, y = binary
     Xv, yv = make_classification(60, 6, n_informative=4, random_state=5)
-    ens = INNClassifier(**FAST, n_estimators=2).fit(X, y, X_val=Xv, y_val=yv)
+    ens = INNClassifier(**{**FAST, "n_estimators": 2}).fit(X, y, X_val=Xv, y_val=yv)
     s1 = INNClassifier(**{**FAST, "random_state": ens.member_seeds_[1]})
     s1.fit(X, y, X_val=Xv, y_val=yv)
     s0 = INNClassifier(**FAST).fit(X, y, X_val=Xv, y_val=yv)
@@ -79,7 +87,7 @@ def test_caller_validation_rows_serve_every_member(binary):
 
 def test_partial_fit_trains_every_member(binary):
     X, y = binary
-    ens = INNClassifier(**FAST, n_estimators=2)
+    ens = INNClassifier(**{**FAST, "n_estimators": 2})
     for _ in range(3):
         ens.partial_fit(X, y, classes=[0, 1])
     singles = [INNClassifier(**{**FAST, "random_state": s}) for s in ens.member_seeds_]
@@ -89,7 +97,7 @@ def test_partial_fit_trains_every_member(binary):
     expected = np.mean([s.decision_function(X) for s in singles], axis=0)
     np.testing.assert_allclose(ens.decision_function(X), expected, atol=1e-12)
     # after fit, partial_fit continues every member, not only the last one trained
-    fitted = INNClassifier(**FAST, n_estimators=2).fit(X, y)
+    fitted = INNClassifier(**{**FAST, "n_estimators": 2}).fit(X, y)
     fitted.partial_fit(X, y)
     assert len(fitted.member_sizes_) == 2
     assert [s["n_epochs_"] for s in fitted._member_states] == [e + 1 for e in fitted.member_epochs_]
@@ -98,7 +106,7 @@ def test_partial_fit_trains_every_member(binary):
 def test_time_limit_is_shared_by_the_members(binary):
     X, y = binary
     # A limit every epoch crosses: each member still trains its first epoch and counts.
-    ens = INNClassifier(**FAST, n_estimators=3, time_limit=1e-9).fit(X, y)
+    ens = INNClassifier(**{**FAST, "n_estimators": 3}, time_limit=1e-9).fit(X, y)
     assert ens.member_epochs_ == [1, 1, 1]
     assert ens.member_sizes_ == [1, 1, 1]
 
