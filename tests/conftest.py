@@ -95,6 +95,18 @@ def _default_openml_cache_in_tmp(tmp_path_factory):
         yield
 
 
+# A fast single-member INN for the ensemble and refit tests (the estimator's default is 3
+# members); a test that wants an ensemble merges {"n_estimators": k} into it.
+INN_ONE_MEMBER = dict(
+    hidden_width=16,
+    max_epochs=8,
+    restart_period=2,
+    learning_rate=1e-2,
+    n_estimators=1,
+    random_state=0,
+)
+
+
 @pytest.fixture(scope="module")
 def binary_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A small synthetic binary task as (X, y, X_test, y_test): 180 training rows, 60 held out."""

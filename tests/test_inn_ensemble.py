@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import INN_ONE_MEMBER
 from sklearn.datasets import make_classification, make_regression
 
 from automl_hyper.models.inn import INNClassifier, INNRegressor
 from automl_hyper.models.inn.export import export_weights, from_weights
 
-# One member unless a test asks for more (the estimator's default is 3).
-FAST = dict(
-    hidden_width=16,
-    max_epochs=8,
-    restart_period=2,
-    learning_rate=1e-2,
-    n_estimators=1,
-    random_state=0,
-)
+FAST = INN_ONE_MEMBER
 # Early stopping after one cycle without gain and one snapshot per epoch: members stop at
 # different epochs, so they keep different numbers of snapshots (the weighting must not care).
 UNEVEN = dict(FAST, restart_period=1, patience=1, n_snapshots=10, random_state=2)

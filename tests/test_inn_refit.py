@@ -7,21 +7,14 @@ import time
 
 import numpy as np
 import pytest
+from conftest import INN_ONE_MEMBER
 from sklearn.datasets import make_classification, make_regression
 
 from automl_hyper.models.inn import INNClassifier, INNRegressor
 from automl_hyper.models.inn.estimator import _INNMixin
 
 # 4 cycle ends (epochs 2, 4, 6, 8), all kept, no early stop before epoch 8.
-# One member unless a test asks for more (the estimator's default is 3).
-FAST = dict(
-    hidden_width=16,
-    max_epochs=8,
-    restart_period=2,
-    learning_rate=1e-2,
-    n_estimators=1,
-    random_state=0,
-)
+FAST = INN_ONE_MEMBER
 
 
 def test_refit_retrains_every_member_on_the_snapshots_the_holdout_chose(binary_split):
