@@ -6,6 +6,7 @@ import contextlib
 import numbers
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
@@ -22,6 +23,12 @@ def seed_from(random_state) -> int:
     if isinstance(random_state, numbers.Integral):
         return int(random_state)
     return int(check_random_state(random_state).randint(0, 2**31 - 1))
+
+
+def derived_seed(base: int, index: int) -> int:
+    """The ``index``-th seed derived from ``base`` (a SeedSequence draw below 2**31): independent
+    streams for an ensemble's members or a search's refits, reproducible from ``base`` alone."""
+    return int(np.random.SeedSequence([base % 2**32, index]).generate_state(1)[0] % 2**31)
 
 
 @contextlib.contextmanager

@@ -34,7 +34,13 @@ from automl_hyper.data.spline import fit_encoder
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
 from automl_hyper.models.eval_set import ValidationSetMixin
 from automl_hyper.models.inn.network import MesomorphicNet
-from automl_hyper.models.torch_utils import resolve_device, seed_from, seeded, torch_threads
+from automl_hyper.models.torch_utils import (
+    derived_seed,
+    resolve_device,
+    seed_from,
+    seeded,
+    torch_threads,
+)
 
 # Per-member training state: swapped in and out of the estimator when partial_fit trains several.
 _MEMBER_STATE = (
@@ -62,9 +68,7 @@ def member_seed(base: int, index: int) -> int:
     """Seed of ensemble member ``index``: the estimator's own seed for the first (so that
     ``n_estimators=1`` is the single fit), a SeedSequence draw below 2**31 for the others (so a
     single fit with ``random_state=member_seed(...)`` reproduces that member exactly)."""
-    if index == 0:
-        return base
-    return int(np.random.SeedSequence([base % 2**32, index]).generate_state(1)[0] % 2**31)
+    return base if index == 0 else derived_seed(base, index)
 
 
 class _INNMixin:
@@ -323,9 +327,7 @@ class _INNMixin:
         measure there is. The holdout chose the epochs and the snapshots; the refitted network
         sees the rows the holdout withheld. A refit the deadline interrupts is discarded: the
         member keeps its holdout-trained snapshots."""
-        losses = [loss for loss, _ in self.snapshots_]
-        kept = sorted(range(len(losses)), key=losses.__getitem__)[: self.n_snapshots]
-        wanted = {snapshot_epochs[i]: losses[i] for i in kept}
+        wanted = {snapshot_epochs[i]: self.snapshots_[i][0] for i in self._kept_snapshots()}
         trained = self._member_state()
         self._start_training(X, seed)
         Xt = torch.as_tensor(self._net_input(X), device=self.device_)
@@ -347,7 +349,13 @@ class _INNMixin:
         """The member's ``n_snapshots`` snapshots with the lowest validation loss."""
         if not self.snapshots_:
             self._take_snapshot(self.loss_curve_[-1] if self.loss_curve_ else np.inf)
-        return sorted(self.snapshots_, key=lambda s: s[0])[: self.n_snapshots]
+        return [self.snapshots_[i] for i in self._kept_snapshots()]
+
+    def _kept_snapshots(self) -> list[int]:
+        """Indices into ``snapshots_`` of the ``n_snapshots`` lowest losses, lowest first (ties:
+        the earlier snapshot)."""
+        order = sorted(range(len(self.snapshots_)), key=lambda i: self.snapshots_[i][0])
+        return order[: self.n_snapshots]
 
     def _networks(self, group: list[tuple[float, dict]]) -> list[nn.Module]:
         """Copies of the current network with each state of ``group`` loaded, in eval mode."""

@@ -36,7 +36,7 @@ from automl_hyper.models.smash.training import (
     train_for_epochs,
     train_network,
 )
-from automl_hyper.models.torch_utils import seeded
+from automl_hyper.models.torch_utils import derived_seed, seeded
 
 
 @dataclass
@@ -567,7 +567,7 @@ def refit_members(
     for i, cand in members:
         if passed(ctx.deadline):
             break
-        seed = int(np.random.SeedSequence([ctx.seed % 2**32, i]).generate_state(1)[0] % 2**31)
+        seed = derived_seed(ctx.seed, i)
         with seeded(seed):
             net = _new_net(ctx, cand, gen, config)
             complete = train_for_epochs(
