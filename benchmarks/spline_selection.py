@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> None:
         names = args.datasets.split(",") if args.datasets else list(SELECTION_SET)
     n_splits = args.splits or SELECTION_SPLITS
     for name in names:
-        for split in range(n_splits):
+        for split in range(args.from_split, n_splits):
             if (name, split, args.arm) in done:
                 continue
             row = fit_one(args.family, name, split, n_splits, overrides)
@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
         "--datasets", default=None, help="comma list, or 'report' (default: the selection set)"
     )
     r.add_argument("--splits", type=int, default=None, help="default SELECTION_SPLITS")
+    r.add_argument(
+        "--from-split", type=int, default=0, help="run splits from this one (unseen splits only)"
+    )
     r.add_argument("--out", required=True)
     p = sub.add_parser("report")
     p.add_argument("csv")
