@@ -62,6 +62,7 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
     "tune_trials": [_NON_NEGATIVE_INT],
     "tune_ensemble": ["boolean"],
     "refit": ["boolean"],
+    "refit_ensemble": ["boolean"],
 }
 
 
@@ -121,6 +122,9 @@ class SearchConfig:
     # fit rows alone. The estimators default to True (smash_refit_selection.md); a hand-built
     # config keeps the old behaviour.
     refit: bool = False
+    # With refit: the holdout-trained nets the refits replaced join the average beside them
+    # (trained anyway; twice the members at predict time). False: the refits alone.
+    refit_ensemble: bool = False
 
     def check(self) -> None:
         """Raise ``InvalidParameterError`` (a ValueError) naming the first field out of range."""

@@ -60,6 +60,7 @@ _SEARCH_PARAMS = (
     "tune_trials",
     "tune_ensemble",
     "refit",
+    "refit_ensemble",
     *_TRAINING_PARAMS,
 )
 # Parameters both kinds of estimator have beyond the SearchConfig fields.
@@ -169,6 +170,7 @@ class _SmashMixin:
     spline_knots: int = 8
     # Likewise for estimators pickled before refit existed: they were fitted without it.
     refit: bool = False
+    refit_ensemble: bool = False
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],
@@ -203,6 +205,7 @@ class _SmashMixin:
         tune_trials: int = 0,
         tune_ensemble: bool = False,
         refit: bool = True,
+        refit_ensemble: bool = False,
         input_encoding: str | None = "spline_raw",
         spline_knots: int = 8,
         validation_fraction: float = 0.2,
@@ -234,6 +237,7 @@ class _SmashMixin:
         self.tune_trials = tune_trials
         self.tune_ensemble = tune_ensemble
         self.refit = refit
+        self.refit_ensemble = refit_ensemble
         self.input_encoding = input_encoding
         self.spline_knots = spline_knots
         self.validation_fraction = validation_fraction
@@ -281,8 +285,15 @@ class _SmashMixin:
             ctx = _context(self, X, y, n_outputs, self._config())
             with seeded(ctx.seed):
                 outcome = run_search(ctx, self.search_space_)
-        self.net_ = _for_prediction(outcome.best.net)
-        self.ensemble_nets_ = [self.net_] + [_for_prediction(m.net) for m in outcome.members[1:]]
+        nets = [m.net for m in outcome.members]  # the winner first
+        sources = outcome.member_sources()
+        if self.refit_ensemble:  # the holdout-trained nets the refits replaced join the average
+            for member, source in zip(outcome.members, list(sources)):
+                if member.holdout_net is not None:
+                    nets.append(member.holdout_net)
+                    sources.append("holdout:" + source)
+        self.ensemble_nets_ = [_for_prediction(net) for net in nets]
+        self.net_ = self.ensemble_nets_[0]
         self.best_spec_ = outcome.best.spec
         self.search_results_ = outcome.table()
         self.hypernet_losses_ = list(outcome.hyper_losses)
@@ -294,7 +305,7 @@ class _SmashMixin:
             self.ranker: outcome.kendall_tau("rank_score"),
         }
         self.tuning_results_ = list(outcome.tuning)
-        self.ensemble_sources_ = outcome.member_sources()
+        self.ensemble_sources_ = sources
         self.refitted_members_ = sum(m.refitted for m in outcome.members)
         self.discovered_specs_ = [c.spec.to_json() for c in outcome.trained]
 
@@ -329,6 +340,8 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     (benchmarks/results/smash_refit_selection.md, 16 datasets x 5 splits): +0.0022 mean AUC
     (SE 0.0010) over ``refit=False``, 12 datasets up, 4 down, none below noise, at 1.2x the fit
     time. ``SmashRegressor`` shares the default, unmeasured (no regression sets here).
+    ``refit_ensemble=True`` keeps the holdout-trained nets the refits replaced in the average
+    beside their refits (no extra training; twice the members at predict time).
     ``input_encoding`` (default ``"spline_raw"``): each numeric column is kept and expanded
     into ``spline_knots`` (default 8) piecewise-linear basis functions next to it (knots at its
     training quantiles, :mod:`automl_hyper.data.spline`; categorical columns as they are); the
@@ -348,7 +361,8 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
     ``ensemble_nets_`` (the averaged members, winner first), ``ensemble_sources_`` (each
     member's origin: ``"finalist:i"``, the i-th trained finalist untuned, or ``"trial:j"``, the
-    j-th tuning trial of ``tuning_results_``), ``search_results_`` (DataFrame:
+    j-th tuning trial of ``tuning_results_``; ``"holdout:finalist:i"``, the net a refit replaced,
+    with ``refit_ensemble``), ``search_results_`` (DataFrame:
     spec JSON, n_params, proxy, UNF and real scores), ``proxy_kendall_tau_`` and
     ``ranker_kendall_taus_`` over the finalists, ``tuning_results_``, ``hypernet_losses_``,
     ``search_timings_`` and ``search_space_`` (the SearchSpace from ``max_depth`` and ``widths``).

@@ -53,6 +53,7 @@ class Candidate:
     stopped_by: str | None = None  # why its real training ended: patience, max_epochs or time
     best_epoch: int | None = None  # the epoch early stopping kept
     refitted: bool = False  # net retrained on every training row (SearchConfig.refit)
+    holdout_net: ArchNet | None = None  # the net trained on the fit rows, which a refit replaced
 
 
 @dataclass
@@ -584,7 +585,7 @@ def refit_members(
             )
         if not complete:
             break
-        cand.net, cand.refitted = net, True
+        cand.holdout_net, cand.net, cand.refitted = cand.net, net, True
 
 
 def _new_net(
