@@ -521,7 +521,9 @@ _COMMON_DOC = """
         0.0007, no dataset below noise) at 1.85x the fit time; a fixed 1 or 3 failed
         (benchmarks/results/inn_variation_auto_selection.md, inn_variation_selection.md).
         ``"blend"``: the same two trainings per member, but both are kept and averaged (twice
-        the networks at predict time; ``partial_fit`` trains the plain fit).
+        the networks at predict time; ``partial_fit`` trains the plain fit): -0.0015 against
+        ``"auto"`` on the selection set's unseen splits 9-11, two datasets below noise, not
+        adopted (benchmarks/results/inn_blend_selection.md).
     batch_size : minibatch size (paper: 64).
     max_epochs : upper bound on epochs.
     restart_period : epochs per cosine cycle; a snapshot is taken at the end of each cycle.
@@ -529,10 +531,11 @@ _COMMON_DOC = """
     n_estimators : members (networks trained with different seeds and, unless ``X_val`` is
         given, different early-stopping splits), averaged with equal weight; fit time grows
         about linearly. Explanations stay exact: the mean of the members' per-row linear models.
-        Default 3: on the selection set's unseen splits 6-8, +0.0051 mean AUC over one member
-        (SE 0.0019, all 16 datasets up) at 2.7x the CPU time, median fit 6.8 s against tuned
-        XGBoost's 37 s (benchmarks/results/inn_auto_ensemble_selection.md; an earlier round
-        without ``variation_penalty="auto"``: +0.0022, inn_defaults_selection5.md).
+        Default 5: 3 members gained +0.0051 mean AUC over one member on the selection set's
+        unseen splits 6-8 (SE 0.0019, all 16 datasets up; median fit 6.8 s against tuned
+        XGBoost's 37 s; benchmarks/results/inn_auto_ensemble_selection.md), and 5 gained
+        +0.0010 over 3 on the unseen splits 9-11 (SE 0.0006, none below noise) at 1.66x the
+        CPU time, median fit 10.8 s (inn_blend_selection.md).
     refit : after early stopping on the internal split, retrain each member from scratch on
         every training row, snapshotting at the epochs of the snapshots the split kept (as
         tuned XGBoost refits after its CV). Not with a caller's ``X_val`` (it trains on all of
@@ -622,7 +625,7 @@ class INNClassifier(ValidationSetMixin, _INNMixin, TabularClassifierBase):
         max_epochs: int = 100,
         restart_period: int = 10,
         n_snapshots: int = 5,
-        n_estimators: int = 3,
+        n_estimators: int = 5,
         refit: bool = False,
         trunk_encoding: str | None = None,
         spline_knots: int = 8,
