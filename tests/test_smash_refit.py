@@ -62,6 +62,26 @@ def test_refit_ensemble_averages_the_refits_with_the_nets_they_replaced(binary_s
     assert len(kept.ensemble_nets_) == 3
 
 
+def test_refit_seeds_adds_refits_with_other_seeds_to_the_average(binary_split):
+    X, y, X_test, _ = binary_split
+    refit = SmashClassifier(**FAST).fit(X, y)
+    two = SmashClassifier(**FAST, refit_seeds=2).fit(X, y)
+    assert len(two.ensemble_nets_) == 6 and two.refitted_members_ == 3
+    assert two.ensemble_sources_ == refit.ensemble_sources_ + [
+        "refit1:" + s for s in refit.ensemble_sources_
+    ]
+    first, extra = two.ensemble_nets_[:3], two.ensemble_nets_[3:]
+    for a, b in zip(first, refit.ensemble_nets_, strict=True):  # the first round is the refit
+        for p, q in zip(a.parameters(), b.parameters(), strict=True):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+    for a, b in zip(extra, first, strict=True):  # the second: same architecture, other seed
+        assert a.spec == b.spec
+        assert not torch.equal(next(a.parameters()), next(b.parameters()))
+    assert np.isfinite(two.predict_proba(X_test)).all()
+    with pytest.raises(ValueError, match="refit_seeds"):
+        SmashClassifier(**FAST, refit_seeds=0).fit(X, y)
+
+
 def test_refit_never_trains_on_a_callers_validation_rows(binary_split):
     X, y, X_val, y_val = binary_split
     plain = SmashClassifier(**FAST, refit=False).fit(X, y, X_val=X_val, y_val=y_val)

@@ -63,6 +63,7 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
     "tune_ensemble": ["boolean"],
     "refit": ["boolean"],
     "refit_ensemble": ["boolean"],
+    "refit_seeds": [_AT_LEAST_ONE],
 }
 
 
@@ -125,6 +126,9 @@ class SearchConfig:
     # With refit: the holdout-trained nets the refits replaced join the average beside them
     # (trained anyway; twice the members at predict time). False: the refits alone.
     refit_ensemble: bool = False
+    # With refit: each averaged finalist is refitted this many times (seeds of its own), and
+    # every refit joins the average (the later ones only while the time limit allows).
+    refit_seeds: int = 1
 
     def check(self) -> None:
         """Raise ``InvalidParameterError`` (a ValueError) naming the first field out of range."""

@@ -61,6 +61,7 @@ _SEARCH_PARAMS = (
     "tune_ensemble",
     "refit",
     "refit_ensemble",
+    "refit_seeds",
     *_TRAINING_PARAMS,
 )
 # Parameters both kinds of estimator have beyond the SearchConfig fields.
@@ -171,6 +172,7 @@ class _SmashMixin:
     # Likewise for estimators pickled before refit existed: they were fitted without it.
     refit: bool = False
     refit_ensemble: bool = False
+    refit_seeds: int = 1
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],
@@ -206,6 +208,7 @@ class _SmashMixin:
         tune_ensemble: bool = False,
         refit: bool = True,
         refit_ensemble: bool = False,
+        refit_seeds: int = 1,
         input_encoding: str | None = "spline_raw",
         spline_knots: int = 8,
         validation_fraction: float = 0.2,
@@ -238,6 +241,7 @@ class _SmashMixin:
         self.tune_ensemble = tune_ensemble
         self.refit = refit
         self.refit_ensemble = refit_ensemble
+        self.refit_seeds = refit_seeds
         self.input_encoding = input_encoding
         self.spline_knots = spline_knots
         self.validation_fraction = validation_fraction
@@ -287,6 +291,10 @@ class _SmashMixin:
                 outcome = run_search(ctx, self.search_space_)
         nets = [m.net for m in outcome.members]  # the winner first
         sources = outcome.member_sources()
+        for member, source in zip(outcome.members, list(sources)):  # refit_seeds > 1
+            for r, net in enumerate(member.extra_refits, start=1):
+                nets.append(net)
+                sources.append(f"refit{r}:{source}")
         if self.refit_ensemble:  # the holdout-trained nets the refits replaced join the average
             for member, source in zip(outcome.members, list(sources)):
                 if member.holdout_net is not None:
@@ -343,7 +351,9 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     ``refit_ensemble=True`` keeps the holdout-trained nets the refits replaced in the average
     beside their refits (no extra training; twice the members at predict time): -0.0014 mean
     AUC (SE 0.0007) on the selection set's unseen splits 5-7, not adopted
-    (benchmarks/results/smash_refit_ensemble_selection.md).
+    (benchmarks/results/smash_refit_ensemble_selection.md). ``refit_seeds=k`` refits each
+    averaged finalist k times with seeds of its own, and every refit joins the average (the
+    later rounds only while ``time_limit`` allows).
     ``input_encoding`` (default ``"spline_raw"``): each numeric column is kept and expanded
     into ``spline_knots`` (default 8) piecewise-linear basis functions next to it (knots at its
     training quantiles, :mod:`automl_hyper.data.spline`; categorical columns as they are); the
@@ -364,7 +374,8 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     ``ensemble_nets_`` (the averaged members, winner first), ``ensemble_sources_`` (each
     member's origin: ``"finalist:i"``, the i-th trained finalist untuned, or ``"trial:j"``, the
     j-th tuning trial of ``tuning_results_``; ``"holdout:finalist:i"``, the net a refit replaced,
-    with ``refit_ensemble``), ``search_results_`` (DataFrame:
+    with ``refit_ensemble``; ``"refitR:finalist:i"``, its R-th further refit, with
+    ``refit_seeds``), ``search_results_`` (DataFrame:
     spec JSON, n_params, proxy, UNF and real scores), ``proxy_kendall_tau_`` and
     ``ranker_kendall_taus_`` over the finalists, ``tuning_results_``, ``hypernet_losses_``,
     ``search_timings_`` and ``search_space_`` (the SearchSpace from ``max_depth`` and ``widths``).

@@ -54,6 +54,7 @@ class Candidate:
     best_epoch: int | None = None  # the epoch early stopping kept
     refitted: bool = False  # net retrained on every training row (SearchConfig.refit)
     holdout_net: ArchNet | None = None  # the net trained on the fit rows, which a refit replaced
+    extra_refits: list[ArchNet] = field(default_factory=list)  # SearchConfig.refit_seeds > 1
 
 
 @dataclass
@@ -562,30 +563,47 @@ def refit_members(
     before it (tuning trials, ranking). Once the fit's deadline has passed, the rest keep their
     holdout-trained nets, and so does a member whose refit the deadline interrupts (at most one
     epoch over). Their validation scores stay those of the holdout training: the refitted nets
-    have seen the validation rows."""
+    have seen the validation rows. With ``config.refit_seeds`` > 1, further rounds retrain every
+    refitted member again with other seeds (``cand.extra_refits``), after all first refits."""
+    config = ctx.config
+    for r in range(config.refit_seeds):
+        for i, cand in members:
+            if r > 0 and not cand.refitted:
+                continue  # a further refit only beside a first one
+            if passed(ctx.deadline):
+                return
+            seed = derived_seed(ctx.seed, i)
+            net = _refit_net(ctx, cand, gen, seed if r == 0 else derived_seed(seed, r))
+            if net is None:
+                return
+            if r == 0:
+                cand.holdout_net, cand.net, cand.refitted = cand.net, net, True
+            else:
+                cand.extra_refits.append(net)
+
+
+def _refit_net(
+    ctx: SearchContext, cand: Candidate, gen: WeightGenerator | None, seed: int
+) -> ArchNet | None:
+    """``cand``'s architecture trained from ``seed`` on every training row for its kept epochs;
+    None if the deadline interrupted it."""
     X, y = ctx.refit_rows
     config = ctx.config
-    for i, cand in members:
-        if passed(ctx.deadline):
-            break
-        seed = derived_seed(ctx.seed, i)
-        with seeded(seed):
-            net = _new_net(ctx, cand, gen, config)
-            complete = train_for_epochs(
-                net,
-                X,
-                y,
-                ctx.task,
-                rng=np.random.default_rng(seed),
-                epochs=max(1, cand.best_epoch or 0),
-                learning_rate=config.learning_rate,
-                weight_decay=config.weight_decay,
-                batch_size=config.batch_size,
-                deadline=ctx.deadline,
-            )
-        if not complete:
-            break
-        cand.holdout_net, cand.net, cand.refitted = cand.net, net, True
+    with seeded(seed):
+        net = _new_net(ctx, cand, gen, config)
+        complete = train_for_epochs(
+            net,
+            X,
+            y,
+            ctx.task,
+            rng=np.random.default_rng(seed),
+            epochs=max(1, cand.best_epoch or 0),
+            learning_rate=config.learning_rate,
+            weight_decay=config.weight_decay,
+            batch_size=config.batch_size,
+            deadline=ctx.deadline,
+        )
+    return net if complete else None
 
 
 def _new_net(
