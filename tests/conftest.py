@@ -95,7 +95,7 @@ def _default_openml_cache_in_tmp(tmp_path_factory):
         yield
 
 
-# A fast single-member INN for the ensemble and refit tests (the estimator's default is 3
+# A fast single-member INN for the ensemble and refit tests (the estimator's default is 5
 # members); a test that wants an ensemble merges {"n_estimators": k} into it.
 INN_ONE_MEMBER = dict(
     hidden_width=16,
@@ -105,6 +105,21 @@ INN_ONE_MEMBER = dict(
     n_estimators=1,
     random_state=0,
 )
+
+# A SMASH search small enough for about a second per fit, with 3 trained finalists (as
+# tests/test_smash.py's TINY), for the refit and ensemble tests.
+SMASH_THREE_FINALISTS = {
+    "n_candidates": 20,
+    "n_mutations": 6,
+    "top_k": 3,
+    "ensemble_top_k": 3,
+    "hyper_max_epochs": 5,
+    "hyper_time_budget": 2.0,
+    "max_epochs": 10,
+    "widths": (8, 16, 32),
+    "max_depth": 3,
+    "random_state": 0,
+}
 
 
 @pytest.fixture(scope="module")

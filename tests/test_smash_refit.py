@@ -8,24 +8,13 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import SMASH_THREE_FINALISTS
 from sklearn.datasets import make_classification
 
 from automl_hyper.models.smash import SmashClassifier, SmashRegressor
 from automl_hyper.models.smash.training import train_for_epochs, train_network
 
-# Small enough for about a second per fit (as tests/test_smash.py's TINY, with 3 finalists).
-FAST = {
-    "n_candidates": 20,
-    "n_mutations": 6,
-    "top_k": 3,
-    "ensemble_top_k": 3,
-    "hyper_max_epochs": 5,
-    "hyper_time_budget": 2.0,
-    "max_epochs": 10,
-    "widths": (8, 16, 32),
-    "max_depth": 3,
-    "random_state": 0,
-}
+FAST = SMASH_THREE_FINALISTS
 
 
 def test_refit_retrains_every_averaged_finalist_and_changes_the_model(binary_split):

@@ -57,6 +57,7 @@ _SEARCH_PARAMS = (
     "unf_predictor",
     "ensemble_top_k",
     "ensemble_min_epoch_share",
+    "ensemble_selection",
     "tune_trials",
     "tune_ensemble",
     "refit",
@@ -173,6 +174,7 @@ class _SmashMixin:
     refit: bool = False
     refit_ensemble: bool = False
     refit_seeds: int = 1
+    ensemble_selection: str = "top"
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],
@@ -204,6 +206,7 @@ class _SmashMixin:
         unf_predictor: str | None = None,
         ensemble_top_k: int = 10,
         ensemble_min_epoch_share: float = 0.0,
+        ensemble_selection: str = "top",
         tune_trials: int = 0,
         tune_ensemble: bool = False,
         refit: bool = True,
@@ -237,6 +240,7 @@ class _SmashMixin:
         self.unf_predictor = unf_predictor
         self.ensemble_top_k = ensemble_top_k
         self.ensemble_min_epoch_share = ensemble_min_epoch_share
+        self.ensemble_selection = ensemble_selection
         self.tune_trials = tune_trials
         self.tune_ensemble = tune_ensemble
         self.refit = refit
@@ -340,7 +344,10 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     validation score takes its place in the average, or with ``tune_ensemble=True`` all of the
     trainings (untuned and every trial) join it.
     ``ensemble_min_epoch_share`` leaves out of that average a finalist the time budget stopped
-    before that share of the winner's epochs. ``refit`` (default True): once chosen, each
+    before that share of the winner's epochs. ``ensemble_selection="greedy"`` chooses the
+    averaged finalists by forward selection on the validation rows instead (from the winner, add
+    the one that most lowers the average's validation log loss, while it falls, at most
+    ``ensemble_top_k``; Caruana et al., 2004); ``"top"`` (default) takes the best by score. ``refit`` (default True): once chosen, each
     averaged finalist is retrained from scratch on every training row (its
     ``validation_fraction`` holdout included) for the epochs early stopping kept, while
     ``time_limit`` allows (``refitted_members_`` says how many); not with a caller's ``X_val``
