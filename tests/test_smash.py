@@ -244,6 +244,7 @@ def test_a_passed_deadline_still_leaves_the_finalists_min_epochs():
         ({"ensemble_min_epoch_share": 1.5}, "ensemble_min_epoch_share"),
         ({"widths": (0, 8)}, "widths"),
         ({"top_k": 0}, "top_k"),
+        ({"numeric_transform": "log"}, "numeric_transform"),
     ],
 )
 def test_bad_settings_fail_before_any_work(params, message):
@@ -320,3 +321,14 @@ def test_hand_built_search_config_is_checked_by_the_estimators_rules():
         SearchConfig(top_k=0).check()
     with pytest.raises(ValueError, match="'top_k' parameter of SmashClassifier"):
         SmashClassifier(top_k=0).fit(*make_classification(30, 4, random_state=0))
+
+
+def test_numeric_transform_reaches_the_shared_preprocessing():
+    X, y = make_classification(80, 4, random_state=0)
+    X[:, 0] = np.exp(3 * X[:, 0])  # heavy-tailed: the transforms differ
+    fits = {
+        t: SmashClassifier(**TINY, numeric_transform=t).fit(X, y) for t in ("quantile", "power")
+    }
+    assert fits["power"].preprocessor_.numeric_transform == "power"
+    assert SmashClassifier().get_params()["numeric_transform"] == "quantile"  # the default
+    assert not np.allclose(fits["quantile"].predict_proba(X), fits["power"].predict_proba(X))

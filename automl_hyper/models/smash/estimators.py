@@ -175,12 +175,14 @@ class _SmashMixin:
     refit_ensemble: bool = False
     refit_seeds: int = 1
     ensemble_selection: str = "top"
+    numeric_transform: str = "quantile"
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],
         "widths": ["array-like"],
         "input_encoding": [StrOptions({"spline", "spline_raw"}), None],
         "spline_knots": [Interval(Integral, 3, None, closed="left")],
+        "numeric_transform": [StrOptions({"quantile", "power", "standard", "none"})],
         **_COMMON_CONSTRAINTS,
     }
 
@@ -214,6 +216,7 @@ class _SmashMixin:
         refit_seeds: int = 1,
         input_encoding: str | None = "spline_raw",
         spline_knots: int = 8,
+        numeric_transform: str = "quantile",
         validation_fraction: float = 0.2,
         random_state=None,
         time_limit: float | None = None,
@@ -248,6 +251,7 @@ class _SmashMixin:
         self.refit_seeds = refit_seeds
         self.input_encoding = input_encoding
         self.spline_knots = spline_knots
+        self.numeric_transform = numeric_transform
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.time_limit = time_limit
@@ -373,6 +377,8 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     selection set (16 x 3, benchmarks/results/smash_spline_selection.md): +0.0041 mean AUC
     (SE 0.0018) over None (the preprocessed columns alone), 9 datasets up, 4 down, at +9% fit
     time; ``"spline"`` (the basis without the raw column) -0.0043, not adopted.
+    ``numeric_transform`` (default ``"quantile"``; ``"power"``, ``"standard"``, ``"none"``): how
+    the shared preprocessing scales numeric columns before that encoding.
 
     Time: ``time_limit`` counts **CPU seconds** of the fit, not wall seconds, so a busy machine
     makes a fit slower but not different (``hyper_time_budget`` too): with ``n_threads=1`` (the
