@@ -201,20 +201,6 @@ def test_auto_variation_without_a_holdout_is_the_plain_fit():
         INNClassifier(**FAST, variation_penalty="always").fit(X, y)
 
 
-def test_blend_variation_averages_both_candidates_and_explains_exactly():
-    X, y = _linear_noisy(2)
-    params = dict(max_epochs=10, restart_period=5, n_snapshots=1, n_estimators=1, random_state=0)
-    blend = INNClassifier(**params, variation_penalty="blend").fit(X, y)
-    assert blend.member_variation_penalties_ == [0.0, 3.0]
-    fixed = [INNClassifier(**params, variation_penalty=v).fit(X, y) for v in (0.0, 3.0)]
-    # Equal-weight average of the two fits' logits (each exactly the fit at its value).
-    logits = np.mean([est.decision_function(X) for est in fixed], axis=0)
-    np.testing.assert_allclose(blend.decision_function(X), logits, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(blend.explain(X[:5]).sum(axis=1), logits[:5], atol=1e-8)
-    streamed = INNClassifier(**params, variation_penalty="blend").partial_fit(X, y, classes=[0, 1])
-    assert streamed._variation == 0.0
-
-
 def test_auto_variation_chooses_on_a_callers_validation_rows_and_for_regressors():
     X, y = _linear_noisy(2, n=240)
     X_tr, y_tr, X_val, y_val = X[:180], y[:180], X[180:], y[180:]

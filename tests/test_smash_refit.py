@@ -33,24 +33,6 @@ def test_refit_retrains_every_averaged_finalist_and_changes_the_model(binary_spl
     np.testing.assert_array_equal(again.predict_proba(X_test), refit.predict_proba(X_test))
 
 
-def test_refit_ensemble_averages_the_refits_with_the_nets_they_replaced(binary_split):
-    X, y, X_test, _ = binary_split
-    plain = SmashClassifier(**FAST, refit=False).fit(X, y)
-    refit = SmashClassifier(**FAST).fit(X, y)
-    both = SmashClassifier(**FAST, refit_ensemble=True).fit(X, y)
-    assert len(both.ensemble_nets_) == 6 and both.refitted_members_ == 3
-    assert both.ensemble_sources_ == refit.ensemble_sources_ + [
-        "holdout:" + s for s in plain.ensemble_sources_
-    ]
-    # The holdout-trained nets are the refit=False fit's members: an equal-weight average of both.
-    expected = (plain.predict_proba(X_test) + refit.predict_proba(X_test)) / 2
-    np.testing.assert_allclose(both.predict_proba(X_test), expected, rtol=1e-12)
-    # With a caller's validation rows nothing is refitted, so nothing joins.
-    X_tr, y_tr, X_val, y_val = X[:90], y[:90], X[90:], y[90:]
-    kept = SmashClassifier(**FAST, refit_ensemble=True).fit(X_tr, y_tr, X_val=X_val, y_val=y_val)
-    assert len(kept.ensemble_nets_) == 3
-
-
 def test_refit_seeds_adds_refits_with_other_seeds_to_the_average(binary_split):
     X, y, X_test, _ = binary_split
     refit = SmashClassifier(**FAST).fit(X, y)

@@ -226,9 +226,8 @@ class _INNMixin:
         k = self.n_estimators
         groups, states, epochs, curve = [], [], [], None
         candidates = self._variation_candidates(X, given)
-        keep_all = self.variation_penalty == "blend"
         for i in range(k):
-            kept = []  # (holdout loss, snapshots, state) of the candidates this member keeps
+            best = None
             for j, lam in enumerate(candidates):
                 deadline = None
                 if self.time_limit is not None:  # cumulative: unused time goes to the next
@@ -238,16 +237,13 @@ class _INNMixin:
                 self._train_member(X, y, stratify, given, member_seed(base, i), deadline)
                 # Holdout losses (after a refit too: the kept snapshots keep theirs).
                 score = min(loss for loss, _ in self.snapshots_)
-                entry = (score, self._best_snapshots(), self._member_state())
-                if keep_all:
-                    kept.append(entry)
-                elif not kept or score < kept[0][0]:
-                    kept = [entry]
-            for _, group, state in kept:
-                self.__dict__.update(state)
-                groups.append(group)
-                states.append(state)
-                epochs.append(self.n_epochs_)
+                if best is None or score < best[0]:
+                    best = (score, self._best_snapshots(), self._member_state())
+            _, group, state = best
+            self.__dict__.update(state)
+            groups.append(group)
+            states.append(state)
+            epochs.append(self.n_epochs_)
             curve = self.loss_curve_ if curve is None else curve
         self._finalize(groups)
         self.member_seeds_ = [s["seed_"] for s in states]
@@ -255,7 +251,7 @@ class _INNMixin:
         self.member_variation_penalties_ = [s["_variation"] for s in states]
         self.refitted_members_ = sum(s["_refitted"] for s in states)
         # Kept so that partial_fit after fit continues every member (one: on the estimator).
-        self._member_states = states if len(states) > 1 else None
+        self._member_states = states if k > 1 else None
         # The longest member's count: AutoGluon's refit_full trains every member that long.
         self.n_epochs_, self.loss_curve_ = max(epochs), curve
 
@@ -264,8 +260,6 @@ class _INNMixin:
 
     def _variation_candidates(self, X: np.ndarray, given) -> tuple[float, ...]:
         """The ``variation_penalty`` values each member is trained with (the best is kept)."""
-        if self.variation_penalty == "blend":  # every candidate is kept: no choice to make
-            return AUTO_VARIATION
         if self.variation_penalty != "auto":
             return (float(self.variation_penalty),)
         # Without a holdout the snapshots' losses are training losses, which always favour the
@@ -386,9 +380,8 @@ class _INNMixin:
         """partial_fit's first call: one network per member (the first on the estimator itself)."""
         base = seed_from(self.random_state)
         self._fit_trunk_encoder(X)
-        # No holdout here: "auto" and "blend" train the plain fit (see _variation_candidates).
-        auto = self.variation_penalty in ("auto", "blend")
-        self._variation = 0.0 if auto else float(self.variation_penalty)
+        # No holdout here: "auto" trains the plain fit (see _variation_candidates).
+        self._variation = 0.0 if self.variation_penalty == "auto" else float(self.variation_penalty)
         states = []
         for i in range(self.n_estimators):
             self._start_training(X, member_seed(base, i))
@@ -520,10 +513,8 @@ _COMMON_DOC = """
         member's share; without a holdout, and in ``partial_fit``, the plain fit). Chosen on the selection set's unseen splits 3-5: +0.0014 mean AUC over 0 (SE
         0.0007, no dataset below noise) at 1.85x the fit time; a fixed 1 or 3 failed
         (benchmarks/results/inn_variation_auto_selection.md, inn_variation_selection.md).
-        ``"blend"``: the same two trainings per member, but both are kept and averaged (twice
-        the networks at predict time; ``partial_fit`` trains the plain fit): -0.0015 against
-        ``"auto"`` on the selection set's unseen splits 9-11, two datasets below noise, not
-        adopted (benchmarks/results/inn_blend_selection.md).
+        Keeping and averaging both candidates instead of choosing lost -0.0015 on the unseen
+        splits 9-11, two datasets below noise (inn_blend_selection.md).
     batch_size : minibatch size (paper: 64).
     max_epochs : upper bound on epochs.
     restart_period : epochs per cosine cycle; a snapshot is taken at the end of each cycle.
@@ -585,7 +576,7 @@ _PARAMETER_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "weight_penalty": [Interval(Real, 0, None, closed="left")],
     "bias_penalty": [Interval(Real, 0, None, closed="left")],
-    "variation_penalty": [Interval(Real, 0, None, closed="left"), StrOptions({"auto", "blend"})],
+    "variation_penalty": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     "batch_size": [Interval(Integral, 2, None, closed="left")],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "restart_period": [Interval(Integral, 1, None, closed="left")],

@@ -59,11 +59,9 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
     "unf_predictor": [str, None],
     "ensemble_top_k": [_AT_LEAST_ONE],
     "ensemble_min_epoch_share": [Interval(Real, 0, 1, closed="both")],
-    "ensemble_selection": [StrOptions({"top", "greedy"})],
     "tune_trials": [_NON_NEGATIVE_INT],
     "tune_ensemble": ["boolean"],
     "refit": ["boolean"],
-    "refit_ensemble": ["boolean"],
     "refit_seeds": [_AT_LEAST_ONE],
 }
 
@@ -111,10 +109,6 @@ class SearchConfig:
     # of the winner's epochs (one stopped by patience or max_epochs always may): under-trained
     # members would dilute the ensemble. 0: every trained finalist may join.
     ensemble_min_epoch_share: float = 0.0
-    # "top": the best ensemble_top_k trained finalists by validation score. "greedy": from the
-    # winner, add the finalist that most lowers the average's validation loss, while it falls
-    # (Caruana et al., 2004, without replacement), at most ensemble_top_k.
-    ensemble_selection: str = "top"
     # Optuna trials over the winner's learning rate, dropout and weight decay. 0: inside an average
     # of 10 finalists, 4 or 8 trials moved test AUC by <= +0.0001 on the selection set at 1.5-1.8x
     # the CPU time (benchmarks/results/smash_tune_selection.md).
@@ -128,9 +122,6 @@ class SearchConfig:
     # fit rows alone. The estimators default to True (smash_refit_selection.md); a hand-built
     # config keeps the old behaviour.
     refit: bool = False
-    # With refit: the holdout-trained nets the refits replaced join the average beside them
-    # (trained anyway; twice the members at predict time). False: the refits alone.
-    refit_ensemble: bool = False
     # With refit: each averaged finalist is refitted this many times (seeds of its own), and
     # every refit joins the average (the later ones only while the time limit allows).
     refit_seeds: int = 1

@@ -57,11 +57,9 @@ _SEARCH_PARAMS = (
     "unf_predictor",
     "ensemble_top_k",
     "ensemble_min_epoch_share",
-    "ensemble_selection",
     "tune_trials",
     "tune_ensemble",
     "refit",
-    "refit_ensemble",
     "refit_seeds",
     *_TRAINING_PARAMS,
 )
@@ -172,9 +170,7 @@ class _SmashMixin:
     spline_knots: int = 8
     # Likewise for estimators pickled before refit existed: they were fitted without it.
     refit: bool = False
-    refit_ensemble: bool = False
     refit_seeds: int = 1
-    ensemble_selection: str = "top"
     numeric_transform: str = "quantile"
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
@@ -208,11 +204,9 @@ class _SmashMixin:
         unf_predictor: str | None = None,
         ensemble_top_k: int = 10,
         ensemble_min_epoch_share: float = 0.0,
-        ensemble_selection: str = "top",
         tune_trials: int = 0,
         tune_ensemble: bool = False,
         refit: bool = True,
-        refit_ensemble: bool = False,
         refit_seeds: int = 1,
         input_encoding: str | None = "spline_raw",
         spline_knots: int = 8,
@@ -243,11 +237,9 @@ class _SmashMixin:
         self.unf_predictor = unf_predictor
         self.ensemble_top_k = ensemble_top_k
         self.ensemble_min_epoch_share = ensemble_min_epoch_share
-        self.ensemble_selection = ensemble_selection
         self.tune_trials = tune_trials
         self.tune_ensemble = tune_ensemble
         self.refit = refit
-        self.refit_ensemble = refit_ensemble
         self.refit_seeds = refit_seeds
         self.input_encoding = input_encoding
         self.spline_knots = spline_knots
@@ -303,11 +295,6 @@ class _SmashMixin:
             for r, net in enumerate(member.extra_refits, start=1):
                 nets.append(net)
                 sources.append(f"refit{r}:{source}")
-        if self.refit_ensemble:  # the holdout-trained nets the refits replaced join the average
-            for member, source in zip(outcome.members, list(sources)):
-                if member.holdout_net is not None:
-                    nets.append(member.holdout_net)
-                    sources.append("holdout:" + source)
         self.ensemble_nets_ = [_for_prediction(net) for net in nets]
         self.net_ = self.ensemble_nets_[0]
         self.best_spec_ = outcome.best.spec
@@ -348,12 +335,10 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     validation score takes its place in the average, or with ``tune_ensemble=True`` all of the
     trainings (untuned and every trial) join it.
     ``ensemble_min_epoch_share`` leaves out of that average a finalist the time budget stopped
-    before that share of the winner's epochs. ``ensemble_selection="greedy"`` chooses the
-    averaged finalists by forward selection on the validation rows instead (from the winner, add
-    the one that most lowers the average's validation log loss, while it falls, at most
-    ``ensemble_top_k``; Caruana et al., 2004); ``"top"`` (default) takes the best by score.
-    Greedy lost -0.0051 mean AUC (SE 0.0025) on the selection set's unseen splits 11-13: it
-    overfits the small validation split (benchmarks/results/smash_greedy_selection.md). ``refit`` (default True): once chosen, each
+    before that share of the winner's epochs. Choosing the averaged finalists by forward
+    selection on the validation rows instead (Caruana et al., 2004) lost -0.0051 mean AUC (SE
+    0.0025) on the selection set's unseen splits 11-13
+    (benchmarks/results/smash_greedy_selection.md). ``refit`` (default True): once chosen, each
     averaged finalist is retrained from scratch on every training row (its
     ``validation_fraction`` holdout included) for the epochs early stopping kept, while
     ``time_limit`` allows (``refitted_members_`` says how many); not with a caller's ``X_val``
@@ -361,14 +346,12 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     (benchmarks/results/smash_refit_selection.md, 16 datasets x 5 splits): +0.0022 mean AUC
     (SE 0.0010) over ``refit=False``, 12 datasets up, 4 down, none below noise, at 1.2x the fit
     time. ``SmashRegressor`` shares the default, unmeasured (no regression sets here).
-    ``refit_ensemble=True`` keeps the holdout-trained nets the refits replaced in the average
-    beside their refits (no extra training; twice the members at predict time): -0.0014 mean
-    AUC (SE 0.0007) on the selection set's unseen splits 5-7, not adopted
-    (benchmarks/results/smash_refit_ensemble_selection.md). ``refit_seeds=k`` refits each
-    averaged finalist k times with seeds of its own, and every refit joins the average (the
-    later rounds only while ``time_limit`` allows): ``refit_seeds=2`` gained +0.0006 (0.9 SE) on
-    the selection set's unseen splits 8-10 at 1.13x the CPU time, not adopted
-    (benchmarks/results/smash_refit_seeds_selection.md).
+    Keeping the holdout-trained nets beside their refits lost -0.0014 mean AUC (SE 0.0007) on
+    the selection set's unseen splits 5-7 (benchmarks/results/smash_refit_ensemble_selection.md).
+    ``refit_seeds=k`` refits each averaged finalist k times with seeds of its own, and every
+    refit joins the average (the later rounds only while ``time_limit`` allows):
+    ``refit_seeds=2`` gained +0.0006 (0.9 SE) on the selection set's unseen splits 8-10 at 1.13x
+    the CPU time, not adopted (benchmarks/results/smash_refit_seeds_selection.md).
     ``input_encoding`` (default ``"spline_raw"``): each numeric column is kept and expanded
     into ``spline_knots`` (default 8) piecewise-linear basis functions next to it (knots at its
     training quantiles, :mod:`automl_hyper.data.spline`; categorical columns as they are); the
@@ -392,9 +375,8 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     Fitted attributes: ``best_spec_`` (ArchSpec), ``net_`` (the trained winner),
     ``ensemble_nets_`` (the averaged members, winner first), ``ensemble_sources_`` (each
     member's origin: ``"finalist:i"``, the i-th trained finalist untuned, or ``"trial:j"``, the
-    j-th tuning trial of ``tuning_results_``; ``"holdout:finalist:i"``, the net a refit replaced,
-    with ``refit_ensemble``; ``"refitR:finalist:i"``, its R-th further refit, with
-    ``refit_seeds``), ``search_results_`` (DataFrame:
+    j-th tuning trial of ``tuning_results_``; ``"refitR:finalist:i"``, its R-th further refit,
+    with ``refit_seeds``), ``search_results_`` (DataFrame:
     spec JSON, n_params, proxy, UNF and real scores), ``proxy_kendall_tau_`` and
     ``ranker_kendall_taus_`` over the finalists, ``tuning_results_``, ``hypernet_losses_``,
     ``search_timings_`` and ``search_space_`` (the SearchSpace from ``max_depth`` and ``widths``).

@@ -32,7 +32,6 @@ from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward
 from automl_hyper.models.smash.training import (
     MIN_EPOCHS,
-    outputs_to_proba,
     score_outputs,
     train_for_epochs,
     train_network,
@@ -54,7 +53,6 @@ class Candidate:
     stopped_by: str | None = None  # why its real training ended: patience, max_epochs or time
     best_epoch: int | None = None  # the epoch early stopping kept
     refitted: bool = False  # net retrained on every training row (SearchConfig.refit)
-    holdout_net: ArchNet | None = None  # the net trained on the fit rows, which a refit replaced
     extra_refits: list[ArchNet] = field(default_factory=list)  # SearchConfig.refit_seeds > 1
 
 
@@ -466,43 +464,6 @@ def ensemble_members(
     return [best, *others[: k - 1]]
 
 
-def greedy_members(ctx: SearchContext, pool: list[Candidate], k: int) -> list[Candidate]:
-    """Forward selection without replacement (Caruana et al., 2004) from ``pool`` (the winner
-    first): starting from the winner, add the finalist whose joining most lowers the validation
-    loss of the equal-weight average (log loss of the averaged probabilities; MSE for
-    regression), while it falls, up to ``k`` members."""
-    with torch.no_grad():
-        preds = [_val_prediction(ctx, c) for c in pool]
-    chosen, total = [0], preds[0]
-    loss = _val_loss(ctx, total)
-    while len(chosen) < k:
-        trials = [
-            (_val_loss(ctx, (total + preds[i]) / (len(chosen) + 1)), i)
-            for i in range(len(pool))
-            if i not in chosen
-        ]
-        if not trials or min(trials)[0] >= loss:
-            break
-        loss, i = min(trials)
-        chosen.append(i)
-        total = total + preds[i]
-    return [pool[i] for i in chosen]
-
-
-def _val_prediction(ctx: SearchContext, cand: Candidate) -> np.ndarray:
-    """The finalist's probabilities on the validation rows (regression: its predictions)."""
-    out = cand.net.eval()(ctx.X_val)
-    return outputs_to_proba(out) if ctx.task == "classification" else out[:, 0].double().numpy()
-
-
-def _val_loss(ctx: SearchContext, average: np.ndarray) -> float:
-    """Log loss of averaged probabilities (clipped at 1e-15), or MSE of averaged predictions."""
-    y = ctx.y_val_np
-    if ctx.task == "classification":
-        return float(-np.mean(np.log(np.clip(average[np.arange(len(y)), y], 1e-15, None))))
-    return float(np.mean((average - y) ** 2))
-
-
 def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
     """The whole SMASH procedure on prepared tensors (fit rows and validation rows)."""
     config = ctx.config
@@ -539,13 +500,9 @@ def run_search(ctx: SearchContext, space: SearchSpace) -> SearchOutcome:
         best, tuning = tune_winner(ctx, best, gen, config.tune_trials, trials=tuned)
         timings["tuning_s"] = time.perf_counter() - t4
         timings["tuning_cpu_s"] = ctx.clock() - cpu4
-    if config.ensemble_selection == "greedy":
-        pool = ensemble_members(trained, best, len(trained), config.ensemble_min_epoch_share)
-        members = greedy_members(ctx, pool, config.ensemble_top_k)
-    else:
-        members = ensemble_members(
-            trained, best, config.ensemble_top_k, config.ensemble_min_epoch_share
-        )
+    members = ensemble_members(
+        trained, best, config.ensemble_top_k, config.ensemble_min_epoch_share
+    )
     if config.tune_ensemble:  # the winner's other trainings join the average too
         members += [c for c in (untuned, *tuned) if c is not best and np.isfinite(c.real)]
     if config.refit and ctx.refit_rows is not None:
@@ -619,7 +576,7 @@ def refit_members(
             if net is None:
                 return
             if r == 0:
-                cand.holdout_net, cand.net, cand.refitted = cand.net, net, True
+                cand.net, cand.refitted = net, True
             else:
                 cand.extra_refits.append(net)
 
