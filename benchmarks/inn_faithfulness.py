@@ -225,7 +225,8 @@ def write(table: pd.DataFrame, curves: pd.DataFrame, args, command: str, started
         "areas compare with `random on XGB`, not with INN's). CPU seconds per explained row on "
         "one thread (CPU time: the machine was shared), explainers built beforehand: INN row by row (all rows in one call: `batch_seconds_per_row` in the CSV), "
         "KernelSHAP and TreeSHAP over all rows divided by their count. INN: zoo defaults, "
-        "`small` budget (weight penalty 1.0), and the paper's weight penalty 0.1 (`l=0.1`).",
+        f"`small` budget, weight penalties {', '.join(f'{v:g}' for v in args.penalties)} "
+        "(1.0: the default; 0.1: the paper's, `l=0.1`).",
         "",
         "## Deletion area per dataset (and seconds per explained row)",
         "",
@@ -236,8 +237,8 @@ def write(table: pd.DataFrame, curves: pd.DataFrame, args, command: str, started
         verdict(out, "inn", "INN"),
         verdict(out, "inn-l0.1", "INN(l=0.1)"),
         "",
-        "Curves: `inn_faithfulness.curves.csv`; plot: `inn_faithfulness.png`; long table: "
-        "`inn_faithfulness.csv`.",
+        f"Curves: `{out_stem.name}.curves.csv`; plot: `{out_stem.name}.png`; long table: "
+        f"`{out_stem.name}.csv`.",
         "",
     ]
     out_stem.with_suffix(".md").write_text("\n".join(lines))
