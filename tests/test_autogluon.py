@@ -18,6 +18,7 @@ from autogluon.tabular.registry import ag_model_registry
 
 from automl_hyper import zoo
 from automl_hyper.integrations import autogluon as ag_int
+from automl_hyper.models.smash import SmashClassifier
 from automl_hyper.models.torch_utils import torch_threads
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -246,6 +247,10 @@ def test_default_hyperparameters_fastest_first_around_the_gbdts():
     assert inn["ag_args_fit"]["max_time_limit_ratio"] < 1
     assert gbdt["GBM"] > smash["ag_args"]["priority"] > max(gbdt["CAT"], gbdt["XGB"])
     assert smash["ag_args_fit"]["max_time_limit_ratio"] == 0.15
+    # Inside AutoGluon, the models its uplift was measured with (the estimators' defaults moved).
+    assert (inn["n_estimators"], inn["variation_penalty"]) == (1, 0.0)
+    assert (smash["top_k"], smash["ensemble_top_k"]) == (10, 10)
+    assert SmashClassifier().get_params()["top_k"] == 16
     assert zoo.get("inn").ag_configs[0]["ag_args_fit"] is not inn["ag_args_fit"]  # a copy
     assert set(ag_int.default_hyperparameters(families=[])) == {"GBM", "CAT", "XGB"}
     assert set(ag_int.default_hyperparameters(["inn"], gbdt=False)) == {"INN"}

@@ -78,6 +78,7 @@ class SearchConfig:
     # the CPU-time budget +0.0027 mean test AUC (SE 0.0019) over 5 on the selection set, at +20%
     # CPU (benchmarks/results/smash_cpu_budget_selection.md; 5 beat 3 finalists / best 2 at 1e-3
     # there by +0.0052, as in smash_defaults_selection.md).
+    # The estimators default to 16 (smash_topk16_selection.md); a hand-built config keeps 10.
     top_k: int = 10
     sampler: str = "random"
     proxy_metric: str = "neg_log_loss"
