@@ -138,8 +138,8 @@ def test_zoo_and_estimator_share_the_training_defaults():
     params, clf = zoo.get("smash").default_params(), SmashClassifier()
     for name in ("learning_rate", "dropout", "weight_decay"):
         assert params[name] == getattr(clf, name)
-    # all finalists averaged (smash_defaults_selection.md, smash_cpu_budget_selection.md)
-    assert clf.top_k == clf.ensemble_top_k == 10
+    # all finalists averaged (smash_defaults_selection.md), 16 of them (smash_topk16_selection.md)
+    assert clf.top_k == clf.ensemble_top_k == 16
 
 
 def test_a_predictor_that_cannot_read_the_space_is_refused_before_any_work(predictor):
