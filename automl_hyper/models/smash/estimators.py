@@ -326,7 +326,7 @@ class _SmashMixin:
 class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     """SMASH one-shot architecture search over tabular MLPs, as a classifier.
 
-    ``ranker`` chooses the ``top_k`` (default 10) finalists: ``"proxy"`` (validation score under generated
+    ``ranker`` chooses the ``top_k`` finalists: ``"proxy"`` (validation score under generated
     weights), ``"unf"`` (the UNF predictor ``unf_predictor``, default the shipped ``unf-smash``,
     scoring the generated weights) or ``"both"`` (average rank). ``top_k`` finalists (default 16)
     are trained for real while ``time_limit`` allows, and ``ensemble_top_k`` (default 16, all of
