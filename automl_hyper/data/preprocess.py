@@ -19,7 +19,7 @@ are reported with a warning naming the column.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 from automl_hyper.warning_types import AutomlHyperWarning
 
 NumericTransform = Literal["quantile", "power", "standard", "none"]
+NUMERIC_TRANSFORMS: tuple[str, ...] = get_args(NumericTransform)
 CategoricalEncoding = Literal["onehot", "ordinal"]
 CategoricalMissing = Literal["most_frequent", "level"]
 # The one-hot level that collects a column's categories beyond ``max_categories``.

@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from automl_hyper.data.preprocess import NUMERIC_TRANSFORMS
 from automl_hyper.data.spline import fit_encoder
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
 from automl_hyper.models.eval_set import ValidationSetMixin
@@ -588,7 +589,7 @@ _PARAMETER_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "patience": [Interval(Integral, 1, None, closed="left")],
     "time_limit": [Interval(Real, 0, None, closed="neither"), None],
-    "numeric_transform": [StrOptions({"quantile", "power", "standard", "none"})],
+    "numeric_transform": [StrOptions(set(NUMERIC_TRANSFORMS))],
     "device": [str],
     "random_state": ["random_state"],
 }

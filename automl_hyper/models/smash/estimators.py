@@ -16,6 +16,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from automl_hyper.data.preprocess import NUMERIC_TRANSFORMS
 from automl_hyper.data.spline import fit_encoder
 from automl_hyper.models.base import TabularClassifierBase, TabularRegressorBase
 from automl_hyper.models.eval_set import ValidationSetMixin
@@ -171,14 +172,13 @@ class _SmashMixin:
     # Likewise for estimators pickled before refit existed: they were fitted without it.
     refit: bool = False
     refit_seeds: int = 1
-    numeric_transform: str = "quantile"
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],
         "widths": ["array-like"],
         "input_encoding": [StrOptions({"spline", "spline_raw"}), None],
         "spline_knots": [Interval(Integral, 3, None, closed="left")],
-        "numeric_transform": [StrOptions({"quantile", "power", "standard", "none"})],
+        "numeric_transform": [StrOptions(set(NUMERIC_TRANSFORMS))],
         **_COMMON_CONSTRAINTS,
     }
 
@@ -289,12 +289,7 @@ class _SmashMixin:
             ctx = _context(self, X, y, n_outputs, self._config())
             with seeded(ctx.seed):
                 outcome = run_search(ctx, self.search_space_)
-        nets = [m.net for m in outcome.members]  # the winner first
-        sources = outcome.member_sources()
-        for member, source in zip(outcome.members, list(sources)):  # refit_seeds > 1
-            for r, net in enumerate(member.extra_refits, start=1):
-                nets.append(net)
-                sources.append(f"refit{r}:{source}")
+        nets, sources = outcome.ensemble()
         self.ensemble_nets_ = [_for_prediction(net) for net in nets]
         self.net_ = self.ensemble_nets_[0]
         self.best_spec_ = outcome.best.spec

@@ -67,12 +67,19 @@ class SearchOutcome:
     tuning: list[dict] = field(default_factory=list)  # one record per tuning trial
     tuned: list[Candidate] = field(default_factory=list)  # the tuning trials, trial order
 
-    def member_sources(self) -> list[str]:
-        """Where each member comes from: ``finalist:i`` (i-th of :attr:`trained`, untuned) or
-        ``trial:j`` (j-th tuning trial)."""
+    def ensemble(self) -> tuple[list[ArchNet], list[str]]:
+        """The averaged nets, the winner first, and where each comes from: ``finalist:i`` (i-th
+        of :attr:`trained`, untuned) or ``trial:j`` (j-th tuning trial), then each member's
+        further refits (``SearchConfig.refit_seeds``) as ``refitR:<its origin>``."""
         source = {id(c): f"finalist:{i}" for i, c in enumerate(self.trained)}
         source.update({id(c): f"trial:{j}" for j, c in enumerate(self.tuned)})
-        return [source[id(m)] for m in self.members]
+        nets = [m.net for m in self.members]
+        origins = [source[id(m)] for m in self.members]
+        for member in self.members:
+            for r, net in enumerate(member.extra_refits, start=1):
+                nets.append(net)
+                origins.append(f"refit{r}:{source[id(member)]}")
+        return nets, origins
 
     @property
     def trained(self) -> list[Candidate]:
