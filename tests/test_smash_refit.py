@@ -117,3 +117,39 @@ def test_a_deadline_interrupts_a_refit_which_is_then_not_used():
     assert not train_for_epochs(net, X, y, "classification", rng=rng, epochs=3, deadline=past)
     assert train_for_epochs(net, X, y, "classification", rng=rng, epochs=1, deadline=past)
     assert train_for_epochs(net, X, y, "classification", rng=rng, epochs=3)
+
+
+def test_train_for_epochs_averages_the_weights_of_its_later_epochs():
+    """average_from=a: the net ends with the mean of its weights after epochs a..epochs (the
+    same trajectory as without averaging, recorded epoch by epoch)."""
+    X = torch.randn(64, 3)
+    y = (X[:, 0] > 0).long()
+
+    def net():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+
+    snapshots = []
+    for epochs in (3, 4, 5):  # the plain trajectory's weights after epochs 3, 4 and 5
+        plain = net()
+        train_for_epochs(plain, X, y, "classification", rng=np.random.default_rng(1), epochs=epochs)
+        snapshots.append([p.detach().clone() for p in plain.parameters()])
+    averaged = net()
+    rng = np.random.default_rng(1)
+    assert train_for_epochs(averaged, X, y, "classification", rng=rng, epochs=5, average_from=3)
+    for k, p in enumerate(averaged.parameters()):
+        torch.testing.assert_close(p, sum(s[k] for s in snapshots) / 3)
+
+
+@pytest.mark.parametrize("average", ["last_half", "centered"])
+def test_refit_average_changes_only_the_refitted_weights(binary_split, average):
+    X, y, X_test, _ = binary_split
+    refit = SmashClassifier(**FAST).fit(X, y)
+    averaged = SmashClassifier(**FAST, refit_average=average).fit(X, y)
+    # Same search and members; the refits end elsewhere.
+    assert averaged.ensemble_sources_ == refit.ensemble_sources_
+    assert averaged.refitted_members_ == 3
+    proba = averaged.predict_proba(X_test)
+    assert np.isfinite(proba).all() and not np.allclose(proba, refit.predict_proba(X_test))
+    with pytest.raises(ValueError, match="refit_average"):
+        SmashClassifier(**FAST, refit_average="mean").fit(X, y)

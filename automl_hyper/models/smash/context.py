@@ -27,6 +27,8 @@ SAMPLERS = ("random", "optuna")
 # the average of the two ranks.
 RANKERS = ("proxy", "unf", "both")
 
+# How a refit may average its weights over epochs (SearchConfig.refit_average).
+REFIT_AVERAGES: tuple[str, ...] = ("last_half", "centered")
 _AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
 _NON_NEGATIVE_INT = Interval(Integral, 0, None, closed="left")
 _POSITIVE = Interval(Real, 0, None, closed="neither")
@@ -63,6 +65,7 @@ CONFIG_CONSTRAINTS: dict[str, list] = {
     "tune_ensemble": ["boolean"],
     "refit": ["boolean"],
     "refit_seeds": [_AT_LEAST_ONE],
+    "refit_average": [StrOptions(set(REFIT_AVERAGES)), None],
 }
 
 
@@ -126,6 +129,12 @@ class SearchConfig:
     # With refit: each averaged finalist is refitted this many times (seeds of its own), and
     # every refit joins the average (the later ones only while the time limit allows).
     refit_seeds: int = 1
+    # With refit: average each refit's weights over its later epochs (stochastic weight
+    # averaging, torch.optim.swa_utils) instead of keeping the last epoch's. "last_half": the
+    # epochs from half of the kept count to the kept count (no extra training); "centered": the
+    # same start, trained on to 1.5x the kept count, so the average is centred on early
+    # stopping's choice. None: the last epoch's weights.
+    refit_average: str | None = None
 
     def check(self) -> None:
         """Raise ``InvalidParameterError`` (a ValueError) naming the first field out of range."""

@@ -62,6 +62,7 @@ _SEARCH_PARAMS = (
     "tune_ensemble",
     "refit",
     "refit_seeds",
+    "refit_average",
     *_TRAINING_PARAMS,
 )
 # Parameters both kinds of estimator have beyond the SearchConfig fields.
@@ -172,6 +173,7 @@ class _SmashMixin:
     # Likewise for estimators pickled before refit existed: they were fitted without it.
     refit: bool = False
     refit_seeds: int = 1
+    refit_average: str | None = None
     _parameter_constraints = {
         **{name: CONFIG_CONSTRAINTS[name] for name in _SEARCH_PARAMS},
         "max_depth": [Interval(Integral, 1, None, closed="left")],
@@ -208,6 +210,7 @@ class _SmashMixin:
         tune_ensemble: bool = False,
         refit: bool = True,
         refit_seeds: int = 1,
+        refit_average: str | None = None,
         input_encoding: str | None = "spline_raw",
         spline_knots: int = 8,
         numeric_transform: str = "quantile",
@@ -241,6 +244,7 @@ class _SmashMixin:
         self.tune_ensemble = tune_ensemble
         self.refit = refit
         self.refit_seeds = refit_seeds
+        self.refit_average = refit_average
         self.input_encoding = input_encoding
         self.spline_knots = spline_knots
         self.numeric_transform = numeric_transform

@@ -595,6 +595,12 @@ def _refit_net(
     None if the deadline interrupted it."""
     X, y = ctx.refit_rows
     config = ctx.config
+    kept = max(1, cand.best_epoch or 0)
+    epochs, average_from = kept, None
+    if config.refit_average is not None:
+        average_from = (kept + 1) // 2
+        if config.refit_average == "centered":
+            epochs = kept + kept // 2
     with seeded(seed):
         net = _new_net(ctx, cand, gen, config)
         complete = train_for_epochs(
@@ -603,11 +609,12 @@ def _refit_net(
             y,
             ctx.task,
             rng=np.random.default_rng(seed),
-            epochs=max(1, cand.best_epoch or 0),
+            epochs=epochs,
             learning_rate=config.learning_rate,
             weight_decay=config.weight_decay,
             batch_size=config.batch_size,
             deadline=ctx.deadline,
+            average_from=average_from,
         )
     return net if complete else None
 

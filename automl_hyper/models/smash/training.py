@@ -160,17 +160,30 @@ def train_for_epochs(
     weight_decay: float = 1e-5,
     batch_size: int = 128,
     deadline: Budget | float | None = None,
+    average_from: int | None = None,
 ) -> bool:
     """AdamW for exactly ``epochs`` epochs, no validation: a refit on all rows for the epoch
     count that early stopping chose on a holdout. False if ``deadline`` passed first (checked
-    after each epoch; the net is then part-trained and should not be used)."""
+    after each epoch; the net is then part-trained and should not be used).
+
+    ``average_from``: the net ends with the mean of its weights after each epoch from this one
+    to the last (stochastic weight averaging) instead of the last epoch's weights."""
     opt = torch.optim.AdamW(net.parameters(), lr=learning_rate, weight_decay=weight_decay)
     batch_size = max(1, min(batch_size, len(X)))
+    averaged = None
     for epoch in range(1, epochs + 1):
         _train_epoch(net, opt, X, y, task, rng, batch_size)
+        if average_from is not None and epoch >= average_from:
+            if averaged is None:  # holds a copy, but averages only what it is given
+                averaged = torch.optim.swa_utils.AveragedModel(net)
+            averaged.update_parameters(net)
         if epoch < epochs and passed(deadline):
             net.eval()
             return False
+    if averaged is not None:
+        # No batch norm in these nets (architecture.py), so the averaged weights need no
+        # recalibration pass.
+        net.load_state_dict(averaged.module.state_dict())
     net.eval()
     return True
 
