@@ -224,10 +224,17 @@ register(
         # already gives good AUCs. Chosen on the selection set (+0.0028 AUC, SE 0.0019, none below
         # noise; autogluon_uplift_selection_smashslot.md). time_limit reaches it as wall limit.
         ag_priority=80,
-        # 10 finalists inside AutoGluon, as its uplift was measured (the estimators' 16 were
-        # chosen outside it, smash_topk16_selection.md; AutoGluon's cap stops extra ones anyway).
+        # 10 finalists and plain refits inside AutoGluon, as its uplift was measured (the
+        # estimators' 16 and refit_average were chosen outside it, smash_topk16_selection.md and
+        # smash_swa_selection.md; AutoGluon's cap stops extra finalists anyway, and with its
+        # X_val nothing is refitted).
         ag_configs=(
-            {"top_k": 10, "ensemble_top_k": 10, "ag_args_fit": {"max_time_limit_ratio": 0.15}},
+            {
+                "top_k": 10,
+                "ensemble_top_k": 10,
+                "refit_average": None,
+                "ag_args_fit": {"max_time_limit_ratio": 0.15},
+            },
         ),
         # input_encoding="spline_raw" widens each numeric column to 9 (at most 512 in all), but
         # the estimate counts the columns AutoGluon passes: peak RSS rise 166 MiB at 20,000 x 50

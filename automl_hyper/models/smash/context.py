@@ -134,6 +134,7 @@ class SearchConfig:
     # epochs from half of the kept count to the kept count (no extra training); "centered": the
     # same start, trained on to 1.5x the kept count, so the average is centred on early
     # stopping's choice. None: the last epoch's weights.
+    # The estimators default to "centered" (smash_swa_selection.md); a hand-built config keeps None.
     refit_average: str | None = None
 
     def check(self) -> None:
