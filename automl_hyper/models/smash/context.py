@@ -28,7 +28,7 @@ SAMPLERS = ("random", "optuna")
 RANKERS = ("proxy", "unf", "both")
 
 # How a refit may average its weights over epochs (SearchConfig.refit_average).
-REFIT_AVERAGES: tuple[str, ...] = ("last_half", "centered")
+REFIT_AVERAGES: tuple[str, ...] = ("last_half", "centered", "long")
 _AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
 _NON_NEGATIVE_INT = Interval(Integral, 0, None, closed="left")
 _POSITIVE = Interval(Real, 0, None, closed="neither")
@@ -133,7 +133,8 @@ class SearchConfig:
     # averaging, torch.optim.swa_utils) instead of keeping the last epoch's. "last_half": the
     # epochs from half of the kept count to the kept count (no extra training); "centered": the
     # same start, trained on to 1.5x the kept count, so the average is centred on early
-    # stopping's choice. None: the last epoch's weights.
+    # stopping's choice; "long": the same start, trained on to 2x the kept count. None: the last
+    # epoch's weights.
     # The estimators default to "centered" (smash_swa_selection.md); a hand-built config keeps None.
     refit_average: str | None = None
 

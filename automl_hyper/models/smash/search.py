@@ -601,6 +601,8 @@ def _refit_net(
         average_from = (kept + 1) // 2
         if config.refit_average == "centered":
             epochs = kept + kept // 2
+        elif config.refit_average == "long":
+            epochs = 2 * kept
     with seeded(seed):
         net = _new_net(ctx, cand, gen, config)
         complete = train_for_epochs(
