@@ -29,6 +29,7 @@ from automl_hyper import zoo
 from automl_hyper.budgets import budget_description
 from automl_hyper.data.loading import Dataset
 from automl_hyper.data.splits import paper_splits
+from automl_hyper.interrupts import native_errors_after_ctrl_c
 from automl_hyper.metrics import auc_score
 from automl_hyper.warning_types import AutomlHyperWarning
 
@@ -407,7 +408,10 @@ def _run_jobs(
         logged = None
         try:
             with tracker.family_run(name, split, params) as run:
-                record, estimator = evaluate(name, params, X_train, y_train, X_test, y_test)
+                # A Ctrl-C lost in native code (XGBoost's data callback) may surface as that
+                # code's own error: the run is then interrupted (KILLED), not failed.
+                with native_errors_after_ctrl_c():
+                    record, estimator = evaluate(name, params, X_train, y_train, X_test, y_test)
                 record.split = split
                 tracker.log_result(run, record, estimator, X_test.head(5))
                 logged = record

@@ -12,7 +12,10 @@ that harmful, both seen in ``compare``:
 :func:`ctrl_c_handling` (installed by the CLI around a job, main thread only) fixes both: code
 inside :func:`deferred` (the MLflow tracker wraps each store call in it) gets its Ctrl-C when the
 block ends, and a KeyboardInterrupt lost in a callback (it reaches ``sys.unraisablehook``) is
-delivered again 0.1 s later. Without :func:`ctrl_c_handling`, :func:`deferred` changes nothing.
+delivered again 0.1 s later. Native code that lost the exception often fails at once with an
+error of its own (XGBoost: "Check failed: x.has_value()"); :func:`native_errors_after_ctrl_c`
+turns such an error into the KeyboardInterrupt it stands for, so that a Ctrl-C is never recorded
+as a failed fit. Without :func:`ctrl_c_handling`, :func:`deferred` changes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import sys
 import threading
 from collections.abc import Iterator
 
-_state = {"installed": False, "depth": 0, "pending": False}
+_state = {"installed": False, "depth": 0, "pending": False, "swallowed": False}
+# Guards "swallowed" between the main thread and the re-delivery timer: a swallowed Ctrl-C is
+# either delivered again by the timer or taken by native_errors_after_ctrl_c, never both.
+_lock = threading.Lock()
 
 
 def _on_sigint(signum, frame) -> None:
@@ -34,13 +40,43 @@ def _on_sigint(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _redeliver() -> None:
+    with _lock:
+        if not _state["swallowed"]:
+            return  # taken by native_errors_after_ctrl_c in the meantime
+        _state["swallowed"] = False
+        os.kill(os.getpid(), signal.SIGINT)
+
+
 def _on_unraisable(previous):
     def hook(unraisable) -> None:
         previous(unraisable)
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+            with _lock:
+                _state["swallowed"] = True
+            threading.Timer(0.1, _redeliver).start()
 
     return hook
+
+
+def _take_swallowed() -> bool:
+    """True (once) if a Ctrl-C that native code swallowed waits to be delivered again; the
+    timer then no longer delivers it."""
+    with _lock:
+        taken, _state["swallowed"] = _state["swallowed"], False
+    return taken
+
+
+@contextlib.contextmanager
+def native_errors_after_ctrl_c() -> Iterator[None]:
+    """An exception that leaves the block while a swallowed Ctrl-C waits to be delivered again
+    is that Ctrl-C's doing: KeyboardInterrupt is raised in its place (chained to it)."""
+    try:
+        yield
+    except Exception as err:
+        if _take_swallowed():
+            raise KeyboardInterrupt from err
+        raise
 
 
 @contextlib.contextmanager
@@ -57,11 +93,11 @@ def ctrl_c_handling() -> Iterator[None]:
     previous_handler = signal.signal(signal.SIGINT, _on_sigint)
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _on_unraisable(previous_hook)
-    _state.update(installed=True, depth=0, pending=False)
+    _state.update(installed=True, depth=0, pending=False, swallowed=False)
     try:
         yield
     finally:
-        _state.update(installed=False, depth=0, pending=False)
+        _state.update(installed=False, depth=0, pending=False, swallowed=False)
         sys.unraisablehook = previous_hook
         signal.signal(signal.SIGINT, previous_handler)
 

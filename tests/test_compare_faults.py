@@ -301,6 +301,29 @@ def test_a_ctrl_c_swallowed_by_a_native_callback_is_delivered_again(default_sigi
         pytest.fail("the swallowed Ctrl-C was not delivered again")
 
 
+def test_an_error_native_code_raises_after_swallowing_ctrl_c_is_the_interrupt(default_sigint):
+    """XGBoost loses a Ctrl-C in its data callback, then fails with "Check failed" of its own:
+    compare must see the interrupt (run KILLED), not a failed fit (the flaky CI run of
+    test_ctrl_c_keeps_finished_runs... at f46de43 counted it as a finished failed run)."""
+    import ctypes
+
+    from automl_hyper.interrupts import ctrl_c_handling, native_errors_after_ctrl_c
+
+    def callback() -> int:
+        raise KeyboardInterrupt
+
+    native = ctypes.CFUNCTYPE(ctypes.c_int)(callback)
+    with ctrl_c_handling():
+        with pytest.raises(KeyboardInterrupt) as caught, native_errors_after_ctrl_c():
+            native()  # the interrupt is lost ...
+            raise RuntimeError("Check failed: x.has_value()")  # ... and the library fails
+        assert isinstance(caught.value.__cause__, RuntimeError)
+        time.sleep(0.3)  # taken: the timer does not deliver it a second time
+        # An error with no Ctrl-C behind it stays what it is.
+        with pytest.raises(RuntimeError, match="a real failure"), native_errors_after_ctrl_c():
+            raise RuntimeError("a real failure")
+
+
 def test_a_job_started_with_ctrl_c_ignored_keeps_ignoring_it():
     from automl_hyper.interrupts import ctrl_c_handling, deferred
 
