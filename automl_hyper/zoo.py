@@ -226,7 +226,7 @@ register(
         ag_priority=80,
         # 10 finalists and plain refits inside AutoGluon, as its uplift was measured (the
         # estimators' 16 and refit_average were chosen outside it, smash_topk16_selection.md and
-        # smash_swa_selection.md; AutoGluon's cap stops extra finalists anyway, and with its
+        # smash_swa*_selection.md; AutoGluon's cap stops extra finalists anyway, and with its
         # X_val nothing is refitted).
         ag_configs=(
             {

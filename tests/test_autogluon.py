@@ -251,7 +251,7 @@ def test_default_hyperparameters_fastest_first_around_the_gbdts():
     assert (inn["n_estimators"], inn["variation_penalty"]) == (1, 0.0)
     assert (smash["top_k"], smash["ensemble_top_k"], smash["refit_average"]) == (10, 10, None)
     assert SmashClassifier().get_params()["top_k"] == 16
-    assert SmashClassifier().get_params()["refit_average"] == "centered"
+    assert SmashClassifier().get_params()["refit_average"] == "long"
     assert zoo.get("inn").ag_configs[0]["ag_args_fit"] is not inn["ag_args_fit"]  # a copy
     assert set(ag_int.default_hyperparameters(families=[])) == {"GBM", "CAT", "XGB"}
     assert set(ag_int.default_hyperparameters(["inn"], gbdt=False)) == {"INN"}

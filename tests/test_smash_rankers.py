@@ -140,8 +140,9 @@ def test_zoo_and_estimator_share_the_training_defaults():
         assert params[name] == getattr(clf, name)
     # all finalists averaged (smash_defaults_selection.md), 16 of them (smash_topk16_selection.md)
     assert clf.top_k == clf.ensemble_top_k == 16
-    # each refit's weights averaged over epochs around its kept count (smash_swa_selection.md)
-    assert clf.refit_average == "centered"
+    # each refit's weights averaged over epochs around its kept count (smash_swa_selection.md,
+    # then the longer window of smash_swa_long_selection.md)
+    assert clf.refit_average == "long"
 
 
 def test_a_predictor_that_cannot_read_the_space_is_refused_before_any_work(predictor):

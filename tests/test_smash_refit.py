@@ -141,7 +141,7 @@ def test_train_for_epochs_averages_the_weights_of_its_later_epochs():
         torch.testing.assert_close(p, sum(s[k] for s in snapshots) / 3)
 
 
-@pytest.mark.parametrize("average", ["last_half", "centered", "long"])  # "centered": the default
+@pytest.mark.parametrize("average", ["last_half", "centered", "long"])  # "long": the default
 def test_refit_average_changes_only_the_refitted_weights(binary_split, average):
     X, y, X_test, _ = binary_split
     refit = SmashClassifier(**FAST, refit_average=None).fit(X, y)

@@ -135,7 +135,8 @@ class SearchConfig:
     # same start, trained on to 1.5x the kept count, so the average is centred on early
     # stopping's choice; "long": the same start, trained on to 2x the kept count. None: the last
     # epoch's weights.
-    # The estimators default to "centered" (smash_swa_selection.md); a hand-built config keeps None.
+    # The estimators default to "long" (smash_swa_selection.md, smash_swa_long_selection.md); a
+    # hand-built config keeps None.
     refit_average: str | None = None
 
     def check(self) -> None:

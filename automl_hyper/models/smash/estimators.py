@@ -210,7 +210,7 @@ class _SmashMixin:
         tune_ensemble: bool = False,
         refit: bool = True,
         refit_seeds: int = 1,
-        refit_average: str | None = "centered",
+        refit_average: str | None = "long",
         input_encoding: str | None = "spline_raw",
         spline_knots: int = 8,
         numeric_transform: str = "quantile",
@@ -354,13 +354,14 @@ class SmashClassifier(ValidationSetMixin, _SmashMixin, TabularClassifierBase):
     refit joins the average (the later rounds only while ``time_limit`` allows):
     ``refit_seeds=2`` gained +0.0006 (0.9 SE) on the selection set's unseen splits 8-10 at 1.13x
     the CPU time, not adopted (benchmarks/results/smash_refit_seeds_selection.md).
-    ``refit_average`` (default ``"centered"``): each refit trains on to 1.5x its kept epochs
-    and ends with the mean of its weights after each epoch from half the kept count on
-    (stochastic weight averaging, centred on early stopping's choice); ``"last_half"`` averages
-    from half the kept count to the kept count, None keeps the last epoch's weights. Chosen on
-    the selection set's unseen splits 23-25 (benchmarks/results/smash_swa_selection.md):
-    ``"centered"`` +0.0009 mean AUC (SE 0.0007) over None at 1.07x the CPU time, none below
-    noise; ``"last_half"`` +0.0009 (SE 0.0021), not adopted.
+    ``refit_average`` (default ``"long"``): each refit trains on to 2x its kept epochs and
+    ends with the mean of its weights after each epoch from half the kept count on (stochastic
+    weight averaging around early stopping's choice); ``"centered"`` trains to 1.5x,
+    ``"last_half"`` averages from half the kept count to the kept count, None keeps the last
+    epoch's weights. Chosen on the selection set's unseen splits: ``"centered"`` +0.0009 mean AUC
+    (SE 0.0007) over None at 1.07x the CPU time on splits 23-25 (``"last_half"`` +0.0009, SE
+    0.0021, not adopted; benchmarks/results/smash_swa_selection.md), then ``"long"`` +0.0006
+    (SE 0.0005) over ``"centered"`` at 1.07x on splits 30-32 (smash_swa_long_selection.md).
     ``input_encoding`` (default ``"spline_raw"``): each numeric column is kept and expanded
     into ``spline_knots`` (default 8) piecewise-linear basis functions next to it (knots at its
     training quantiles, :mod:`automl_hyper.data.spline`; categorical columns as they are); the
