@@ -27,8 +27,9 @@ SAMPLERS = ("random", "optuna")
 # the average of the two ranks.
 RANKERS = ("proxy", "unf", "both")
 
-# How a refit may average its weights over epochs (SearchConfig.refit_average).
-REFIT_AVERAGES: tuple[str, ...] = ("last_half", "centered", "long")
+# How a refit may average its weights over epochs (SearchConfig.refit_average): each option's
+# refit length, in kept epochs; the average always starts at half the kept count.
+REFIT_AVERAGES: dict[str, float] = {"last_half": 1.0, "centered": 1.5, "long": 2.0}
 _AT_LEAST_ONE = Interval(Integral, 1, None, closed="left")
 _NON_NEGATIVE_INT = Interval(Integral, 0, None, closed="left")
 _POSITIVE = Interval(Real, 0, None, closed="neither")

@@ -27,7 +27,7 @@ import torch
 
 from automl_hyper.models.smash.architecture import ArchSpec, LayerSpec, SearchSpace
 from automl_hyper.models.smash.budget import Budget, passed
-from automl_hyper.models.smash.context import SearchConfig, SearchContext
+from automl_hyper.models.smash.context import REFIT_AVERAGES, SearchConfig, SearchContext
 from automl_hyper.models.smash.hypernet import WeightGenerator, train_hypernet
 from automl_hyper.models.smash.network import ArchNet, forward
 from automl_hyper.models.smash.training import (
@@ -598,11 +598,8 @@ def _refit_net(
     kept = max(1, cand.best_epoch or 0)
     epochs, average_from = kept, None
     if config.refit_average is not None:
+        epochs = int(REFIT_AVERAGES[config.refit_average] * kept)
         average_from = (kept + 1) // 2
-        if config.refit_average == "centered":
-            epochs = kept + kept // 2
-        elif config.refit_average == "long":
-            epochs = 2 * kept
     with seeded(seed):
         net = _new_net(ctx, cand, gen, config)
         complete = train_for_epochs(
