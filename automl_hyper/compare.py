@@ -442,7 +442,8 @@ def _refit(
         with tracker.champion_run(family, params) as run:
             estimator = zoo.get(family).make("classification", **params)
             start = time.perf_counter()
-            estimator.fit(dataset.X, dataset.y)
+            with native_errors_after_ctrl_c():  # as in _run_jobs: Ctrl-C, not a failed fit
+                estimator.fit(dataset.X, dataset.y)
             fit.fit_s = time.perf_counter() - start
             tracker.log_champion(run, fit, estimator, dataset.X.head(5))
     except Exception as err:  # the splits' results stand; the champion is just not registered
