@@ -29,6 +29,7 @@ import pandas as pd
 from automl_hyper.benchmark import load_suite_dataset, resolve_suite
 from automl_hyper.compare import evaluate, family_params
 from automl_hyper.data.splits import paper_splits
+from automl_hyper.models.mothernet.estimator import FINETUNE_AVERAGES
 
 
 def parse_setting(text: str) -> dict[str, float | int | str | None]:
@@ -87,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--suite", default="selection")
     parser.add_argument("--data-dir", default="../shared/datasets")
     parser.add_argument("--splits", type=int, default=3)
+    parser.add_argument(
+        "--from-split", type=int, default=0, help="fit splits from this one (unseen splits only)"
+    )
     parser.add_argument("--setting", action="append", default=[], help="'' = defaults")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--shard", help="k/n: only the suite's datasets k, k+n, ...")
@@ -103,7 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         if name in done:
             continue
         data = load_suite_dataset(name, suite.data_dir)
-        for split, (train, test) in enumerate(paper_splits(data.y, n_splits=args.splits, seed=0)):
+        splits = paper_splits(data.y, n_splits=args.splits, seed=0)  # split i: seed (0, i)
+        for split, (train, test) in enumerate(splits):
+            if split < args.from_split:
+                continue
             parts = (data.X.iloc[train], data.y.iloc[train], data.X.iloc[test], data.y.iloc[test])
             for text in args.setting:
                 params = family_params("mothernet-ft", "small", split, parse_setting(text))
@@ -112,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
                 # member_subsample: each child is tuned once, early-stopped on its member's
                 # left-out rows (a tree's borrowing group child, rare, still splits: not counted).
                 internal = 0 if getattr(est, "member_subsample", None) else 1
+                # finetune_average: the full-data child runs a multiple of the chosen count.
+                factor = FINETUNE_AVERAGES.get(getattr(est, "finetune_average", None), 1.0)
                 rows.append(
                     {
                         "dataset": name,
@@ -119,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
                         "setting": text or "defaults",
                         "children": len(best),
                         # 80/20 split: the cap on every child; full data: the chosen count.
-                        "adam_steps": len(best) * est.finetune_steps + internal * sum(best),
+                        "adam_steps": len(best) * est.finetune_steps
+                        + internal * sum(int(factor * b) for b in best),
                         "mean_best_step": sum(best) / max(len(best), 1),
                         "members": len(est.members_),
                         "fit_s": record.fit_s,

@@ -93,8 +93,13 @@ def test_options_leave_generation_only_unchanged(rows, fits):
 
 @pytest.mark.parametrize(
     "params",
-    [{"finetune_companion": "both"}, {"finetune_l2sp": -1.0}, {"member_subsample": 1.0}],
-    ids=["companion", "l2sp", "subsample"],
+    [
+        {"finetune_companion": "both"},
+        {"finetune_l2sp": -1.0},
+        {"member_subsample": 1.0},
+        {"finetune_average": "last_half"},
+    ],
+    ids=["companion", "l2sp", "subsample", "average"],
 )
 def test_bad_options_rejected(rows, params):
     with pytest.raises(ValueError, match=next(iter(params))):
@@ -151,8 +156,8 @@ def test_member_subsample_with_caller_validation_rows(rows):
     assert est.passes_ == 1 and len(est.finetune_best_steps_) == est.n_members_
 
 
-def _one_step_move(warmup: int) -> float:
-    """Largest weight change of one Adam step (no validation rows) on a fixed random child."""
+def _random_child():
+    """A fixed random child (4 inputs, 8 hidden units, 2 classes) and 30 rows for it."""
     import torch
 
     from automl_hyper.models.mothernet.model import ChildWeights
@@ -162,7 +167,12 @@ def _one_step_move(warmup: int) -> float:
         *(torch.randn(*s, generator=g) for s in [(1, 4, 8), (1, 8), (1, 8, 2), (1, 2)])
     )
     rng = np.random.RandomState(0)
-    Z, y = rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
+    return w, rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
+
+
+def _one_step_move(warmup: int) -> float:
+    """Largest weight change of one Adam step (no validation rows) on a fixed random child."""
+    w, Z, y = _random_child()
     est = MotherNetClassifier(finetune_lr=0.01, finetune_warmup=warmup)
     tuned, steps = est._tune(w, Z, y, None, None, 1)
     assert steps == 1
@@ -184,3 +194,36 @@ def test_finetune_warmup_zero_is_the_default_fit(rows, fits):
     assert all(same(a, b) for a, b in zip(est.members_, tuned.members_))
     warm = MotherNetClassifier(**FT, finetune_warmup=5).fit(*rows)
     assert not all(same(a, b) for a, b in zip(warm.members_, tuned.members_))
+
+
+def test_finetune_average_is_the_mean_of_the_trajectory():
+    # Weights after 2, 3, 4 and 5 steps, averaged, against four plain runs of those lengths.
+    w, Z, y = _random_child()
+    est = MotherNetClassifier(finetune_lr=0.01)
+    averaged, steps = est._tune(w, Z, y, None, None, 5, average_from=2)
+    assert steps == 5
+    runs = [est._tune(w, Z, y, None, None, s)[0] for s in (2, 3, 4, 5)]
+    for name, got in averaged.__dict__.items():
+        expected = sum(r.__dict__[name] for r in runs) / 4
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    # From step 0, a zero-step run: the generated weights themselves.
+    kept, _ = est._tune(w, Z, y, None, None, 0, average_from=0)
+    assert all(np.array_equal(a, b) for a, b in zip(kept.__dict__.values(), w.__dict__.values()))
+
+
+@pytest.mark.parametrize("average", ["centered", "long"])
+def test_finetune_average_changes_only_the_full_data_child(rows, fits, average):
+    _, tuned = fits
+    est = MotherNetClassifier(**FT, finetune_average=average).fit(*rows)
+    # Same internal split, same chosen step counts, same members; other weights where E > 0.
+    assert est.finetune_best_steps_ == tuned.finetune_best_steps_
+    assert len(est.members_) == len(tuned.members_)
+    for a, b, steps in zip(est.members_, tuned.members_, tuned.finetune_best_steps_):
+        assert same(a, b) == (steps == 0)
+    assert any(s > 0 for s in tuned.finetune_best_steps_)
+
+
+def test_finetune_average_none_is_the_default_fit(rows, fits):
+    _, tuned = fits
+    est = MotherNetClassifier(**FT, finetune_average=None).fit(*rows)
+    assert all(same(a, b) for a, b in zip(est.members_, tuned.members_))

@@ -73,6 +73,9 @@ _MANY_CLASSES_MIN_MEMBERS = 1  # over 10 classes: at least this many members (8:
 # groups (0.5, the square root, was 0.037 AUC lower on arrhythmia's 13 classes).
 _TREE_GROUP_EXPONENT = 1.0
 _TOP_FEATURE_SHARE = 0.5  # over 100 features: this share of a member's columns is the top by F
+# finetune_average: the full-data child's step count as a multiple of the chosen one E (its
+# weights averaged over the steps from ceil(E/2) on).
+FINETUNE_AVERAGES: dict[str, float] = {"centered": 1.5, "long": 2.0}
 
 
 class _Adam:
@@ -190,6 +193,12 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         validation loss on 199 of 300 selection-set children (``mothernet_ft_selection5.md``);
         0 (default) = none. Warm-up 10 removes most of that rise but not a test-AUC gain: 10 and
         25 steps -0.0005 and -0.0006 on the selection set (``mothernet_ft_selection6.md``).
+    finetune_average: None (default), "centered" or "long": the full-data child, tuned for the
+        step count E that the internal 80/20 split chose, ends with the mean of its weights after
+        each step from ceil(E/2) on (stochastic weight averaging, as SMASH's ``refit_average``)
+        instead of its last weights: "centered" tunes it to int(1.5 E) steps, "long" to 2 E.
+        E = 0 keeps the generated child. With ``fit(..., X_val=...)`` it has no effect (the child
+        is early-stopped on X_val directly, no step count is carried over).
     max_train_rows: rows per generation; larger training sets are split into chunks.
     precision: "auto" (default), "float32" or "bfloat16": with "bfloat16" the hypernetwork's
         encoder over the training rows (nearly all of the generation cost) runs under
@@ -228,6 +237,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "finetune_l2sp": [Interval(Real, 0, None, closed="left")],
         "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
         "finetune_warmup": [Interval(Integral, 0, None, closed="left")],
+        "finetune_average": [None, StrOptions(set(FINETUNE_AVERAGES))],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
@@ -249,6 +259,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         finetune_l2sp: float = 0.0,
         member_subsample: float | None = None,
         finetune_warmup: int = 0,
+        finetune_average: str | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
         random_state=None,
@@ -267,6 +278,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.finetune_l2sp = finetune_l2sp
         self.member_subsample = member_subsample
         self.finetune_warmup = finetune_warmup
+        self.finetune_average = finetune_average
         self.max_train_rows = max_train_rows
         self.precision = precision
         self.random_state = random_state
@@ -711,12 +723,19 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         w_tr = self._generate(model, [(Z[tr], y[tr])])[0]
         split_tuned, best_step = self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps)
         self.finetune_best_steps_.append(best_step)
-        tuned = self._tune(w, Z, y, None, None, best_step)[0]
+        if self.finetune_average is None:
+            tuned = self._tune(w, Z, y, None, None, best_step)[0]
+        else:
+            steps = int(FINETUNE_AVERAGES[self.finetune_average] * best_step)
+            tuned = self._tune(w, Z, y, None, None, steps, average_from=(best_step + 1) // 2)[0]
         return tuned, split_tuned if self.finetune_companion == "split" else generated
 
-    def _tune(self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int) -> tuple[ChildWeights, int]:
+    def _tune(
+        self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int, average_from: int | None = None
+    ) -> tuple[ChildWeights, int]:
         """``steps`` Adam steps; with validation rows, the weights and step count of the lowest
-        validation loss, else the last ones."""
+        validation loss, else the last ones, or (``average_from``) the mean of the weights after
+        each step from that one to the last (step 0 = the generated weights)."""
         K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
         start = [p.detach().clone() for p in (w.W1, w.b1, w.W2, w.b2)]
         params = [p.clone().requires_grad_(True) for p in start]
@@ -733,8 +752,13 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
 
         best, best_step, curve = math.inf, 0, []
         best_params = [p.detach().clone() for p in params]
+        total, counted = [torch.zeros_like(p) for p in start], 0
         with torch.enable_grad():
             for step in range(steps + 1):
+                if average_from is not None and step >= average_from:
+                    for t, p in zip(total, params):
+                        t.add_(p.detach())
+                    counted += 1
                 if Xva is not None:
                     with torch.no_grad():
                         val = loss_on(Xva, torch.from_numpy(yva)).item()
@@ -755,6 +779,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         if Xva is not None:
             self._observe_validation_curve(curve)
             return ChildWeights(*best_params), best_step
+        if counted:
+            return ChildWeights(*(t / counted for t in total)), steps
         return ChildWeights(*(p.detach() for p in params)), steps
 
     def _observe_validation_curve(self, losses: list[float]) -> None:
