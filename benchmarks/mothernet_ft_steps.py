@@ -29,7 +29,6 @@ import pandas as pd
 from automl_hyper.benchmark import load_suite_dataset, resolve_suite
 from automl_hyper.compare import evaluate, family_params
 from automl_hyper.data.splits import paper_splits
-from automl_hyper.models.mothernet.estimator import FINETUNE_AVERAGES
 
 
 def parse_setting(text: str) -> dict[str, float | int | str | None]:
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
                 # left-out rows (a tree's borrowing group child, rare, still splits: not counted).
                 internal = 0 if getattr(est, "member_subsample", None) else 1
                 # finetune_average: the full-data child runs a multiple of the chosen count.
-                factor = FINETUNE_AVERAGES.get(getattr(est, "finetune_average", None), 1.0)
+                factor = getattr(est, "finetune_average", None) or 1.0
                 rows.append(
                     {
                         "dataset": name,
