@@ -68,9 +68,11 @@ def xgboost_ratio(runs: pd.DataFrame, xgboost: pd.DataFrame) -> pd.Series:
     return pd.Series(out)
 
 
-def summary(path: Path, xgboost: Path | None = None) -> str:
-    """Markdown table of ``path``: every setting paired with the first setting written."""
-    from inn_defaults_table import markdown, paired_table
+def summary(path: Path, xgboost: Path | None = None, committed: Path | None = None) -> str:
+    """Markdown table of ``path``: every setting paired with the first setting written; with
+    ``committed`` (a benchmark ``runs.csv``), a second table of every setting against its
+    ``xgboost-tuned`` rows on the same dataset x split."""
+    from inn_defaults_table import against_committed, markdown, paired_table
 
     runs = pd.read_csv(path)
     runs["epochs"] = runs["adam_steps"]
@@ -79,7 +81,10 @@ def summary(path: Path, xgboost: Path | None = None) -> str:
     table["predict_s"] = table.setting.map(predict)
     if xgboost is not None:
         table["xgb_median_ratio"] = table.setting.map(xgboost_ratio(runs, pd.read_csv(xgboost)))
-    return markdown(table.rename(columns={"epochs": "adam_steps"}))
+    out = markdown(table.rename(columns={"epochs": "adam_steps"}))
+    if committed is not None:
+        out += "\n\n" + markdown(against_committed(runs, committed, ["xgboost-tuned"]))
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,9 +100,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shard", help="k/n: only the suite's datasets k, k+n, ...")
     parser.add_argument("--summary", action="store_true", help="print the table of --out")
     parser.add_argument("--xgboost", type=Path, help="with --summary: runs with xgboost-tuned")
+    parser.add_argument(
+        "--committed", type=Path, help="with --summary: a benchmark runs.csv to pair AUCs with"
+    )
     args = parser.parse_args(argv)
     if args.summary:
-        print(summary(args.out, args.xgboost))
+        print(summary(args.out, args.xgboost, args.committed))
         return
     suite = resolve_suite(args.suite, args.data_dir)
     rows = pd.read_csv(args.out).to_dict("records") if args.out.exists() else []
