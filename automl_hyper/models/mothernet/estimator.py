@@ -195,8 +195,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         the mean of its weights after each step from ceil(E/2) on (stochastic weight averaging, as
         SMASH's ``refit_average``) instead of its last weights. E = 0 keeps the generated child.
         With ``fit(..., X_val=...)`` it has no effect (the child is early-stopped on X_val
-        directly, no step count is carried over). On the selection set 1.5 and 2 were +0.0004 and
-        +0.0013 mean AUC (``mothernet_ft_selection7.md``).
+        directly, no step count is carried over). On the selection set, with 50 steps: 1.5 and 2
+        +0.0004 and +0.0013 mean AUC (``mothernet_ft_selection7.md``), then 2 and 3 +0.0019 and
+        +0.0034 at 1.26x and 1.54x fit time on other splits (``mothernet_ft_selection8.md``):
+        the ``mothernet-ft`` family (``compare``, the zoo) uses 3.
     max_train_rows: rows per generation; larger training sets are split into chunks.
     precision: "auto" (default), "float32" or "bfloat16": with "bfloat16" the hypernetwork's
         encoder over the training rows (nearly all of the generation cost) runs under
