@@ -127,9 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                 # left-out rows (a tree's borrowing group child, rare, still splits: not counted).
                 internal = 0 if getattr(est, "member_subsample", None) else 1
                 # finetune_average: the full-data child runs a multiple of the chosen count.
-                # ("select": the chosen horizon itself.)
-                average = getattr(est, "finetune_average", None)
-                factor = average if isinstance(average, (int, float)) else 1.0
+                factor = getattr(est, "finetune_average", None) or 1.0
                 rows.append(
                     {
                         "dataset": name,

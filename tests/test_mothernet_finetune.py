@@ -98,9 +98,8 @@ def test_options_leave_generation_only_unchanged(rows, fits):
         {"finetune_l2sp": -1.0},
         {"member_subsample": 1.0},
         {"finetune_average": 0.5},
-        {"finetune_average": "choose"},
     ],
-    ids=["companion", "l2sp", "subsample", "average", "average-word"],
+    ids=["companion", "l2sp", "subsample", "average"],
 )
 def test_bad_options_rejected(rows, params):
     with pytest.raises(ValueError, match=next(iter(params))):
@@ -228,28 +227,3 @@ def test_finetune_average_none_is_the_default_fit(rows, fits):
     _, tuned = fits
     est = MotherNetClassifier(**FT, finetune_average=None).fit(*rows)
     assert all(same(a, b) for a, b in zip(est.members_, tuned.members_))
-
-
-def test_finetune_average_select_chooses_among_window_means():
-    # Validation rows = training rows: the loss falls at every step, so the last horizon wins,
-    # and its candidate is the mean of the weights after steps 4..8 of the plain run.
-    w, Z, y = _random_child()
-    est = MotherNetClassifier(finetune_lr=0.01)
-    chosen, horizon = est._tune(w, Z, y, Z, y, 8, select=True)
-    assert horizon == 8
-    runs = [est._tune(w, Z, y, None, None, s)[0] for s in range(4, 9)]
-    for name, got in chosen.__dict__.items():
-        expected = sum(r.__dict__[name] for r in runs) / len(runs)
-        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
-
-
-def test_finetune_average_select_fits_with_and_without_validation_rows(rows, fits):
-    _, tuned = fits
-    X, y = rows
-    est = MotherNetClassifier(**FT, finetune_average="select").fit(X, y)
-    assert len(est.members_) == len(tuned.members_)
-    assert all(0 <= s <= FT["finetune_steps"] for s in est.finetune_best_steps_)
-    assert not all(same(a, b) for a, b in zip(est.members_, tuned.members_))
-    with_val = MotherNetClassifier(**FT, finetune_average="select")
-    with_val.fit(X.iloc[:150], y.iloc[:150], X_val=X.iloc[150:], y_val=y.iloc[150:])
-    assert with_val.predict_proba(X).shape == (len(X), 2)

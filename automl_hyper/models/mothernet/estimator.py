@@ -198,11 +198,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         directly, no step count is carried over). On the selection set, with 50 steps: 1.5 and 2
         +0.0004 and +0.0013 mean AUC (``mothernet_ft_selection7.md``), then 2 and 3 +0.0019 and
         +0.0034 at 1.26x and 1.54x fit time on other splits (``mothernet_ft_selection8.md``):
-        the ``mothernet-ft`` family (``compare``, the zoo) uses 3. ``"select"``: the run that
-        early stopping reads is itself averaged, so the validation rows choose the averaged
-        horizon T (the weights after steps ceil(T/2)..T, for every T up to ``finetune_steps``);
-        the full-data child is then tuned for T steps and averaged the same way. With
-        ``X_val``, the full-data child's averaged horizon is chosen on X_val directly.
+        the ``mothernet-ft`` family (``compare``, the zoo) uses 3. Larger multiples and a horizon
+        chosen on the internal split did not add more (``mothernet_ft_selection9.md``, ``10``).
     max_train_rows: rows per generation; larger training sets are split into chunks.
     precision: "auto" (default), "float32" or "bfloat16": with "bfloat16" the hypernetwork's
         encoder over the training rows (nearly all of the generation cost) runs under
@@ -241,7 +238,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "finetune_l2sp": [Interval(Real, 0, None, closed="left")],
         "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
         "finetune_warmup": [Interval(Integral, 0, None, closed="left")],
-        "finetune_average": [None, Interval(Real, 1, None, closed="left"), StrOptions({"select"})],
+        "finetune_average": [None, Interval(Real, 1, None, closed="left")],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
@@ -263,7 +260,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         finetune_l2sp: float = 0.0,
         member_subsample: float | None = None,
         finetune_warmup: int = 0,
-        finetune_average: float | str | None = None,
+        finetune_average: float | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
         random_state=None,
@@ -711,9 +708,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         without them, early stopping on an internal 80/20 split picks the step count first.
         Returns the tuned child and its ``finetune_companion`` (None when there is none)."""
         generated = w if self.finetune_companion == "generated" else None
-        select = self.finetune_average == "select"
         if val is not None:
-            tuned, best_step = self._tune(w, Z, y, *val, self.finetune_steps, select=select)
+            tuned, best_step = self._tune(w, Z, y, *val, self.finetune_steps)
             self.finetune_best_steps_.append(best_step)
             return tuned, generated
         counts = np.bincount(y)
@@ -726,33 +722,21 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
 
         tr, va = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
         w_tr = self._generate(model, [(Z[tr], y[tr])])[0]
-        split_tuned, best_step = self._tune(
-            w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps, select=select
-        )
+        split_tuned, best_step = self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps)
         self.finetune_best_steps_.append(best_step)
         if self.finetune_average is None:
             tuned = self._tune(w, Z, y, None, None, best_step)[0]
         else:
-            steps = best_step if select else int(self.finetune_average * best_step)
+            steps = int(self.finetune_average * best_step)
             tuned = self._tune(w, Z, y, None, None, steps, average_from=(best_step + 1) // 2)[0]
         return tuned, split_tuned if self.finetune_companion == "split" else generated
 
     def _tune(
-        self,
-        w: ChildWeights,
-        Ztr,
-        ytr,
-        Zva,
-        yva,
-        steps: int,
-        average_from: int | None = None,
-        select: bool = False,
+        self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int, average_from: int | None = None
     ) -> tuple[ChildWeights, int]:
         """``steps`` Adam steps; with validation rows, the weights and step count of the lowest
         validation loss, else the last ones, or (``average_from``) the mean of the weights after
-        each step from that one to the last (step 0 = the generated weights). ``select`` (with
-        validation rows): the candidate at step t is the mean of the weights after steps
-        ceil(t/2)..t, not the weights after step t."""
+        each step from that one to the last (step 0 = the generated weights)."""
         K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
         start = [p.detach().clone() for p in (w.W1, w.b1, w.W2, w.b2)]
         params = [p.clone().requires_grad_(True) for p in start]
@@ -763,15 +747,9 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         Xtr, ttr = pad(Ztr), torch.from_numpy(ytr)
         Xva = pad(Zva) if Zva is not None else None
 
-        def loss_on(Xb, yb, weights=params) -> torch.Tensor:
-            logits = child_logits(ChildWeights(*weights), Xb)[0, :, :K] / self.temperature
+        def loss_on(Xb, yb) -> torch.Tensor:
+            logits = child_logits(ChildWeights(*params), Xb)[0, :, :K] / self.temperature
             return torch.nn.functional.cross_entropy(logits, yb)
-
-        # select: the window's running sum (float64: it also subtracts), the snapshots still in
-        # the window, and its first step.
-        window_sum = [torch.zeros_like(p, dtype=torch.float64) for p in start]
-        snapshots: dict[int, list[torch.Tensor]] = {}
-        low = 0
 
         best, best_step, curve = math.inf, 0, []
         best_params = [p.detach().clone() for p in params]
@@ -782,23 +760,13 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                     for t, p in zip(total, params):
                         t.add_(p.detach())
                     counted += 1
-                candidate = params
-                if select and Xva is not None:
-                    snapshots[step] = [p.detach().clone() for p in params]
-                    for t, p in zip(window_sum, snapshots[step]):
-                        t.add_(p)
-                    while low < (step + 1) // 2:  # the window is steps ceil(step/2)..step
-                        for t, p in zip(window_sum, snapshots.pop(low)):
-                            t.sub_(p)
-                        low += 1
-                    candidate = [(t / (step - low + 1)).float() for t in window_sum]
                 if Xva is not None:
                     with torch.no_grad():
-                        val = loss_on(Xva, torch.from_numpy(yva), candidate).item()
+                        val = loss_on(Xva, torch.from_numpy(yva)).item()
                     curve.append(val)
                     if val < best - 1e-4:
                         best, best_step = val, step
-                        best_params = [p.detach().clone() for p in candidate]
+                        best_params = [p.detach().clone() for p in params]
                 if step == steps:
                     break
                 loss = loss_on(Xtr, ttr)
