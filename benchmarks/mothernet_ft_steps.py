@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="selection")
     parser.add_argument("--data-dir", default="../shared/datasets")
+    parser.add_argument(
+        "--datasets", help="comma list of datasets in --data-dir, instead of the suite's"
+    )
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument(
         "--from-split", type=int, default=0, help="fit splits from this one (unseen splits only)"
@@ -110,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     suite = resolve_suite(args.suite, args.data_dir)
     rows = pd.read_csv(args.out).to_dict("records") if args.out.exists() else []
     done = {r["dataset"] for r in rows}
-    for name in shard(suite.datasets, args.shard):
+    names = tuple(args.datasets.split(",")) if args.datasets else suite.datasets
+    for name in shard(names, args.shard):
         if name in done:
             continue
         data = load_suite_dataset(name, suite.data_dir)

@@ -107,6 +107,28 @@ def test_infrequent_levels_unseen_levels_nan_and_far_values(tmp_path):
             f(Xte)
 
 
+def test_category_min_frequency_pools_rare_levels_in_the_child(tmp_path):
+    """Levels seen under k training rows share one input; the exported child (and its saved
+    weights) predict as the estimator, an unseen level going to that pool too."""
+    Xtr, ytr, Xte = split("credit-approval", n_train=300, n_test=100)
+    plain = MotherNetClassifier(random_state=0, n_estimators=2).fit(Xtr, ytr)
+    clf = MotherNetClassifier(random_state=0, n_estimators=2, category_min_frequency=10)
+    clf.fit(Xtr, ytr)
+    ct = clf.preprocessor_.column_transformer_
+    cat = next(cols for name, _, cols in ct.transformers_ if name == "cat")
+    assert any((Xtr[c].value_counts() < 10).sum() > 1 for c in cat)  # rare levels to pool
+    width = clf.preprocessor_.transform(Xtr).shape[1]
+    assert width < plain.preprocessor_.transform(Xtr).shape[1]
+    Xte = Xte.assign(**{cat[0]: Xte[cat[0]].astype(object)})
+    Xte.iloc[0, Xte.columns.get_loc(cat[0])] = "never-seen"
+    child = clf.export_child()
+    child.save_weights(tmp_path / "c.npz")
+    reference, _ = predict_with_warnings(clf.predict_proba, Xte)
+    for f in (child.predict_proba, NumpyChild.load(tmp_path / "c.npz").predict_proba):
+        proba, _ = predict_with_warnings(f, Xte)
+        np.testing.assert_allclose(proba, reference, rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize(
     ("numeric_transform", "encoding"),
     [("standard", "onehot"), ("quantile", "onehot"), ("none", "ordinal")],

@@ -44,3 +44,16 @@ def test_arrays_get_positional_names():
     pre = TabularPreprocessor().fit(np.ones((5, 3)))
     assert pre.feature_labels().tolist() == ["x0", "x1", "x2"]
     assert pre.feature_sources().tolist() == [0, 1, 2]
+
+
+def test_min_frequency_pools_levels_seen_under_k_rows():
+    X = pd.DataFrame({"c": ["a"] * 10 + ["b"] * 6 + ["c"] * 2 + ["d"], "x": np.arange(19.0)})
+    pre = TabularPreprocessor(min_frequency=5).fit(X)
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        # x is the same in every row, so rows differ only by their one-hot level.
+        out = pre.transform(pd.DataFrame({"c": ["a", "b", "c", "d", "new"], "x": [0.0] * 5}))
+    assert out.shape[1] == 4  # x, then a, b and the pooled level
+    # c and d (seen 2 and 1 times) share the pooled level; an unseen level goes there too.
+    assert (out[2] == out[3]).all() and (out[3] == out[4]).all()
+    assert not (out[0] == out[2]).all() and not (out[1] == out[2]).all()
+    assert TabularPreprocessor().fit(X).transform(X).shape[1] == 5  # no pooling by count

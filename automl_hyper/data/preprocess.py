@@ -223,11 +223,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     (``"level"``), so that a model can tell "missing" apart (it may carry the signal: on
     cylinder-bands the rows missing a block of columns are nearly all one class); a column with
     no missing cells in fit encodes a missing cell at predict as an unseen category.
+    ``min_frequency`` (one-hot only): categories seen in fewer training rows than this are
+    pooled into the column's infrequent level (``OneHotEncoder(min_frequency=...)``), as the
+    categories beyond ``max_categories`` are; None = no pooling by count.
     """
 
-    # Preprocessors stored before this parameter existed (JSON state) have no such attribute:
-    # get_params/repr then read this, what they did.
+    # Preprocessors stored before these parameters existed (JSON state) have no such attribute:
+    # get_params/repr then read these, what they did.
     categorical_missing: CategoricalMissing = "most_frequent"
+    min_frequency: int | None = None
 
     def __init__(
         self,
@@ -238,6 +242,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         clip: float | None = None,
         random_state: int | None = 0,
         categorical_missing: CategoricalMissing = "most_frequent",
+        min_frequency: int | None = None,
     ):
         self.numeric_transform = numeric_transform
         self.categorical_encoding = categorical_encoding
@@ -246,6 +251,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.clip = clip
         self.random_state = random_state
         self.categorical_missing = categorical_missing
+        self.min_frequency = min_frequency
 
     def fit(self, X, y=None):
         self._fit(X)
@@ -292,9 +298,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.raw_lower_ = lo - FAR_SPANS * spread
         self.raw_upper_ = hi + FAR_SPANS * spread
         if self.categorical_encoding == "onehot":
+            pooled = self.max_categories or self.min_frequency
             encoder = OneHotEncoder(
-                handle_unknown="infrequent_if_exist" if self.max_categories else "ignore",
+                handle_unknown="infrequent_if_exist" if pooled else "ignore",
                 max_categories=self.max_categories,
+                min_frequency=self.min_frequency,
                 sparse_output=False,
                 dtype=np.float32,
             )

@@ -127,6 +127,8 @@ class _TabularBase(BaseEstimator):
             numeric_transform=getattr(self, "numeric_transform", self._numeric_transform),
             categorical_encoding=self._categorical_encoding,
             categorical_missing=self._categorical_missing,
+            # A family's parameter where it has one (MotherNet), else no pooling by count.
+            min_frequency=getattr(self, "category_min_frequency", None),
             clip=self._clip,
             random_state=0,
         )

@@ -200,6 +200,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         +0.0034 at 1.26x and 1.54x fit time on other splits (``mothernet_ft_selection8.md``):
         the ``mothernet-ft`` family (``compare``, the zoo) uses 3. Larger multiples and a horizon
         chosen on the internal split did not add more (``mothernet_ft_selection9.md``, ``10``).
+    category_min_frequency: None (default) or a count k >= 2: a categorical column's levels seen
+        in fewer than k training rows are pooled into one infrequent level before one-hot
+        encoding (``OneHotEncoder(min_frequency=k)``, next to its 20-level cap), so that rare
+        levels do not each take one of the child's 100 inputs.
     max_train_rows: rows per generation; larger training sets are split into chunks.
     precision: "auto" (default), "float32" or "bfloat16": with "bfloat16" the hypernetwork's
         encoder over the training rows (nearly all of the generation cost) runs under
@@ -223,6 +227,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     # Also a class-level default, so estimators pickled before the parameter existed still
     # answer get_params/repr.
     precision = "auto"
+    category_min_frequency = None
     _parameter_constraints = {
         "checkpoint": [None, str, os.PathLike, MotherNet],
         "n_estimators": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -239,6 +244,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
         "finetune_warmup": [Interval(Integral, 0, None, closed="left")],
         "finetune_average": [None, Interval(Real, 1, None, closed="left")],
+        "category_min_frequency": [None, Interval(Integral, 2, None, closed="left")],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
@@ -261,6 +267,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         member_subsample: float | None = None,
         finetune_warmup: int = 0,
         finetune_average: float | None = None,
+        category_min_frequency: int | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
         random_state=None,
@@ -280,6 +287,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.member_subsample = member_subsample
         self.finetune_warmup = finetune_warmup
         self.finetune_average = finetune_average
+        self.category_min_frequency = category_min_frequency
         self.max_train_rows = max_train_rows
         self.precision = precision
         self.random_state = random_state
