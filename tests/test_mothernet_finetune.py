@@ -98,8 +98,9 @@ def test_options_leave_generation_only_unchanged(rows, fits):
         {"finetune_l2sp": -1.0},
         {"member_subsample": 1.0},
         {"finetune_average": 0.5},
+        {"category_min_frequency": 1},
     ],
-    ids=["companion", "l2sp", "subsample", "average"],
+    ids=["companion", "l2sp", "subsample", "average", "min-frequency"],
 )
 def test_bad_options_rejected(rows, params):
     with pytest.raises(ValueError, match=next(iter(params))):

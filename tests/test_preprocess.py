@@ -57,3 +57,12 @@ def test_min_frequency_pools_levels_seen_under_k_rows():
     assert (out[2] == out[3]).all() and (out[3] == out[4]).all()
     assert not (out[0] == out[2]).all() and not (out[1] == out[2]).all()
     assert TabularPreprocessor().fit(X).transform(X).shape[1] == 5  # no pooling by count
+
+
+def test_min_frequency_as_a_share_of_the_training_rows():
+    X = pd.DataFrame({"c": ["a"] * 10 + ["b"] * 6 + ["c"] * 2 + ["d"], "x": np.arange(19.0)})
+    # 0.2 x 19 rows = 3.8: c (2) and d (1) pooled, as with the count 3.
+    share = TabularPreprocessor(min_frequency=0.2).fit(X).transform(X)
+    count = TabularPreprocessor(min_frequency=3).fit(X).transform(X)
+    np.testing.assert_array_equal(share, count)
+    assert share.shape[1] == 4

@@ -223,15 +223,16 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     (``"level"``), so that a model can tell "missing" apart (it may carry the signal: on
     cylinder-bands the rows missing a block of columns are nearly all one class); a column with
     no missing cells in fit encodes a missing cell at predict as an unseen category.
-    ``min_frequency`` (one-hot only): categories seen in fewer training rows than this are
-    pooled into the column's infrequent level (``OneHotEncoder(min_frequency=...)``), as the
-    categories beyond ``max_categories`` are; None = no pooling by count.
+    ``min_frequency`` (one-hot only): categories seen in fewer training rows than this (an int),
+    or than this share of the training rows (a float in (0, 1)), are pooled into the column's
+    infrequent level (``OneHotEncoder(min_frequency=...)``), as the categories beyond
+    ``max_categories`` are; None = no pooling by count.
     """
 
     # Preprocessors stored before these parameters existed (JSON state) have no such attribute:
     # get_params/repr then read these, what they did.
     categorical_missing: CategoricalMissing = "most_frequent"
-    min_frequency: int | None = None
+    min_frequency: int | float | None = None
 
     def __init__(
         self,
@@ -242,7 +243,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         clip: float | None = None,
         random_state: int | None = 0,
         categorical_missing: CategoricalMissing = "most_frequent",
-        min_frequency: int | None = None,
+        min_frequency: int | float | None = None,
     ):
         self.numeric_transform = numeric_transform
         self.categorical_encoding = categorical_encoding

@@ -200,10 +200,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         +0.0034 at 1.26x and 1.54x fit time on other splits (``mothernet_ft_selection8.md``):
         the ``mothernet-ft`` family (``compare``, the zoo) uses 3. Larger multiples and a horizon
         chosen on the internal split did not add more (``mothernet_ft_selection9.md``, ``10``).
-    category_min_frequency: None (default) or a count k >= 2: a categorical column's levels seen
-        in fewer than k training rows are pooled into one infrequent level before one-hot
-        encoding (``OneHotEncoder(min_frequency=k)``, next to its 20-level cap), so that rare
-        levels do not each take one of the child's 100 inputs.
+    category_min_frequency: None (default), a count k >= 2 or a share s in (0, 1): a categorical
+        column's levels seen in fewer than k (or s x the training rows) training rows are pooled
+        into one infrequent level before one-hot encoding (``OneHotEncoder(min_frequency=...)``,
+        next to its 20-level cap), so that rare levels do not each take one of the child's 100
+        inputs. Counts lost on the selection set's smallest sets (``mothernet_ft_selection11.md``).
     max_train_rows: rows per generation; larger training sets are split into chunks.
     precision: "auto" (default), "float32" or "bfloat16": with "bfloat16" the hypernetwork's
         encoder over the training rows (nearly all of the generation cost) runs under
@@ -244,7 +245,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
         "finetune_warmup": [Interval(Integral, 0, None, closed="left")],
         "finetune_average": [None, Interval(Real, 1, None, closed="left")],
-        "category_min_frequency": [None, Interval(Integral, 2, None, closed="left")],
+        "category_min_frequency": [
+            None,
+            Interval(Integral, 2, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
@@ -267,7 +272,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         member_subsample: float | None = None,
         finetune_warmup: int = 0,
         finetune_average: float | None = None,
-        category_min_frequency: int | None = None,
+        category_min_frequency: int | float | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
         random_state=None,
