@@ -99,8 +99,9 @@ def test_options_leave_generation_only_unchanged(rows, fits):
         {"member_subsample": 1.0},
         {"finetune_average": 0.5},
         {"category_min_frequency": 1},
+        {"finetune_noise": -0.1},
     ],
-    ids=["companion", "l2sp", "subsample", "average", "min-frequency"],
+    ids=["companion", "l2sp", "subsample", "average", "min-frequency", "noise"],
 )
 def test_bad_options_rejected(rows, params):
     with pytest.raises(ValueError, match=next(iter(params))):
@@ -228,3 +229,33 @@ def test_finetune_average_none_is_the_default_fit(rows, fits):
     _, tuned = fits
     est = MotherNetClassifier(**FT, finetune_average=None).fit(*rows)
     assert all(same(a, b) for a, b in zip(est.members_, tuned.members_))
+
+
+def test_finetune_noise_zero_is_the_default_and_noise_repeats(rows, fits):
+    _, tuned = fits
+    plain = MotherNetClassifier(**FT, finetune_noise=0.0).fit(*rows)
+    assert all(same(a, b) for a, b in zip(plain.members_, tuned.members_))
+    noisy = MotherNetClassifier(**FT, finetune_noise=0.3).fit(*rows)
+    again = MotherNetClassifier(**FT, finetune_noise=0.3).fit(*rows)
+    assert all(same(a, b) for a, b in zip(noisy.members_, again.members_))
+    assert not all(same(a, b) for a, b in zip(noisy.members_, tuned.members_))
+
+
+def test_finetune_noise_leaves_the_padded_inputs_at_zero():
+    # One step on a child whose padded input rows (features 4..7 of 8) carry weight: with the
+    # padding left at zero, those weights get no gradient, so Adam leaves them where they were.
+    import torch
+
+    from automl_hyper.models.mothernet.model import ChildWeights
+
+    g = torch.Generator().manual_seed(0)
+    w = ChildWeights(
+        *(torch.randn(*s, generator=g) for s in [(1, 8, 8), (1, 8), (1, 8, 2), (1, 2)])
+    )
+    rng = np.random.RandomState(0)
+    Z, y = rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
+    tuned, _ = MotherNetClassifier(finetune_lr=0.01, finetune_noise=1.0)._tune(
+        w, Z, y, None, None, 3
+    )
+    assert torch.equal(tuned.W1[0, 4:], w.W1[0, 4:])
+    assert not torch.equal(tuned.W1[0, :4], w.W1[0, :4])

@@ -200,6 +200,9 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         +0.0034 at 1.26x and 1.54x fit time on other splits (``mothernet_ft_selection8.md``):
         the ``mothernet-ft`` family (``compare``, the zoo) uses 3. Larger multiples and a horizon
         chosen on the internal split did not add more (``mothernet_ft_selection9.md``, ``10``).
+    finetune_noise: standard deviation of Gaussian noise added to the (standardised) training
+        inputs at every fine-tuning step, drawn anew each step (input-noise regularisation, for
+        small sets that fine-tuning over-fits); the validation rows stay clean. 0 (default) = none.
     category_min_frequency: None (default), a count k >= 2 or a share s in (0, 1): a categorical
         column's levels seen in fewer than k (or s x the training rows) training rows are pooled
         into one infrequent level before one-hot encoding (``OneHotEncoder(min_frequency=...)``,
@@ -245,6 +248,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
         "finetune_warmup": [Interval(Integral, 0, None, closed="left")],
         "finetune_average": [None, Interval(Real, 1, None, closed="left")],
+        "finetune_noise": [Interval(Real, 0, None, closed="left")],
         "category_min_frequency": [
             None,
             Interval(Integral, 2, None, closed="left"),
@@ -272,6 +276,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         member_subsample: float | None = None,
         finetune_warmup: int = 0,
         finetune_average: float | None = None,
+        finetune_noise: float = 0.0,
         category_min_frequency: int | float | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
@@ -292,6 +297,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.member_subsample = member_subsample
         self.finetune_warmup = finetune_warmup
         self.finetune_average = finetune_average
+        self.finetune_noise = finetune_noise
         self.category_min_frequency = category_min_frequency
         self.max_train_rows = max_train_rows
         self.precision = precision
@@ -767,6 +773,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         best, best_step, curve = math.inf, 0, []
         best_params = [p.detach().clone() for p in params]
         total, counted = [torch.zeros_like(p) for p in start], 0
+        # finetune_noise: one fixed stream per tuning run, so a fit repeats exactly.
+        noise_rng = torch.Generator().manual_seed(0)
         with torch.enable_grad():
             for step in range(steps + 1):
                 if average_from is not None and step >= average_from:
@@ -782,7 +790,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                         best_params = [p.detach().clone() for p in params]
                 if step == steps:
                     break
-                loss = loss_on(Xtr, ttr)
+                Xb = Xtr
+                if self.finetune_noise > 0:  # only the child's real inputs, not the padding
+                    noise = torch.randn(Xtr.shape[1], F, generator=noise_rng)
+                    Xb = Xtr + torch.nn.functional.pad(noise * self.finetune_noise, (0, Fm - F))
+                loss = loss_on(Xb, ttr)
                 if self.finetune_l2sp > 0:
                     drift = sum(((p - p0) ** 2).sum() for p, p0 in zip(params, start))
                     loss = loss + 0.5 * self.finetune_l2sp * drift
