@@ -259,3 +259,16 @@ def test_finetune_noise_leaves_the_padded_inputs_at_zero():
     )
     assert torch.equal(tuned.W1[0, 4:], w.W1[0, 4:])
     assert not torch.equal(tuned.W1[0, :4], w.W1[0, :4])
+
+
+def test_estimators_pickled_before_the_new_options_still_fit(rows, fits):
+    # As unpickled from before finetune_average/finetune_noise/category_min_frequency existed:
+    # the class-level defaults answer get_params, and the fit is the plain one.
+    _, tuned = fits
+    old = MotherNetClassifier(**FT)
+    for name in ("finetune_average", "finetune_noise", "category_min_frequency"):
+        del old.__dict__[name]
+    params = old.get_params()
+    assert params["finetune_average"] is None and params["finetune_noise"] == 0.0
+    old.fit(*rows)
+    assert all(same(a, b) for a, b in zip(old.members_, tuned.members_))

@@ -231,6 +231,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     # Also a class-level default, so estimators pickled before the parameter existed still
     # answer get_params/repr.
     precision = "auto"
+    finetune_average = None
+    finetune_noise = 0.0
     category_min_frequency = None
     _parameter_constraints = {
         "checkpoint": [None, str, os.PathLike, MotherNet],
