@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from sklearn.feature_selection import f_classif
 from sklearn.preprocessing import QuantileTransformer
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from automl_hyper.models.base import TabularClassifierBase
@@ -254,7 +254,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "category_min_frequency": [
             None,
             Interval(Integral, 2, None, closed="left"),
-            Interval(Real, 0, 1, closed="neither"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
         ],
         "max_train_rows": [Interval(Integral, 16, None, closed="left")],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
