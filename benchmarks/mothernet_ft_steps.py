@@ -29,6 +29,7 @@ import pandas as pd
 from automl_hyper.benchmark import load_suite_dataset, resolve_suite
 from automl_hyper.compare import evaluate, family_params
 from automl_hyper.data.splits import paper_splits
+from automl_hyper.models.torch_utils import averaging_window
 
 
 def parse_setting(text: str) -> dict[str, float | int | str | None]:
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
                 # left-out rows (a tree's borrowing group child, rare, still splits: not counted).
                 internal = 0 if getattr(est, "member_subsample", None) else 1
                 # finetune_average: the full-data child runs a multiple of the chosen count.
-                factor = getattr(est, "finetune_average", None) or 1.0
+                average = getattr(est, "finetune_average", None) or 1.0
                 rows.append(
                     {
                         "dataset": name,
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
                         "children": len(best),
                         # 80/20 split: the cap on every child; full data: the chosen count.
                         "adam_steps": len(best) * est.finetune_steps
-                        + internal * sum(int(factor * b) for b in best),
+                        + internal * sum(averaging_window(b, average)[0] for b in best),
                         "mean_best_step": sum(best) / max(len(best), 1),
                         "members": len(est.members_),
                         "fit_s": record.fit_s,

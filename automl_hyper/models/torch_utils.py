@@ -53,3 +53,10 @@ def torch_threads(n: int = 1) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def averaging_window(kept: int, multiple: float) -> tuple[int, int]:
+    """Weight averaging after early stopping (SMASH's ``refit_average``, MotherNet's
+    ``finetune_average``): the run on all rows lasts ``int(multiple * kept)`` epochs or steps and
+    averages the weights after each of them from ceil(kept / 2) on. Returns (length, first)."""
+    return int(multiple * kept), (kept + 1) // 2

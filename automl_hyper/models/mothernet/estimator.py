@@ -52,7 +52,7 @@ from automl_hyper.models.mothernet.child import (
 )
 from automl_hyper.models.mothernet.model import ChildWeights, MotherNet, child_logits
 from automl_hyper.models.mothernet.registry import load_model
-from automl_hyper.models.torch_utils import seed_from, torch_threads
+from automl_hyper.models.torch_utils import averaging_window, seed_from, torch_threads
 from automl_hyper.warning_types import AutomlHyperWarning
 
 TRANSFORMS = ("none", "quantile", "power", "mixed")
@@ -748,8 +748,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         if self.finetune_average is None:
             tuned = self._tune(w, Z, y, None, None, best_step)[0]
         else:
-            steps = int(self.finetune_average * best_step)
-            tuned = self._tune(w, Z, y, None, None, steps, average_from=(best_step + 1) // 2)[0]
+            steps, first = averaging_window(best_step, self.finetune_average)
+            tuned = self._tune(w, Z, y, None, None, steps, average_from=first)[0]
         return tuned, split_tuned if self.finetune_companion == "split" else generated
 
     def _tune(
@@ -774,9 +774,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
 
         best, best_step, curve = math.inf, 0, []
         best_params = [p.detach().clone() for p in params]
-        total, counted = [torch.zeros_like(p) for p in start], 0
+        # Allocated only for the options that use them (this runs for every child).
+        total = [torch.zeros_like(p) for p in start] if average_from is not None else []
+        counted = 0
         # finetune_noise: one fixed stream per tuning run, so a fit repeats exactly.
-        noise_rng = torch.Generator().manual_seed(0)
+        noise_rng = torch.Generator().manual_seed(0) if self.finetune_noise > 0 else None
         with torch.enable_grad():
             for step in range(steps + 1):
                 if average_from is not None and step >= average_from:

@@ -36,7 +36,7 @@ from automl_hyper.models.smash.training import (
     train_for_epochs,
     train_network,
 )
-from automl_hyper.models.torch_utils import derived_seed, seeded
+from automl_hyper.models.torch_utils import averaging_window, derived_seed, seeded
 
 
 @dataclass
@@ -598,8 +598,7 @@ def _refit_net(
     kept = max(1, cand.best_epoch or 0)
     epochs, average_from = kept, None
     if config.refit_average is not None:
-        epochs = int(REFIT_AVERAGES[config.refit_average] * kept)
-        average_from = (kept + 1) // 2
+        epochs, average_from = averaging_window(kept, REFIT_AVERAGES[config.refit_average])
     with seeded(seed):
         net = _new_net(ctx, cand, gen, config)
         complete = train_for_epochs(
