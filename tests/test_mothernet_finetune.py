@@ -228,6 +228,25 @@ def test_finetune_average_changes_only_the_full_data_child(rows, fits, average):
     assert any(s > 0 for s in tuned.finetune_best_steps_)
 
 
+@pytest.mark.parametrize("subsample", [None, 0.8])
+def test_finetune_average_on_validation_rows(rows, subsample):
+    # With the caller's X_val (or member_subsample's left-out rows) the step counts chosen on
+    # them stay; each child with E > 0 becomes the average of its longer run.
+    X, y = rows
+    split = {"X_val": X.iloc[150:], "y_val": y.iloc[150:]}
+    plain = MotherNetClassifier(**FT, member_subsample=subsample).fit(
+        X.iloc[:150], y.iloc[:150], **split
+    )
+    est = MotherNetClassifier(**FT, member_subsample=subsample, finetune_average=2).fit(
+        X.iloc[:150], y.iloc[:150], **split
+    )
+    assert est.finetune_best_steps_ == plain.finetune_best_steps_
+    assert len(est.members_) == len(plain.members_)
+    for a, b, steps in zip(est.members_, plain.members_, plain.finetune_best_steps_):
+        assert same(a, b) == (steps == 0)
+    assert any(s > 0 for s in plain.finetune_best_steps_)
+
+
 def test_finetune_average_none_is_the_default_fit(rows, fits):
     _, tuned = fits
     est = MotherNetClassifier(**FT, finetune_average=None).fit(*rows)
@@ -264,14 +283,28 @@ def test_finetune_noise_leaves_the_padded_inputs_at_zero():
     assert not torch.equal(tuned.W1[0, :4], w.W1[0, :4])
 
 
+# Options added after the first release: each has a class-level default.
+OPT_INS = (
+    "finetune_companion",
+    "finetune_l2sp",
+    "member_subsample",
+    "finetune_warmup",
+    "finetune_average",
+    "finetune_noise",
+    "category_min_frequency",
+)
+
+
 def test_estimators_pickled_before_the_new_options_still_fit(rows, fits):
-    # As unpickled from before finetune_average/finetune_noise/category_min_frequency existed:
-    # the class-level defaults answer get_params, and the fit is the plain one.
+    # As unpickled from before the opt-in options existed: the class-level defaults answer
+    # get_params (the constructor's defaults), and the fit is the plain one.
     _, tuned = fits
     old = MotherNetClassifier(**FT)
-    for name in ("finetune_average", "finetune_noise", "category_min_frequency"):
+    for name in OPT_INS:
         del old.__dict__[name]
     params = old.get_params()
-    assert params["finetune_average"] is None and params["finetune_noise"] == 0.0
+    assert {name: params[name] for name in OPT_INS} == {
+        name: MotherNetClassifier().get_params()[name] for name in OPT_INS
+    }
     old.fit(*rows)
     assert all(same(a, b) for a, b in zip(old.members_, tuned.members_))

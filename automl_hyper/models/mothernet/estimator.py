@@ -194,8 +194,9 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         count E that the internal 80/20 split chose, is tuned on to int(m E) steps and ends with
         the mean of its weights after each step from ceil(E/2) on (stochastic weight averaging, as
         SMASH's ``refit_average``) instead of its last weights. E = 0 keeps the generated child.
-        With ``fit(..., X_val=...)`` it has no effect (the child is early-stopped on X_val
-        directly, no step count is carried over). On the selection set, with 50 steps: 1.5 and 2
+        With ``fit(..., X_val=...)`` (AutoGluon's holdout) or ``member_subsample``, E is the step
+        of the lowest loss on those validation rows, and the child tuned on the training rows is
+        run on to int(m E) steps from the same start and averaged the same way. On the selection set, with 50 steps: 1.5 and 2
         +0.0004 and +0.0013 mean AUC (``mothernet_ft_selection7.md``), then 2 and 3 +0.0019 and
         +0.0034 at 1.26x and 1.54x fit time on other splits (``mothernet_ft_selection8.md``):
         the ``mothernet-ft`` family (``compare``, the zoo) uses 3. Larger multiples and a horizon
@@ -231,6 +232,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     # Also a class-level default, so estimators pickled before the parameter existed still
     # answer get_params/repr.
     precision = "auto"
+    finetune_companion = None
+    finetune_l2sp = 0.0
+    member_subsample = None
+    finetune_warmup = 0
     finetune_average = None
     finetune_noise = 0.0
     category_min_frequency = None
@@ -732,6 +737,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         if val is not None:
             tuned, best_step = self._tune(w, Z, y, *val, self.finetune_steps)
             self.finetune_best_steps_.append(best_step)
+            if self.finetune_average is not None and best_step > 0:
+                # The same child from the same start, run on past the step the validation rows
+                # chose and averaged, as below (the first best_step steps repeat exactly).
+                steps, first = averaging_window(best_step, self.finetune_average)
+                tuned = self._tune(w, Z, y, None, None, steps, average_from=first)[0]
             return tuned, generated
         counts = np.bincount(y)
         if len(y) < 10 or counts[counts > 0].min() < 2:
