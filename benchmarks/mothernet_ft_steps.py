@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
                 internal = 0 if getattr(est, "member_subsample", None) else 1
                 # finetune_average: the full-data child runs a multiple of the chosen count.
                 average = getattr(est, "finetune_average", None) or 1.0
+                splits = getattr(est, "finetune_splits", 1)
                 rows.append(
                     {
                         "dataset": name,
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
                         "setting": text or "defaults",
                         "children": len(best),
                         # 80/20 split: the cap on every child; full data: the chosen count.
-                        "adam_steps": len(best) * est.finetune_steps
+                        # finetune_splits: one capped run per internal split.
+                        "adam_steps": len(best) * est.finetune_steps * (splits if internal else 1)
                         + internal * sum(averaging_window(b, average)[0] for b in best),
                         "mean_best_step": sum(best) / max(len(best), 1),
                         "members": len(est.members_),

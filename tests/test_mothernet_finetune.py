@@ -291,6 +291,8 @@ OPT_INS = (
     "finetune_warmup",
     "finetune_average",
     "finetune_noise",
+    "finetune_label_smoothing",
+    "finetune_splits",
     "category_min_frequency",
 )
 
@@ -308,3 +310,59 @@ def test_estimators_pickled_before_the_new_options_still_fit(rows, fits):
     }
     old.fit(*rows)
     assert all(same(a, b) for a, b in zip(old.members_, tuned.members_))
+
+
+def test_finetune_label_smoothing_zero_is_the_default_and_smoothing_shrinks_logits():
+    # Smoothing pulls the targets off 0/1, so the tuned child's logits spread less.
+    w, Z, y = _random_child()
+    plain, _ = MotherNetClassifier(finetune_lr=0.05)._tune(w, Z, y, None, None, 30)
+    zero, _ = MotherNetClassifier(finetune_lr=0.05, finetune_label_smoothing=0.0)._tune(
+        w, Z, y, None, None, 30
+    )
+    smooth, _ = MotherNetClassifier(finetune_lr=0.05, finetune_label_smoothing=0.3)._tune(
+        w, Z, y, None, None, 30
+    )
+    import torch
+
+    from automl_hyper.models.mothernet.model import child_logits
+
+    def spread(c):
+        out = child_logits(c, torch.from_numpy(Z)[None])[0, :, :2]
+        return float((out[:, 0] - out[:, 1]).abs().mean())
+
+    assert all(torch.equal(a, b) for a, b in zip(plain.__dict__.values(), zero.__dict__.values()))
+    assert spread(smooth) < spread(plain)
+
+
+def test_finetune_splits_averages_the_step_counts_of_several_splits(rows, fits):
+    _, tuned = fits
+    one = MotherNetClassifier(**FT, finetune_splits=1).fit(*rows)
+    assert all(same(a, b) for a, b in zip(one.members_, tuned.members_))
+    # Each member's E is the rounded mean of the counts seeds 0 and 1 give on their own: seed 0's
+    # are the default fit's; seed 1's are read from a fit whose only split is seed 1's.
+    two = MotherNetClassifier(**FT, finetune_splits=2).fit(*rows)
+    seed1 = _SeedOneSplit(**FT).fit(*rows)
+    expected = [
+        int(round((a + b) / 2))
+        for a, b in zip(tuned.finetune_best_steps_, seed1.finetune_best_steps_)
+    ]
+    assert two.finetune_best_steps_ == expected
+    assert expected != tuned.finetune_best_steps_
+
+
+class _SeedOneSplit(MotherNetClassifier):
+    """Fine-tuning with the internal split of seed 1 only (the second of finetune_splits=2)."""
+
+    def _finetune(self, model, Z, y, w, val=None):
+        import sklearn.model_selection as ms
+
+        original = ms.train_test_split
+
+        def seed_one(*args, **kwargs):
+            return original(*args, **{**kwargs, "random_state": 1})
+
+        ms.train_test_split = seed_one
+        try:
+            return super()._finetune(model, Z, y, w, val)
+        finally:
+            ms.train_test_split = original
