@@ -291,7 +291,6 @@ OPT_INS = (
     "finetune_warmup",
     "finetune_average",
     "finetune_noise",
-    "finetune_label_smoothing",
     "finetune_splits",
     "category_min_frequency",
 )
@@ -310,28 +309,6 @@ def test_estimators_pickled_before_the_new_options_still_fit(rows, fits):
     }
     old.fit(*rows)
     assert all(same(a, b) for a, b in zip(old.members_, tuned.members_))
-
-
-def test_finetune_label_smoothing_zero_is_the_default_and_smoothing_shrinks_logits():
-    # Smoothing pulls the targets off 0/1, so the tuned child's logits spread less.
-    w, Z, y = _random_child()
-    plain, _ = MotherNetClassifier(finetune_lr=0.05)._tune(w, Z, y, None, None, 30)
-    zero, _ = MotherNetClassifier(finetune_lr=0.05, finetune_label_smoothing=0.0)._tune(
-        w, Z, y, None, None, 30
-    )
-    smooth, _ = MotherNetClassifier(finetune_lr=0.05, finetune_label_smoothing=0.3)._tune(
-        w, Z, y, None, None, 30
-    )
-    import torch
-
-    from automl_hyper.models.mothernet.model import child_logits
-
-    def spread(c):
-        out = child_logits(c, torch.from_numpy(Z)[None])[0, :, :2]
-        return float((out[:, 0] - out[:, 1]).abs().mean())
-
-    assert all(torch.equal(a, b) for a, b in zip(plain.__dict__.values(), zero.__dict__.values()))
-    assert spread(smooth) < spread(plain)
 
 
 def test_finetune_splits_averages_the_step_counts_of_several_splits(rows, fits):
