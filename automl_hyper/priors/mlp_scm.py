@@ -35,6 +35,21 @@ def _activate(h: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def finish_layer(
+    h: torch.Tensor, noise_std: torch.Tensor, n_train: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A layer's node values (B, N, H) from its units' outputs ``h``: noise added, a random width
+    per task (the mask of kept units, (B, H), is returned too), standardised. Shared by the MLP
+    and tree priors, whose layers differ only in how ``h`` is computed."""
+    B, N, H = h.shape
+    h = h + noise_std * torch.randn(B, N, H, generator=gen, device=h.device)
+    # Random width: each task keeps between half and all of the units of this layer.
+    width = randint((B,), H // 2, H, gen, h.device)
+    keep = torch.arange(H, device=h.device)[None, :] < width[:, None]
+    # Normalising each layer keeps deep random nets from exploding or collapsing.
+    return standardize(h, n_train) * keep[:, None, :], keep
+
+
 def sample_mlp_nodes(
     cfg: PriorConfig, B: int, N: int, n_train: int, gen: torch.Generator, device
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,12 +79,7 @@ def sample_mlp_nodes(
         bias = torch.randn(B, 1, H, generator=gen, device=device) * 0.5
         h = torch.bmm(x, W) + bias
         h = _activate(h, randint((B,), 0, len(_ACTIVATIONS) - 1, gen, device))
-        h = h + noise_std * torch.randn(B, N, H, generator=gen, device=device)
-        # Random width: each task keeps between half and all of the units of this layer.
-        width = randint((B,), H // 2, H, gen, device)
-        keep = torch.arange(H, device=device)[None, :] < width[:, None]
-        # Normalising each layer keeps deep random nets from exploding or collapsing.
-        h = standardize(h, n_train) * keep[:, None, :]
+        h, keep = finish_layer(h, noise_std, n_train, gen)
         nodes.append(h)
         active.append(keep)
         x = h

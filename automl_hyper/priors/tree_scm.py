@@ -17,7 +17,7 @@ import torch
 
 from automl_hyper.priors._random import bernoulli, log_uniform, randint, standardize, uniform
 from automl_hyper.priors.config import PriorConfig
-from automl_hyper.priors.mlp_scm import read_features_and_target
+from automl_hyper.priors.mlp_scm import finish_layer, read_features_and_target
 
 
 def random_trees(
@@ -75,11 +75,7 @@ def sample_tree_nodes(
         sparsity = uniform((B, 1, 1), 0.5, 0.95, gen, device)
         W = torch.randn(B, T, H, generator=gen, device=device)
         W = W * (torch.rand(B, T, H, generator=gen, device=device) >= sparsity)
-        h = torch.bmm(trees, W)
-        h = h + noise_std * torch.randn(B, N, H, generator=gen, device=device)
-        width = randint((B,), H // 2, H, gen, device)
-        keep = torch.arange(H, device=device)[None, :] < width[:, None]
-        h = standardize(h, n_train) * keep[:, None, :]
+        h, keep = finish_layer(torch.bmm(trees, W), noise_std, n_train, gen)
         nodes.append(h)
         active.append(keep)
         x = h
