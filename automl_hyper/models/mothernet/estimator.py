@@ -50,7 +50,8 @@ from automl_hyper.models.mothernet.child import (
     NumpyChild,
     contract,
 )
-from automl_hyper.models.mothernet.model import ChildWeights, MotherNet, child_logits
+from automl_hyper.models.mothernet.finetune import TuneOptions, tune_child
+from automl_hyper.models.mothernet.model import ChildWeights, MotherNet
 from automl_hyper.models.mothernet.registry import load_model
 from automl_hyper.models.torch_utils import averaging_window, seed_from, torch_threads
 from automl_hyper.warning_types import AutomlHyperWarning
@@ -73,27 +74,6 @@ _MANY_CLASSES_MIN_MEMBERS = 1  # over 10 classes: at least this many members (8:
 # groups (0.5, the square root, was 0.037 AUC lower on arrhythmia's 13 classes).
 _TREE_GROUP_EXPONENT = 1.0
 _TOP_FEATURE_SHARE = 0.5  # over 100 features: this share of a member's columns is the top by F
-
-
-class _Adam:
-    """Plain Adam for the child's four tensors. torch.optim's first use imports torch._dynamo
-    (seconds), which would dominate a fit that otherwise takes milliseconds."""
-
-    def __init__(self, params: list[torch.Tensor], lr: float, betas=(0.9, 0.999), eps=1e-8):
-        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-
-    @torch.no_grad()
-    def step(self, grads) -> None:
-        self.t += 1
-        b1, b2 = self.betas
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            m_hat = m / (1 - b1**self.t)
-            v_hat = v / (1 - b2**self.t)
-            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
 def _native_bfloat16(device: torch.device) -> bool:
@@ -781,63 +761,29 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     def _tune(
         self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int, average_from: int | None = None
     ) -> tuple[ChildWeights, int]:
-        """``steps`` Adam steps; with validation rows, the weights and step count of the lowest
-        validation loss, else the last ones, or (``average_from``) the mean of the weights after
-        each step from that one to the last (step 0 = the generated weights)."""
-        K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
-        start = [p.detach().clone() for p in (w.W1, w.b1, w.W2, w.b2)]
-        params = [p.clone().requires_grad_(True) for p in start]
-        adam = _Adam(params, lr=self.finetune_lr)
-        F = Ztr.shape[1]
-        Fm = params[0].shape[1]
-        pad = lambda Z: torch.nn.functional.pad(torch.from_numpy(Z), (0, Fm - F))[None]  # noqa: E731
-        Xtr, ttr = pad(Ztr), torch.from_numpy(ytr)
-        Xva = pad(Zva) if Zva is not None else None
-
-        def loss_on(Xb, yb) -> torch.Tensor:
-            logits = child_logits(ChildWeights(*params), Xb)[0, :, :K] / self.temperature
-            return torch.nn.functional.cross_entropy(logits, yb)
-
-        best, best_step, curve = math.inf, 0, []
-        best_params = [p.detach().clone() for p in params]
-        # Allocated only for the options that use them (this runs for every child).
-        total = [torch.zeros_like(p) for p in start] if average_from is not None else []
-        counted = 0
-        # finetune_noise: one fixed stream per tuning run, so a fit repeats exactly.
-        noise_rng = torch.Generator().manual_seed(0) if self.finetune_noise > 0 else None
-        with torch.enable_grad():
-            for step in range(steps + 1):
-                if average_from is not None and step >= average_from:
-                    for t, p in zip(total, params):
-                        t.add_(p.detach())
-                    counted += 1
-                if Xva is not None:
-                    with torch.no_grad():
-                        val = loss_on(Xva, torch.from_numpy(yva)).item()
-                    curve.append(val)
-                    if val < best - 1e-4:
-                        best, best_step = val, step
-                        best_params = [p.detach().clone() for p in params]
-                if step == steps:
-                    break
-                Xb = Xtr
-                if self.finetune_noise > 0:  # only the child's real inputs, not the padding
-                    noise = torch.randn(Xtr.shape[1], F, generator=noise_rng)
-                    Xb = Xtr + torch.nn.functional.pad(noise * self.finetune_noise, (0, Fm - F))
-                loss = loss_on(Xb, ttr)
-                if self.finetune_l2sp > 0:
-                    drift = sum(((p - p0) ** 2).sum() for p, p0 in zip(params, start))
-                    loss = loss + 0.5 * self.finetune_l2sp * drift
-                grads = torch.autograd.grad(loss, params)
-                if step < self.finetune_warmup:  # no warm-up: the rate is never touched
-                    adam.lr = self.finetune_lr * (step + 1) / self.finetune_warmup
-                adam.step(grads)
-        if Xva is not None:
+        """``steps`` Adam steps with this estimator's fine-tuning options (``finetune.tune_child``);
+        with validation rows, the weights and step count of the lowest validation loss (its curve
+        goes to ``_observe_validation_curve``), else the last ones or, with ``average_from``, the
+        mean of the weights after each step from that one to the last."""
+        tuned, best_step, curve = tune_child(
+            w,
+            Ztr,
+            ytr,
+            Zva,
+            yva,
+            steps,
+            TuneOptions(
+                lr=self.finetune_lr,
+                temperature=self.temperature,
+                noise=self.finetune_noise,
+                l2sp=self.finetune_l2sp,
+                warmup=self.finetune_warmup,
+            ),
+            average_from=average_from,
+        )
+        if Zva is not None:
             self._observe_validation_curve(curve)
-            return ChildWeights(*best_params), best_step
-        if counted:
-            return ChildWeights(*(t / counted for t in total)), steps
-        return ChildWeights(*(p.detach() for p in params)), steps
+        return tuned, best_step
 
     def _observe_validation_curve(self, losses: list[float]) -> None:
         """Hook: the validation loss before each Adam step and after the last, for every child

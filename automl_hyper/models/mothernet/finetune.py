@@ -1,0 +1,120 @@
+"""Fine-tuning a generated child: full-batch Adam on its four weight tensors.
+
+The estimator (``MotherNetClassifier._finetune``) decides which rows and how many steps; this
+module runs the steps. Kept apart from the estimator so the loop reads on its own: early stopping
+on validation rows, or weight averaging over the run's tail (``finetune_average``), with the
+options input noise, L2-SP and warm-up.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from automl_hyper.models.mothernet.model import ChildWeights, child_logits
+
+
+@dataclass(frozen=True)
+class TuneOptions:
+    """The estimator's fine-tuning parameters (``finetune_lr``, ``temperature``,
+    ``finetune_noise``, ``finetune_l2sp``, ``finetune_warmup``)."""
+
+    lr: float
+    temperature: float = 1.0
+    noise: float = 0.0
+    l2sp: float = 0.0
+    warmup: int = 0
+
+
+class _Adam:
+    """Plain Adam for the child's four tensors. torch.optim's first use imports torch._dynamo
+    (seconds), which would dominate a fit that otherwise takes milliseconds."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def step(self, grads) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            m_hat = m / (1 - b1**self.t)
+            v_hat = v / (1 - b2**self.t)
+            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
+
+
+def tune_child(
+    w: ChildWeights,
+    Ztr: np.ndarray,
+    ytr: np.ndarray,
+    Zva: np.ndarray | None,
+    yva: np.ndarray | None,
+    steps: int,
+    options: TuneOptions,
+    average_from: int | None = None,
+) -> tuple[ChildWeights, int, list[float]]:
+    """``steps`` Adam steps on child ``w`` over the rows ``Ztr``, ``ytr`` (inputs zero-padded to the
+    child's width). With validation rows: the weights and step count of the lowest validation
+    loss, and the loss before each step and after the last (the curve); else the last weights
+    or, with ``average_from``, the mean of the weights after each step from that one to the last
+    (step 0 = the generated weights), and ``steps``."""
+    K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
+    start = [p.detach().clone() for p in (w.W1, w.b1, w.W2, w.b2)]
+    params = [p.clone().requires_grad_(True) for p in start]
+    adam = _Adam(params, lr=options.lr)
+    F = Ztr.shape[1]
+    Fm = params[0].shape[1]
+    pad = lambda Z: torch.nn.functional.pad(torch.from_numpy(Z), (0, Fm - F))[None]  # noqa: E731
+    Xtr, ttr = pad(Ztr), torch.from_numpy(ytr)
+    Xva = pad(Zva) if Zva is not None else None
+
+    def loss_on(Xb, yb) -> torch.Tensor:
+        logits = child_logits(ChildWeights(*params), Xb)[0, :, :K] / options.temperature
+        return torch.nn.functional.cross_entropy(logits, yb)
+
+    best, best_step, curve = math.inf, 0, []
+    best_params = [p.detach().clone() for p in params]
+    # Allocated only for the options that use them (this runs for every child).
+    total = [torch.zeros_like(p) for p in start] if average_from is not None else []
+    counted = 0
+    # Input noise: one fixed stream per tuning run, so a fit repeats exactly.
+    noise_rng = torch.Generator().manual_seed(0) if options.noise > 0 else None
+    with torch.enable_grad():
+        for step in range(steps + 1):
+            if average_from is not None and step >= average_from:
+                for t, p in zip(total, params):
+                    t.add_(p.detach())
+                counted += 1
+            if Xva is not None:
+                with torch.no_grad():
+                    val = loss_on(Xva, torch.from_numpy(yva)).item()
+                curve.append(val)
+                if val < best - 1e-4:
+                    best, best_step = val, step
+                    best_params = [p.detach().clone() for p in params]
+            if step == steps:
+                break
+            Xb = Xtr
+            if options.noise > 0:  # only the child's real inputs, not the padding
+                noise = torch.randn(Xtr.shape[1], F, generator=noise_rng)
+                Xb = Xtr + torch.nn.functional.pad(noise * options.noise, (0, Fm - F))
+            loss = loss_on(Xb, ttr)
+            if options.l2sp > 0:
+                drift = sum(((p - p0) ** 2).sum() for p, p0 in zip(params, start))
+                loss = loss + 0.5 * options.l2sp * drift
+            grads = torch.autograd.grad(loss, params)
+            if step < options.warmup:  # no warm-up: the rate is never touched
+                adam.lr = options.lr * (step + 1) / options.warmup
+            adam.step(grads)
+    if Xva is not None:
+        return ChildWeights(*best_params), best_step, curve
+    if counted:
+        return ChildWeights(*(t / counted for t in total)), steps, curve
+    return ChildWeights(*(p.detach() for p in params)), steps, curve
