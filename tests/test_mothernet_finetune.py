@@ -343,3 +343,25 @@ class _SeedOneSplit(MotherNetClassifier):
             return super()._finetune(model, Z, y, w, val)
         finally:
             ms.train_test_split = original
+
+
+def test_tuning_leaves_padded_inputs_and_unused_outputs_as_generated():
+    # A child of 8 inputs and 4 outputs tuned on 4 real columns and 2 classes: only the (4, H)
+    # and (H, 2) slices move; the rest is returned exactly as generated, at full size.
+    import torch
+
+    from automl_hyper.models.mothernet.model import ChildWeights
+
+    g = torch.Generator().manual_seed(0)
+    w = ChildWeights(
+        *(torch.randn(*s, generator=g) for s in [(1, 8, 8), (1, 8), (1, 8, 4), (1, 4)])
+    )
+    rng = np.random.RandomState(0)
+    Z, y = rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
+    tuned, _ = MotherNetClassifier(finetune_lr=0.01)._tune(w, Z, y, None, None, 3)
+    assert [t.shape for t in tuned.__dict__.values()] == [t.shape for t in w.__dict__.values()]
+    assert torch.equal(tuned.W1[0, 4:], w.W1[0, 4:])
+    assert torch.equal(tuned.W2[0, :, 2:], w.W2[0, :, 2:])
+    assert torch.equal(tuned.b2[0, 2:], w.b2[0, 2:])
+    assert not torch.equal(tuned.W1[0, :4], w.W1[0, :4])
+    assert not torch.equal(tuned.W2[0, :, :2], w.W2[0, :, :2])
