@@ -38,6 +38,11 @@ def same(a, b) -> bool:
     return all(np.array_equal(u, v) for u, v in zip(weights(a), weights(b)))
 
 
+def same_members(a, b) -> bool:
+    """Whether two fitted estimators' members have bitwise equal weights."""
+    return all(same(u, v) for u, v in zip(a.members_, b.members_))
+
+
 def drift(a, b) -> float:
     return float(sum(((u - v) ** 2).sum() for u, v in zip(weights(a), weights(b))))
 
@@ -88,7 +93,7 @@ def test_options_leave_generation_only_unchanged(rows, fits):
         n_estimators=2, random_state=0, finetune_companion="split", finetune_l2sp=1.0
     ).fit(*rows)
     assert len(est.members_) == len(generated.members_)
-    assert all(same(a, b) for a, b in zip(est.members_, generated.members_))
+    assert same_members(est, generated)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +141,7 @@ def test_member_subsample_early_stops_on_left_out_rows(rows):
     params = {**FT, "member_subsample": 0.8}
     est = _CountingGenerations(**params).fit(X, y)
     again = _CountingGenerations(**params).fit(X, y)
-    assert all(same(a, b) for a, b in zip(est.members_, again.members_))  # seeded
+    assert same_members(est, again)  # seeded
     # One batched pass for all members: no internal 80/20 split and no second generation.
     assert est.passes_ == 1 and len(est.finetune_best_steps_) == est.n_members_
     default = _CountingGenerations(**FT).fit(X, y)
@@ -161,16 +166,16 @@ def test_member_subsample_with_caller_validation_rows(rows):
     assert est.passes_ == 1 and len(est.finetune_best_steps_) == est.n_members_
 
 
-def _random_child():
-    """A fixed random child (4 inputs, 8 hidden units, 2 classes) and 30 rows for it."""
+def _random_child(inputs: int = 4, outputs: int = 2):
+    """A fixed random child (``inputs`` inputs, 8 hidden units, ``outputs`` outputs) and 30 rows
+    of 4 columns and 2 classes for it (inputs beyond 4 and outputs beyond 2 are padding)."""
     import torch
 
     from automl_hyper.models.mothernet.model import ChildWeights
 
     g = torch.Generator().manual_seed(0)
-    w = ChildWeights(
-        *(torch.randn(*s, generator=g) for s in [(1, 4, 8), (1, 8), (1, 8, 2), (1, 2)])
-    )
+    shapes = [(1, inputs, 8), (1, 8), (1, 8, outputs), (1, outputs)]
+    w = ChildWeights(*(torch.randn(*s, generator=g) for s in shapes))
     rng = np.random.RandomState(0)
     return w, rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
 
@@ -196,9 +201,9 @@ def test_finetune_warmup_scales_the_first_step():
 def test_finetune_warmup_zero_is_the_default_fit(rows, fits):
     _, tuned = fits
     est = MotherNetClassifier(**FT, finetune_warmup=0).fit(*rows)
-    assert all(same(a, b) for a, b in zip(est.members_, tuned.members_))
+    assert same_members(est, tuned)
     warm = MotherNetClassifier(**FT, finetune_warmup=5).fit(*rows)
-    assert not all(same(a, b) for a, b in zip(warm.members_, tuned.members_))
+    assert not same_members(warm, tuned)
 
 
 def test_finetune_average_is_the_mean_of_the_trajectory():
@@ -250,17 +255,17 @@ def test_finetune_average_on_validation_rows(rows, subsample):
 def test_finetune_average_none_is_the_default_fit(rows, fits):
     _, tuned = fits
     est = MotherNetClassifier(**FT, finetune_average=None).fit(*rows)
-    assert all(same(a, b) for a, b in zip(est.members_, tuned.members_))
+    assert same_members(est, tuned)
 
 
 def test_finetune_noise_zero_is_the_default_and_noise_repeats(rows, fits):
     _, tuned = fits
     plain = MotherNetClassifier(**FT, finetune_noise=0.0).fit(*rows)
-    assert all(same(a, b) for a, b in zip(plain.members_, tuned.members_))
+    assert same_members(plain, tuned)
     noisy = MotherNetClassifier(**FT, finetune_noise=0.3).fit(*rows)
     again = MotherNetClassifier(**FT, finetune_noise=0.3).fit(*rows)
-    assert all(same(a, b) for a, b in zip(noisy.members_, again.members_))
-    assert not all(same(a, b) for a, b in zip(noisy.members_, tuned.members_))
+    assert same_members(noisy, again)
+    assert not same_members(noisy, tuned)
 
 
 def test_finetune_noise_leaves_the_padded_inputs_at_zero():
@@ -268,14 +273,7 @@ def test_finetune_noise_leaves_the_padded_inputs_at_zero():
     # padding left at zero, those weights get no gradient, so Adam leaves them where they were.
     import torch
 
-    from automl_hyper.models.mothernet.model import ChildWeights
-
-    g = torch.Generator().manual_seed(0)
-    w = ChildWeights(
-        *(torch.randn(*s, generator=g) for s in [(1, 8, 8), (1, 8), (1, 8, 2), (1, 2)])
-    )
-    rng = np.random.RandomState(0)
-    Z, y = rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
+    w, Z, y = _random_child(inputs=8)
     tuned, _ = MotherNetClassifier(finetune_lr=0.01, finetune_noise=1.0)._tune(
         w, Z, y, None, None, 3
     )
@@ -308,13 +306,13 @@ def test_estimators_pickled_before_the_new_options_still_fit(rows, fits):
         name: MotherNetClassifier().get_params()[name] for name in OPT_INS
     }
     old.fit(*rows)
-    assert all(same(a, b) for a, b in zip(old.members_, tuned.members_))
+    assert same_members(old, tuned)
 
 
 def test_finetune_splits_averages_the_step_counts_of_several_splits(rows, fits):
     _, tuned = fits
     one = MotherNetClassifier(**FT, finetune_splits=1).fit(*rows)
-    assert all(same(a, b) for a, b in zip(one.members_, tuned.members_))
+    assert same_members(one, tuned)
     # Each member's E is the rounded mean of the counts seeds 0 and 1 give on their own: seed 0's
     # are the default fit's; seed 1's are read from a fit whose only split is seed 1's.
     two = MotherNetClassifier(**FT, finetune_splits=2).fit(*rows)
@@ -350,14 +348,7 @@ def test_tuning_leaves_padded_inputs_and_unused_outputs_as_generated():
     # and (H, 2) slices move; the rest is returned exactly as generated, at full size.
     import torch
 
-    from automl_hyper.models.mothernet.model import ChildWeights
-
-    g = torch.Generator().manual_seed(0)
-    w = ChildWeights(
-        *(torch.randn(*s, generator=g) for s in [(1, 8, 8), (1, 8), (1, 8, 4), (1, 4)])
-    )
-    rng = np.random.RandomState(0)
-    Z, y = rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
+    w, Z, y = _random_child(inputs=8, outputs=4)
     tuned, _ = MotherNetClassifier(finetune_lr=0.01)._tune(w, Z, y, None, None, 3)
     assert [t.shape for t in tuned.__dict__.values()] == [t.shape for t in w.__dict__.values()]
     assert torch.equal(tuned.W1[0, 4:], w.W1[0, 4:])

@@ -176,8 +176,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         SMASH's ``refit_average``) instead of its last weights. E = 0 keeps the generated child.
         With ``fit(..., X_val=...)`` (AutoGluon's holdout) or ``member_subsample``, E is the step
         of the lowest loss on those validation rows, and the child tuned on the training rows is
-        run on to int(m E) steps from the same start and averaged the same way. On the selection set, with 50 steps: 1.5 and 2
-        +0.0004 and +0.0013 mean AUC (``mothernet_ft_selection7.md``), then 2 and 3 +0.0019 and
+        run on to int(m E) steps from the same start and averaged the same way. On the selection
+        set, with 50 steps: 1.5 and 2 +0.0004 and +0.0013 mean AUC (``mothernet_ft_selection7.md``), then 2 and 3 +0.0019 and
         +0.0034 at 1.26x and 1.54x fit time on other splits (``mothernet_ft_selection8.md``):
         the ``mothernet-ft`` family (``compare``, the zoo) uses 3. Larger multiples and a horizon
         chosen on the internal split did not add more (``mothernet_ft_selection9.md``, ``10``).
@@ -728,9 +728,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             self.finetune_best_steps_.append(best_step)
             if self.finetune_average is not None and best_step > 0:
                 # The same child from the same start, run on past the step the validation rows
-                # chose and averaged, as below (the first best_step steps repeat exactly).
-                steps, first = averaging_window(best_step, self.finetune_average)
-                tuned = self._tune(w, Z, y, None, None, steps, average_from=first)[0]
+                # chose (its first best_step steps repeat exactly) and averaged.
+                tuned = self._averaged(w, Z, y, best_step)
             return tuned, generated
         counts = np.bincount(y)
         if len(y) < 10 or counts[counts > 0].min() < 2:
@@ -740,23 +739,26 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             return w, None
         from sklearn.model_selection import train_test_split
 
-        chosen, split_tuned = [], None
+        runs = []  # (child tuned on the split's 80%, step count its 20% chose), one per seed
         for seed in range(self.finetune_splits):
             tr, va = train_test_split(
                 np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed
             )
             w_tr = self._generate(model, [(Z[tr], y[tr])])[0]
-            tuned_on_split, step = self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps)
-            split_tuned = tuned_on_split if split_tuned is None else split_tuned
-            chosen.append(step)
-        best_step = int(round(float(np.mean(chosen))))
+            runs.append(self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps))
+        best_step = int(round(float(np.mean([step for _, step in runs]))))
         self.finetune_best_steps_.append(best_step)
         if self.finetune_average is None:
             tuned = self._tune(w, Z, y, None, None, best_step)[0]
         else:
-            steps, first = averaging_window(best_step, self.finetune_average)
-            tuned = self._tune(w, Z, y, None, None, steps, average_from=first)[0]
-        return tuned, split_tuned if self.finetune_companion == "split" else generated
+            tuned = self._averaged(w, Z, y, best_step)
+        return tuned, runs[0][0] if self.finetune_companion == "split" else generated
+
+    def _averaged(self, w: ChildWeights, Z: np.ndarray, y: np.ndarray, kept: int) -> ChildWeights:
+        """``finetune_average``: child ``w`` tuned on all of ``Z``, ``y`` for int(m kept) steps,
+        ending with the mean of its weights from step ceil(kept / 2) on."""
+        steps, first = averaging_window(kept, self.finetune_average)
+        return self._tune(w, Z, y, None, None, steps, average_from=first)[0]
 
     def _tune(
         self, w: ChildWeights, Ztr, ytr, Zva, yva, steps: int, average_from: int | None = None
