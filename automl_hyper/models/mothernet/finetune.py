@@ -60,8 +60,8 @@ def tune_child(
     options: TuneOptions,
     average_from: int | None = None,
 ) -> tuple[ChildWeights, int, list[float]]:
-    """``steps`` Adam steps on child ``w`` over the rows ``Ztr``, ``ytr`` (inputs zero-padded to the
-    child's width). With validation rows: the weights and step count of the lowest validation
+    """``steps`` Adam steps on child ``w`` over the rows ``Ztr``, ``ytr`` (``Ztr``'s F columns are
+    the child's first F inputs; the rest of its width is padding). With validation rows: the weights and step count of the lowest validation
     loss, and the loss before each step and after the last (the curve); else the last weights
     or, with ``average_from``, the mean of the weights after each step from that one to the last
     (step 0 = the generated weights), and ``steps``."""
