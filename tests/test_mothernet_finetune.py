@@ -105,8 +105,19 @@ def test_options_leave_generation_only_unchanged(rows, fits):
         {"finetune_average": 0.5},
         {"category_min_frequency": 1},
         {"finetune_noise": -0.1},
+        {"finetune_split_seeds": "each"},
+        {"finetune_dropout": 1.0},
     ],
-    ids=["companion", "l2sp", "subsample", "average", "min-frequency", "noise"],
+    ids=[
+        "companion",
+        "l2sp",
+        "subsample",
+        "average",
+        "min-frequency",
+        "noise",
+        "split-seeds",
+        "dropout",
+    ],
 )
 def test_bad_options_rejected(rows, params):
     # scikit-learn's own parameter check, naming the parameter (not some later failure).
@@ -290,6 +301,8 @@ OPT_INS = (
     "finetune_average",
     "finetune_noise",
     "finetune_splits",
+    "finetune_split_seeds",
+    "finetune_dropout",
     "category_min_frequency",
 )
 
@@ -328,7 +341,7 @@ def test_finetune_splits_averages_the_step_counts_of_several_splits(rows, fits):
 class _SeedOneSplit(MotherNetClassifier):
     """Fine-tuning with the internal split of seed 1 only (the second of finetune_splits=2)."""
 
-    def _finetune(self, model, Z, y, w, val=None):
+    def _finetune(self, model, Z, y, w, val=None, index=0):
         import sklearn.model_selection as ms
 
         original = ms.train_test_split
@@ -338,9 +351,74 @@ class _SeedOneSplit(MotherNetClassifier):
 
         ms.train_test_split = seed_one
         try:
-            return super()._finetune(model, Z, y, w, val)
+            return super()._finetune(model, Z, y, w, val, index)
         finally:
             ms.train_test_split = original
+
+
+class _SplitSeeds(MotherNetClassifier):
+    """Records the seed of every internal 80/20 split, in the order they are made."""
+
+    def _finetune(self, model, Z, y, w, val=None, index=0):
+        import sklearn.model_selection as ms
+
+        original = ms.train_test_split
+
+        def recorded(*args, **kwargs):
+            self.split_seeds_seen_.append(kwargs["random_state"])
+            return original(*args, **kwargs)
+
+        ms.train_test_split = recorded
+        try:
+            return super()._finetune(model, Z, y, w, val, index)
+        finally:
+            ms.train_test_split = original
+
+
+@pytest.mark.parametrize(
+    "seeds, splits, expected",
+    [("shared", 1, [0, 0]), ("member", 1, [0, 1]), ("member", 2, [0, 1, 2, 3])],
+)
+def test_finetune_split_seeds_give_each_child_its_own_splits(rows, seeds, splits, expected):
+    est = _SplitSeeds(**FT, finetune_split_seeds=seeds, finetune_splits=splits)
+    est.split_seeds_seen_ = []
+    est.fit(*rows)
+    assert est.split_seeds_seen_ == expected
+
+
+def test_finetune_split_seeds_member_keeps_the_first_child(rows, fits):
+    # Child 0 uses seed 0 either way; child 1's split (seed 1) is the one _SeedOneSplit makes.
+    _, tuned = fits
+    est = MotherNetClassifier(**FT, finetune_split_seeds="member").fit(*rows)
+    seed1 = _SeedOneSplit(**FT).fit(*rows)
+    assert same(est.members_[0], tuned.members_[0])
+    assert est.finetune_best_steps_ == [
+        tuned.finetune_best_steps_[0],
+        seed1.finetune_best_steps_[1],
+    ]
+    assert same(est.members_[1], seed1.members_[1])
+
+
+def test_finetune_dropout_zero_is_the_default_and_dropout_repeats(rows, fits):
+    _, tuned = fits
+    plain = MotherNetClassifier(**FT, finetune_dropout=0.0).fit(*rows)
+    assert same_members(plain, tuned)
+    dropped = MotherNetClassifier(**FT, finetune_dropout=0.2).fit(*rows)
+    again = MotherNetClassifier(**FT, finetune_dropout=0.2).fit(*rows)
+    assert same_members(dropped, again)
+    assert not same_members(dropped, tuned)
+
+
+def test_finetune_dropout_leaves_validation_loss_on_all_units():
+    # The curve's first point (before any step) is the generated child's loss on all units, with
+    # or without dropout; the steps after it differ.
+    w, Z, y = _random_child(inputs=8)
+    curves = []
+    for p in (0.0, 0.5):
+        est = MotherNetClassifier(finetune_lr=0.01, finetune_dropout=p)
+        est._observe_validation_curve = curves.append
+        est._tune(w, Z, y, Z, y, 3)
+    assert curves[0][0] == curves[1][0] and curves[0][1:] != curves[1][1:]
 
 
 def test_tuning_leaves_padded_inputs_and_unused_outputs_as_generated():

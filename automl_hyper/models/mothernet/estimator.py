@@ -189,6 +189,12 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         on small sets; 1 (default) = one split. No effect with ``X_val`` or ``member_subsample``.
         2 splits: +0.0010 mean AUC (SE 0.0008, 10 of 16 up) on the selection set at 1.34x fit
         time, under the bar (``mothernet_ft_selection15.md``).
+    finetune_split_seeds: "shared" (default: every child's internal 80/20 split uses seeds 0, 1,
+        ...) or "member": child i uses seeds i S, ..., i S + S - 1 (S = ``finetune_splits``), so
+        the members' step counts err independently, at no extra cost.
+    finetune_dropout: share of the child's hidden units dropped at each fine-tuning step
+        (inverted dropout, a new mask each step from a fixed stream); the validation rows and the
+        fitted child use all units. 0 (default) = none.
     category_min_frequency: None (default), a count k >= 2 or a share s in (0, 1): a categorical
         column's levels seen in fewer than k (or s x the training rows) training rows are pooled
         into one infrequent level before one-hot encoding (``OneHotEncoder(min_frequency=...)``,
@@ -224,6 +230,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     finetune_average = None
     finetune_noise = 0.0
     finetune_splits = 1
+    finetune_split_seeds = "shared"
+    finetune_dropout = 0.0
     category_min_frequency = None
     _parameter_constraints = {
         "checkpoint": [None, str, os.PathLike, MotherNet],
@@ -243,6 +251,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "finetune_average": [None, Interval(Real, 1, None, closed="left")],
         "finetune_noise": [Interval(Real, 0, None, closed="left")],
         "finetune_splits": [Interval(Integral, 1, None, closed="left")],
+        "finetune_split_seeds": [StrOptions({"shared", "member"})],
+        "finetune_dropout": [Interval(Real, 0, 1, closed="left")],
         "category_min_frequency": [
             None,
             Interval(Integral, 2, None, closed="left"),
@@ -272,6 +282,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         finetune_average: float | None = None,
         finetune_noise: float = 0.0,
         finetune_splits: int = 1,
+        finetune_split_seeds: str = "shared",
+        finetune_dropout: float = 0.0,
         category_min_frequency: int | float | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
@@ -294,6 +306,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.finetune_average = finetune_average
         self.finetune_noise = finetune_noise
         self.finetune_splits = finetune_splits
+        self.finetune_split_seeds = finetune_split_seeds
+        self.finetune_dropout = finetune_dropout
         self.category_min_frequency = category_min_frequency
         self.max_train_rows = max_train_rows
         self.precision = precision
@@ -646,10 +660,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             prepared.append((member, Z, local[rows], member_val))
         weights = self._generate(model, [(Z, yl) for _, Z, yl, _ in prepared])
         members, companions = [], []
-        for (member, Z, yl, member_val), w in zip(prepared, weights):
+        for i, ((member, Z, yl, member_val), w) in enumerate(zip(prepared, weights)):
             companion = None
             if self.finetune_steps > 0:
-                w, companion = self._finetune(model, Z, yl, w, member_val)
+                w, companion = self._finetune(model, Z, yl, w, member_val, index=i)
             members.append(self._set_weights(member, w, Z, yl))
             if companion is not None:
                 companions.append((dataclasses.replace(member), companion, Z, yl))
@@ -717,11 +731,12 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         return member.inputs(Xv[keep], self._clip), lookup[yv[keep]]
 
     def _finetune(
-        self, model, Z: np.ndarray, y: np.ndarray, w: ChildWeights, val=None
+        self, model, Z: np.ndarray, y: np.ndarray, w: ChildWeights, val=None, index: int = 0
     ) -> tuple[ChildWeights, ChildWeights | None]:
-        """Tune the full-data child, early-stopped on the caller's validation rows (``val``);
-        without them, early stopping on an internal 80/20 split picks the step count first.
-        Returns the tuned child and its ``finetune_companion`` (None when there is none)."""
+        """Tune the full-data child (the ``index``-th of the fit), early-stopped on the caller's
+        validation rows (``val``); without them, early stopping on an internal 80/20 split picks
+        the step count first. Returns the tuned child and its ``finetune_companion`` (None when
+        there is none)."""
         generated = w if self.finetune_companion == "generated" else None
         if val is not None:
             tuned, best_step = self._tune(w, Z, y, *val, self.finetune_steps)
@@ -740,7 +755,8 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         from sklearn.model_selection import train_test_split
 
         runs = []  # (child tuned on the split's 80%, step count its 20% chose), one per seed
-        for seed in range(self.finetune_splits):
+        first_seed = index * self.finetune_splits if self.finetune_split_seeds == "member" else 0
+        for seed in range(first_seed, first_seed + self.finetune_splits):
             tr, va = train_test_split(
                 np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed
             )
@@ -778,6 +794,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 lr=self.finetune_lr,
                 temperature=self.temperature,
                 noise=self.finetune_noise,
+                dropout=self.finetune_dropout,
                 l2sp=self.finetune_l2sp,
                 warmup=self.finetune_warmup,
             ),
