@@ -9,8 +9,8 @@ had a higher validation loss after step 1 than before it.
     nice -n 5 python benchmarks/mothernet_ft_curves.py > benchmarks/results/mothernet_ft_selection5.curves.txt
 
 Arguments with ``=`` override the family's parameters (as ``mothernet_ft_steps.py --setting``),
-e.g. ``finetune_warmup=10`` (round 6); other
-arguments name datasets.
+e.g. ``finetune_lr=0.01`` (round 6 ran it with ``finetune_warmup=10``, an option removed
+since); other arguments name datasets.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ so that they see the same machine load, and writes per fit: children, Adam steps
         --setting "" --setting "finetune_lr=0.003,finetune_steps=100" \
         --out benchmarks/results/mothernet_ft_selection2.steps.csv
 
-Settings may name strings (``finetune_companion=split``) and ``None`` (``member_selection=None``).
+Settings may name strings (``input_transform=power``) and ``None`` (``member_selection=None``).
 ``--out`` is resumed: datasets already in it are skipped. ``--shard k/n`` fits only the suite's
 datasets k, k+n, k+2n, ... (two processes on two cores; every setting of a split still runs back
 to back in one process). ``--summary`` prints the paired table of an existing ``--out`` (each
@@ -33,7 +33,7 @@ from automl_hyper.models.torch_utils import averaging_window
 
 
 def parse_setting(text: str) -> dict[str, float | int | str | None]:
-    """``"finetune_lr=0.003,finetune_companion=split"`` -> overrides (ints stay ints, words stay
+    """``"finetune_lr=0.003,input_transform=power"`` -> overrides (ints stay ints, words stay
     strings, ``None`` is None); "" = defaults."""
     out: dict[str, float | int | str | None] = {}
     for item in filter(None, text.split(",")):

@@ -1,5 +1,5 @@
-"""Fine-tuning options of MotherNetClassifier: ``finetune_companion``, ``finetune_l2sp`` and
-``member_subsample``.
+"""Fine-tuning of MotherNetClassifier and its options (``member_subsample``,
+``finetune_average``, ``finetune_noise``, ``finetune_splits``, ``category_min_frequency``).
 
 Each test compares child weights between fits on the same rows with the same seed, so every
 assertion is exact or an inequality between two deterministic fits (no timing, no AUC threshold).
@@ -43,54 +43,10 @@ def same_members(a, b) -> bool:
     return all(same(u, v) for u, v in zip(a.members_, b.members_))
 
 
-def drift(a, b) -> float:
-    return float(sum(((u - v) ** 2).sum() for u, v in zip(weights(a), weights(b))))
-
-
-def test_generated_companion_is_the_untuned_child(rows, fits):
-    generated, tuned = fits
-    est = MotherNetClassifier(**FT, finetune_companion="generated").fit(*rows)
-    n = tuned.n_members_
-    assert len(est.members_) == 2 * n and est.n_members_ == n
-    # The tuned children are unchanged by the option; the companions are the generated ones.
-    assert all(same(a, b) for a, b in zip(est.members_[:n], tuned.members_))
-    assert all(same(a, b) for a, b in zip(est.members_[n:], generated.members_))
-    assert len(est.member_train_loss_) == 2 * n
-    proba = est.predict_proba(rows[0])
-    assert np.allclose(proba.sum(1), 1.0)
-
-
-def test_split_companion_is_a_different_tuned_child(rows, fits):
-    _, tuned = fits
-    est = MotherNetClassifier(**FT, finetune_companion="split").fit(*rows)
-    n = tuned.n_members_
-    assert len(est.members_) == 2 * n
-    assert est.finetune_best_steps_ == tuned.finetune_best_steps_  # no extra tuning
-    assert all(same(a, b) for a, b in zip(est.members_[:n], tuned.members_))
-    assert not any(same(a, b) for a, b in zip(est.members_[n:], tuned.members_))
-
-
-def test_split_companion_needs_the_internal_split(rows):
-    X, y = rows
-    # With the caller's validation rows no internal split is made: nothing to keep.
-    est = MotherNetClassifier(**FT, finetune_companion="split").fit(
-        X.iloc[:150], y.iloc[:150], X_val=X.iloc[150:], y_val=y.iloc[150:]
-    )
-    assert len(est.members_) == est.n_members_
-
-
-def test_l2sp_keeps_the_tuned_child_near_the_generated_one(rows, fits):
-    generated, tuned = fits
-    held = MotherNetClassifier(**FT, finetune_l2sp=100.0).fit(*rows)
-    free = sum(drift(a, b) for a, b in zip(tuned.members_, generated.members_))
-    pulled = sum(drift(a, b) for a, b in zip(held.members_, generated.members_))
-    assert free > 0 and pulled < 0.1 * free
-
-
 def test_options_leave_generation_only_unchanged(rows, fits):
     generated, _ = fits
     est = MotherNetClassifier(
-        n_estimators=2, random_state=0, finetune_companion="split", finetune_l2sp=1.0
+        n_estimators=2, random_state=0, finetune_average=3, finetune_noise=0.2
     ).fit(*rows)
     assert len(est.members_) == len(generated.members_)
     assert same_members(est, generated)
@@ -99,25 +55,12 @@ def test_options_leave_generation_only_unchanged(rows, fits):
 @pytest.mark.parametrize(
     "params",
     [
-        {"finetune_companion": "both"},
-        {"finetune_l2sp": -1.0},
         {"member_subsample": 1.0},
         {"finetune_average": 0.5},
         {"category_min_frequency": 1},
         {"finetune_noise": -0.1},
-        {"finetune_split_seeds": "each"},
-        {"finetune_dropout": 1.0},
     ],
-    ids=[
-        "companion",
-        "l2sp",
-        "subsample",
-        "average",
-        "min-frequency",
-        "noise",
-        "split-seeds",
-        "dropout",
-    ],
+    ids=["subsample", "average", "min-frequency", "noise"],
 )
 def test_bad_options_rejected(rows, params):
     # scikit-learn's own parameter check, naming the parameter (not some later failure).
@@ -191,30 +134,15 @@ def _random_child(inputs: int = 4, outputs: int = 2):
     return w, rng.randn(30, 4).astype(np.float32), rng.randint(0, 2, 30)
 
 
-def _one_step_move(warmup: int) -> float:
-    """Largest weight change of one Adam step (no validation rows) on a fixed random child."""
+def test_adams_first_step_moves_each_weight_by_about_the_rate():
+    # Adam's first bias-corrected step is lr * g / |g| (up to eps) for every weight with a gradient.
     w, Z, y = _random_child()
-    est = MotherNetClassifier(finetune_lr=0.01, finetune_warmup=warmup)
-    tuned, steps = est._tune(w, Z, y, None, None, 1)
+    tuned, steps = MotherNetClassifier(finetune_lr=0.01)._tune(w, Z, y, None, None, 1)
     assert steps == 1
-    return max(
+    moves = [
         float((a - b).abs().max()) for a, b in zip(tuned.__dict__.values(), w.__dict__.values())
-    )
-
-
-def test_finetune_warmup_scales_the_first_step():
-    # Adam's first step moves each weight by about the full rate; warm-up 10 starts at a tenth.
-    full, warm = _one_step_move(0), _one_step_move(10)
-    assert full == pytest.approx(0.01, rel=1e-3)
-    assert warm == pytest.approx(0.001, rel=1e-3)
-
-
-def test_finetune_warmup_zero_is_the_default_fit(rows, fits):
-    _, tuned = fits
-    est = MotherNetClassifier(**FT, finetune_warmup=0).fit(*rows)
-    assert same_members(est, tuned)
-    warm = MotherNetClassifier(**FT, finetune_warmup=5).fit(*rows)
-    assert not same_members(warm, tuned)
+    ]
+    assert max(moves) == pytest.approx(0.01, rel=1e-3)
 
 
 def test_finetune_average_is_the_mean_of_the_trajectory():
@@ -294,15 +222,10 @@ def test_finetune_noise_leaves_the_padded_inputs_at_zero():
 
 # Options added after the first release: each has a class-level default.
 OPT_INS = (
-    "finetune_companion",
-    "finetune_l2sp",
     "member_subsample",
-    "finetune_warmup",
     "finetune_average",
     "finetune_noise",
     "finetune_splits",
-    "finetune_split_seeds",
-    "finetune_dropout",
     "category_min_frequency",
 )
 
@@ -341,7 +264,7 @@ def test_finetune_splits_averages_the_step_counts_of_several_splits(rows, fits):
 class _SeedOneSplit(MotherNetClassifier):
     """Fine-tuning with the internal split of seed 1 only (the second of finetune_splits=2)."""
 
-    def _finetune(self, model, Z, y, w, val=None, index=0):
+    def _finetune(self, model, Z, y, w, val=None):
         import sklearn.model_selection as ms
 
         original = ms.train_test_split
@@ -351,74 +274,9 @@ class _SeedOneSplit(MotherNetClassifier):
 
         ms.train_test_split = seed_one
         try:
-            return super()._finetune(model, Z, y, w, val, index)
+            return super()._finetune(model, Z, y, w, val)
         finally:
             ms.train_test_split = original
-
-
-class _SplitSeeds(MotherNetClassifier):
-    """Records the seed of every internal 80/20 split, in the order they are made."""
-
-    def _finetune(self, model, Z, y, w, val=None, index=0):
-        import sklearn.model_selection as ms
-
-        original = ms.train_test_split
-
-        def recorded(*args, **kwargs):
-            self.split_seeds_seen_.append(kwargs["random_state"])
-            return original(*args, **kwargs)
-
-        ms.train_test_split = recorded
-        try:
-            return super()._finetune(model, Z, y, w, val, index)
-        finally:
-            ms.train_test_split = original
-
-
-@pytest.mark.parametrize(
-    "seeds, splits, expected",
-    [("shared", 1, [0, 0]), ("member", 1, [0, 1]), ("member", 2, [0, 1, 2, 3])],
-)
-def test_finetune_split_seeds_give_each_child_its_own_splits(rows, seeds, splits, expected):
-    est = _SplitSeeds(**FT, finetune_split_seeds=seeds, finetune_splits=splits)
-    est.split_seeds_seen_ = []
-    est.fit(*rows)
-    assert est.split_seeds_seen_ == expected
-
-
-def test_finetune_split_seeds_member_keeps_the_first_child(rows, fits):
-    # Child 0 uses seed 0 either way; child 1's split (seed 1) is the one _SeedOneSplit makes.
-    _, tuned = fits
-    est = MotherNetClassifier(**FT, finetune_split_seeds="member").fit(*rows)
-    seed1 = _SeedOneSplit(**FT).fit(*rows)
-    assert same(est.members_[0], tuned.members_[0])
-    assert est.finetune_best_steps_ == [
-        tuned.finetune_best_steps_[0],
-        seed1.finetune_best_steps_[1],
-    ]
-    assert same(est.members_[1], seed1.members_[1])
-
-
-def test_finetune_dropout_zero_is_the_default_and_dropout_repeats(rows, fits):
-    _, tuned = fits
-    plain = MotherNetClassifier(**FT, finetune_dropout=0.0).fit(*rows)
-    assert same_members(plain, tuned)
-    dropped = MotherNetClassifier(**FT, finetune_dropout=0.2).fit(*rows)
-    again = MotherNetClassifier(**FT, finetune_dropout=0.2).fit(*rows)
-    assert same_members(dropped, again)
-    assert not same_members(dropped, tuned)
-
-
-def test_finetune_dropout_leaves_validation_loss_on_all_units():
-    # The curve's first point (before any step) is the generated child's loss on all units, with
-    # or without dropout; the steps after it differ.
-    w, Z, y = _random_child(inputs=8)
-    curves = []
-    for p in (0.0, 0.5):
-        est = MotherNetClassifier(finetune_lr=0.01, finetune_dropout=p)
-        est._observe_validation_curve = curves.append
-        est._tune(w, Z, y, Z, y, 3)
-    assert curves[0][0] == curves[1][0] and curves[0][1:] != curves[1][1:]
 
 
 def test_tuning_leaves_padded_inputs_and_unused_outputs_as_generated():

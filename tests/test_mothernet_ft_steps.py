@@ -21,7 +21,7 @@ def test_parse_setting(steps):
         "finetune_lr": 0.003,
         "member_selection": None,
     }
-    assert steps.parse_setting("finetune_companion=split") == {"finetune_companion": "split"}
+    assert steps.parse_setting("input_transform=power") == {"input_transform": "power"}
 
 
 def test_shard_covers_the_suite_once(steps):

@@ -28,7 +28,6 @@ Beyond the pretrained model's limits, with a ``UserWarning`` saying what happene
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -150,26 +149,12 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     finetune_lr: learning rate of that fine-tuning. 3e-3 (was 1e-3): +0.0027 mean AUC with 50 steps
         on the selection set, 15 of 16 datasets up, no extra time; early stopping still picks the
         step count (``benchmarks/results/mothernet_ft_selection2.md``).
-    finetune_companion: None (default), "split" or "generated": an extra ensemble member kept next
-        to each fine-tuned child, at no extra Adam step. "split": the child fine-tuned on the
-        internal 80/20 split's 80% (early-stopped on its 20%), otherwise thrown away; "generated":
-        the child before fine-tuning. Both are weighted like any member (``member_selection``).
-        "split" adds nothing where ``fit`` got ``X_val`` (no internal split is made).
-    finetune_l2sp: strength of an L2 penalty pulling the tuned weights toward the generated ones
-        ("L2-SP", Li et al. 2018), ``finetune_l2sp / 2 * sum((w - w_generated) ** 2)`` added to the
-        training loss (the validation loss that early stopping reads stays plain log loss); 0 = none.
     member_subsample: None (default: every member sees all its rows) or a share in (0, 1): each
         member is generated (and fine-tuned) from its own stratified random subsample of that
         share of its rows, drawn from ``random_state`` and the member's index (bagging: members
         see different rows). With ``finetune_steps > 0`` and no ``X_val``, the member's
         out-of-subsample rows early-stop its child directly (no internal 80/20 split, no second
         generation): one tuning run per member instead of two.
-    finetune_warmup: Adam steps of linear learning-rate warm-up (step i of the first
-        ``finetune_warmup`` uses ``finetune_lr * (i + 1) / finetune_warmup``), because Adam's
-        first bias-corrected step moves every weight by about the full rate and raised the
-        validation loss on 199 of 300 selection-set children (``mothernet_ft_selection5.md``);
-        0 (default) = none. Warm-up 10 removes most of that rise but not a test-AUC gain: 10 and
-        25 steps -0.0005 and -0.0006 on the selection set (``mothernet_ft_selection6.md``).
     finetune_average: None (default) or a multiple m >= 1: the full-data child, tuned for the step
         count E that the internal 80/20 split chose, is tuned on to int(m E) steps and ends with
         the mean of its weights after each step from ceil(E/2) on (stochastic weight averaging, as
@@ -189,12 +174,6 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         on small sets; 1 (default) = one split. No effect with ``X_val`` or ``member_subsample``.
         2 splits: +0.0010 mean AUC (SE 0.0008, 10 of 16 up) on the selection set at 1.34x fit
         time, under the bar (``mothernet_ft_selection15.md``).
-    finetune_split_seeds: "shared" (default: every child's internal 80/20 split uses seeds 0, 1,
-        ...) or "member": child i uses seeds i S, ..., i S + S - 1 (S = ``finetune_splits``), so
-        the members' step counts err independently, at no extra cost.
-    finetune_dropout: share of the child's hidden units dropped at each fine-tuning step
-        (inverted dropout, a new mask each step from a fixed stream); the validation rows and the
-        fitted child use all units. 0 (default) = none.
     category_min_frequency: None (default), a count k >= 2 or a share s in (0, 1): a categorical
         column's levels seen in fewer than k (or s x the training rows) training rows are pooled
         into one infrequent level before one-hot encoding (``OneHotEncoder(min_frequency=...)``,
@@ -223,15 +202,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     # Also a class-level default, so estimators pickled before the parameter existed still
     # answer get_params/repr.
     precision = "auto"
-    finetune_companion = None
-    finetune_l2sp = 0.0
     member_subsample = None
-    finetune_warmup = 0
     finetune_average = None
     finetune_noise = 0.0
     finetune_splits = 1
-    finetune_split_seeds = "shared"
-    finetune_dropout = 0.0
     category_min_frequency = None
     _parameter_constraints = {
         "checkpoint": [None, str, os.PathLike, MotherNet],
@@ -244,15 +218,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "finetune_steps": [Interval(Integral, 0, None, closed="left")],
         "finetune_lr": [Interval(Real, 0, None, closed="neither")],
-        "finetune_companion": [None, StrOptions({"split", "generated"})],
-        "finetune_l2sp": [Interval(Real, 0, None, closed="left")],
         "member_subsample": [None, Interval(Real, 0, 1, closed="neither")],
-        "finetune_warmup": [Interval(Integral, 0, None, closed="left")],
         "finetune_average": [None, Interval(Real, 1, None, closed="left")],
         "finetune_noise": [Interval(Real, 0, None, closed="left")],
         "finetune_splits": [Interval(Integral, 1, None, closed="left")],
-        "finetune_split_seeds": [StrOptions({"shared", "member"})],
-        "finetune_dropout": [Interval(Real, 0, 1, closed="left")],
         "category_min_frequency": [
             None,
             Interval(Integral, 2, None, closed="left"),
@@ -275,15 +244,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         temperature: float = 1.0,
         finetune_steps: int = 0,
         finetune_lr: float = 3e-3,
-        finetune_companion: str | None = None,
-        finetune_l2sp: float = 0.0,
         member_subsample: float | None = None,
-        finetune_warmup: int = 0,
         finetune_average: float | None = None,
         finetune_noise: float = 0.0,
         finetune_splits: int = 1,
-        finetune_split_seeds: str = "shared",
-        finetune_dropout: float = 0.0,
         category_min_frequency: int | float | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
@@ -299,15 +263,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.temperature = temperature
         self.finetune_steps = finetune_steps
         self.finetune_lr = finetune_lr
-        self.finetune_companion = finetune_companion
-        self.finetune_l2sp = finetune_l2sp
         self.member_subsample = member_subsample
-        self.finetune_warmup = finetune_warmup
         self.finetune_average = finetune_average
         self.finetune_noise = finetune_noise
         self.finetune_splits = finetune_splits
-        self.finetune_split_seeds = finetune_split_seeds
-        self.finetune_dropout = finetune_dropout
         self.category_min_frequency = category_min_frequency
         self.max_train_rows = max_train_rows
         self.precision = precision
@@ -659,17 +618,11 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 member_val = member.inputs(X[out], self._clip), local[out]
             prepared.append((member, Z, local[rows], member_val))
         weights = self._generate(model, [(Z, yl) for _, Z, yl, _ in prepared])
-        members, companions = [], []
-        for i, ((member, Z, yl, member_val), w) in enumerate(zip(prepared, weights)):
-            companion = None
+        members = []
+        for (member, Z, yl, member_val), w in zip(prepared, weights):
             if self.finetune_steps > 0:
-                w, companion = self._finetune(model, Z, yl, w, member_val, index=i)
+                w = self._finetune(model, Z, yl, w, member_val)
             members.append(self._set_weights(member, w, Z, yl))
-            if companion is not None:
-                companions.append((dataclasses.replace(member), companion, Z, yl))
-        # Companions go after all members, in the same order: a tree's top child still leads the
-        # "sub" children of its group, which take their top child's weight.
-        members += [self._set_weights(m, w, Z, yl) for m, w, Z, yl in companions]
         return members
 
     def _set_weights(
@@ -731,13 +684,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         return member.inputs(Xv[keep], self._clip), lookup[yv[keep]]
 
     def _finetune(
-        self, model, Z: np.ndarray, y: np.ndarray, w: ChildWeights, val=None, index: int = 0
-    ) -> tuple[ChildWeights, ChildWeights | None]:
-        """Tune the full-data child (the ``index``-th of the fit), early-stopped on the caller's
-        validation rows (``val``); without them, early stopping on an internal 80/20 split picks
-        the step count first. Returns the tuned child and its ``finetune_companion`` (None when
-        there is none)."""
-        generated = w if self.finetune_companion == "generated" else None
+        self, model, Z: np.ndarray, y: np.ndarray, w: ChildWeights, val=None
+    ) -> ChildWeights:
+        """Tune the full-data child, early-stopped on the caller's validation rows (``val``);
+        without them, early stopping on an internal 80/20 split picks the step count first."""
         if val is not None:
             tuned, best_step = self._tune(w, Z, y, *val, self.finetune_steps)
             self.finetune_best_steps_.append(best_step)
@@ -745,30 +695,29 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 # The same child from the same start, run on past the step the validation rows
                 # chose (its first best_step steps repeat exactly) and averaged.
                 tuned = self._averaged(w, Z, y, best_step)
-            return tuned, generated
+            return tuned
         counts = np.bincount(y)
         if len(y) < 10 or counts[counts > 0].min() < 2:
             self._announce(
                 "too few rows per class for an internal validation split: no fine-tuning"
             )
-            return w, None
+            return w
         from sklearn.model_selection import train_test_split
 
-        runs = []  # (child tuned on the split's 80%, step count its 20% chose), one per seed
-        first_seed = index * self.finetune_splits if self.finetune_split_seeds == "member" else 0
-        for seed in range(first_seed, first_seed + self.finetune_splits):
+        steps = []  # the step count each split's 20% chose, one per seed
+        for seed in range(self.finetune_splits):
             tr, va = train_test_split(
                 np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed
             )
             w_tr = self._generate(model, [(Z[tr], y[tr])])[0]
-            runs.append(self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps))
-        best_step = int(round(float(np.mean([step for _, step in runs]))))
+            steps.append(self._tune(w_tr, Z[tr], y[tr], Z[va], y[va], self.finetune_steps)[1])
+        best_step = int(round(float(np.mean(steps))))
         self.finetune_best_steps_.append(best_step)
         if self.finetune_average is None:
             tuned = self._tune(w, Z, y, None, None, best_step)[0]
         else:
             tuned = self._averaged(w, Z, y, best_step)
-        return tuned, runs[0][0] if self.finetune_companion == "split" else generated
+        return tuned
 
     def _averaged(self, w: ChildWeights, Z: np.ndarray, y: np.ndarray, kept: int) -> ChildWeights:
         """``finetune_average``: child ``w`` tuned on all of ``Z``, ``y`` for int(m kept) steps,
@@ -794,9 +743,6 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 lr=self.finetune_lr,
                 temperature=self.temperature,
                 noise=self.finetune_noise,
-                dropout=self.finetune_dropout,
-                l2sp=self.finetune_l2sp,
-                warmup=self.finetune_warmup,
             ),
             average_from=average_from,
         )

@@ -3,7 +3,7 @@
 The estimator (``MotherNetClassifier._finetune``) decides which rows and how many steps; this
 module runs the steps. Kept apart from the estimator so the loop reads on its own: early stopping
 on validation rows, or weight averaging over the run's tail (``finetune_average``), with the
-options input noise, hidden-unit dropout, L2-SP and warm-up.
+option input noise.
 """
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ from automl_hyper.models.mothernet.model import ChildWeights, child_logits
 @dataclass(frozen=True)
 class TuneOptions:
     """The estimator's fine-tuning parameters (``finetune_lr``, ``temperature``,
-    ``finetune_noise``, ``finetune_dropout``, ``finetune_l2sp``, ``finetune_warmup``)."""
+    ``finetune_noise``)."""
 
     lr: float
     temperature: float = 1.0
     noise: float = 0.0
-    dropout: float = 0.0
-    l2sp: float = 0.0
-    warmup: int = 0
 
 
 class _Adam:
@@ -73,8 +70,10 @@ def tune_child(
     # zero gradients and Adam would leave them as generated (they are put back as generated).
     # mothernet-ft fits 0.73x the time on the selection set, predictions unchanged
     # (benchmarks/results/mothernet_ft_slicing.md).
-    start = [t.detach().clone() for t in (w.W1[:, :F], w.b1, w.W2[:, :, :K], w.b2[:, :K])]
-    params = [p.clone().requires_grad_(True) for p in start]
+    params = [
+        t.detach().clone().requires_grad_(True)
+        for t in (w.W1[:, :F], w.b1, w.W2[:, :, :K], w.b2[:, :K])
+    ]
     adam = _Adam(params, lr=options.lr)
     Xtr, ttr = torch.from_numpy(Ztr)[None], torch.from_numpy(ytr)
     Xva = torch.from_numpy(Zva)[None] if Zva is not None else None
@@ -86,18 +85,17 @@ def tune_child(
         W1[:, :F], W2[:, :, :K], b2[:, :K] = t1, t2, bias2
         return ChildWeights(W1, bias1.clone(), W2, b2)
 
-    def loss_on(Xb, yb, hidden_scale=None) -> torch.Tensor:
-        logits = child_logits(ChildWeights(*params), Xb, hidden_scale)[0] / options.temperature
+    def loss_on(Xb, yb) -> torch.Tensor:
+        logits = child_logits(ChildWeights(*params), Xb)[0] / options.temperature
         return torch.nn.functional.cross_entropy(logits, yb)
 
     best, best_step, curve = math.inf, 0, []
     best_params = [p.detach().clone() for p in params]
     # Allocated only for the options that use them (this runs for every child).
-    total = [torch.zeros_like(p) for p in start] if average_from is not None else []
+    total = [torch.zeros_like(p.detach()) for p in params] if average_from is not None else []
     counted = 0
     # Input noise: one fixed stream per tuning run, so a fit repeats exactly.
     noise_rng = torch.Generator().manual_seed(0) if options.noise > 0 else None
-    dropout_rng = torch.Generator().manual_seed(1) if options.dropout > 0 else None
     with torch.enable_grad():
         for step in range(steps + 1):
             if average_from is not None and step >= average_from:
@@ -117,18 +115,7 @@ def tune_child(
             if options.noise > 0:
                 noise = torch.randn(Xtr.shape[1], F, generator=noise_rng)
                 Xb = Xtr + noise * options.noise
-            scale = None
-            if options.dropout > 0:  # inverted dropout of hidden units, a new mask each step
-                keep = torch.rand(Xtr.shape[1], w.b1.shape[-1], generator=dropout_rng)
-                scale = (keep >= options.dropout).to(Xtr.dtype) / (1 - options.dropout)
-            loss = loss_on(Xb, ttr, scale)
-            if options.l2sp > 0:
-                drift = sum(((p - p0) ** 2).sum() for p, p0 in zip(params, start))
-                loss = loss + 0.5 * options.l2sp * drift
-            grads = torch.autograd.grad(loss, params)
-            if step < options.warmup:  # no warm-up: the rate is never touched
-                adam.lr = options.lr * (step + 1) / options.warmup
-            adam.step(grads)
+            adam.step(torch.autograd.grad(loss_on(Xb, ttr), params))
     if Xva is not None:
         return whole(best_params), best_step, curve
     if counted:

@@ -55,19 +55,14 @@ class ChildWeights:
         )
 
 
-def child_logits(
-    w: ChildWeights, X: torch.Tensor, hidden_scale: torch.Tensor | None = None
-) -> torch.Tensor:
+def child_logits(w: ChildWeights, X: torch.Tensor) -> torch.Tensor:
     """(B, N, F_max) -> (B, N, C_max) logits of the child MLP, for gradients only.
 
     The torch twin of ``child.Member.logits``, which serves every prediction: this one is used
     where gradients flow (the pretraining loss, fine-tuning a generated child). A test holds the
-    two equal; change both or neither. ``hidden_scale`` (broadcast over the hidden units):
-    dropout's mask, only while fine-tuning.
+    two equal; change both or neither.
     """
     hidden = torch.relu(torch.bmm(X, w.W1) + w.b1[:, None, :])
-    if hidden_scale is not None:
-        hidden = hidden * hidden_scale
     return torch.bmm(hidden, w.W2) + w.b2[:, None, :]
 
 
