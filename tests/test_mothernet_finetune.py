@@ -59,8 +59,9 @@ def test_options_leave_generation_only_unchanged(rows, fits):
         {"finetune_average": 0.5},
         {"category_min_frequency": 1},
         {"finetune_noise": -0.1},
+        {"finetune_hidden_scale": -1.0},
     ],
-    ids=["subsample", "average", "min-frequency", "noise"],
+    ids=["subsample", "average", "min-frequency", "noise", "hidden-scale"],
 )
 def test_bad_options_rejected(rows, params):
     # scikit-learn's own parameter check, naming the parameter (not some later failure).
@@ -226,6 +227,7 @@ OPT_INS = (
     "finetune_average",
     "finetune_noise",
     "finetune_splits",
+    "finetune_hidden_scale",
     "category_min_frequency",
 )
 
@@ -292,3 +294,26 @@ def test_tuning_leaves_padded_inputs_and_unused_outputs_as_generated():
     assert torch.equal(tuned.b2[0, 2:], w.b2[0, 2:])
     assert not torch.equal(tuned.W1[0, :4], w.W1[0, :4])
     assert not torch.equal(tuned.W2[0, :, :2], w.W2[0, :, :2])
+
+
+def test_finetune_hidden_scale_zero_tunes_only_the_output_layer(rows, fits):
+    generated, tuned = fits
+    plain = MotherNetClassifier(**FT, finetune_hidden_scale=1.0).fit(*rows)
+    assert same_members(plain, tuned)
+    probe = MotherNetClassifier(**FT, finetune_hidden_scale=0.0).fit(*rows)
+    assert any(s > 0 for s in probe.finetune_best_steps_)
+    for a, g in zip(probe.members_, generated.members_):
+        assert np.array_equal(a.W1, g.W1) and np.array_equal(a.b1, g.b1)
+    assert not all(np.array_equal(a.W2, g.W2) for a, g in zip(probe.members_, generated.members_))
+
+
+def test_finetune_hidden_scale_scales_the_hidden_layers_first_step():
+    # Adam's first step moves each weight by about its rate: the hidden layer's is scaled.
+    w, Z, y = _random_child()
+    tuned, _ = MotherNetClassifier(finetune_lr=0.01, finetune_hidden_scale=0.3)._tune(
+        w, Z, y, None, None, 1
+    )
+    hidden = max(float((tuned.W1 - w.W1).abs().max()), float((tuned.b1 - w.b1).abs().max()))
+    output = max(float((tuned.W2 - w.W2).abs().max()), float((tuned.b2 - w.b2).abs().max()))
+    assert hidden == pytest.approx(0.003, rel=1e-3)
+    assert output == pytest.approx(0.01, rel=1e-3)

@@ -174,6 +174,9 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         on small sets; 1 (default) = one split. No effect with ``X_val`` or ``member_subsample``.
         2 splits: +0.0010 mean AUC (SE 0.0008, 10 of 16 up) on the selection set at 1.34x fit
         time, under the bar (``mothernet_ft_selection15.md``).
+    finetune_hidden_scale: multiple of ``finetune_lr`` for the hidden layer's weights (W1, b1);
+        the output layer always uses ``finetune_lr``. 1 (default) = one rate; 0 = only the output
+        layer is tuned, on the generated hidden features (linear probing).
     category_min_frequency: None (default), a count k >= 2 or a share s in (0, 1): a categorical
         column's levels seen in fewer than k (or s x the training rows) training rows are pooled
         into one infrequent level before one-hot encoding (``OneHotEncoder(min_frequency=...)``,
@@ -206,6 +209,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     finetune_average = None
     finetune_noise = 0.0
     finetune_splits = 1
+    finetune_hidden_scale = 1.0
     category_min_frequency = None
     _parameter_constraints = {
         "checkpoint": [None, str, os.PathLike, MotherNet],
@@ -222,6 +226,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "finetune_average": [None, Interval(Real, 1, None, closed="left")],
         "finetune_noise": [Interval(Real, 0, None, closed="left")],
         "finetune_splits": [Interval(Integral, 1, None, closed="left")],
+        "finetune_hidden_scale": [Interval(Real, 0, None, closed="left")],
         "category_min_frequency": [
             None,
             Interval(Integral, 2, None, closed="left"),
@@ -248,6 +253,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         finetune_average: float | None = None,
         finetune_noise: float = 0.0,
         finetune_splits: int = 1,
+        finetune_hidden_scale: float = 1.0,
         category_min_frequency: int | float | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
@@ -267,6 +273,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.finetune_average = finetune_average
         self.finetune_noise = finetune_noise
         self.finetune_splits = finetune_splits
+        self.finetune_hidden_scale = finetune_hidden_scale
         self.category_min_frequency = category_min_frequency
         self.max_train_rows = max_train_rows
         self.precision = precision
@@ -743,6 +750,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 lr=self.finetune_lr,
                 temperature=self.temperature,
                 noise=self.finetune_noise,
+                hidden_scale=self.finetune_hidden_scale,
             ),
             average_from=average_from,
         )

@@ -20,19 +20,20 @@ from automl_hyper.models.mothernet.model import ChildWeights, child_logits
 @dataclass(frozen=True)
 class TuneOptions:
     """The estimator's fine-tuning parameters (``finetune_lr``, ``temperature``,
-    ``finetune_noise``)."""
+    ``finetune_noise``, ``finetune_hidden_scale``)."""
 
     lr: float
     temperature: float = 1.0
     noise: float = 0.0
+    hidden_scale: float = 1.0
 
 
 class _Adam:
     """Plain Adam for the child's four tensors. torch.optim's first use imports torch._dynamo
     (seconds), which would dominate a fit that otherwise takes milliseconds."""
 
-    def __init__(self, params: list[torch.Tensor], lr: float, betas=(0.9, 0.999), eps=1e-8):
-        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
+    def __init__(self, params: list[torch.Tensor], lrs: list[float], betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lrs, self.betas, self.eps, self.t = params, lrs, betas, eps, 0
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
 
@@ -40,12 +41,12 @@ class _Adam:
     def step(self, grads) -> None:
         self.t += 1
         b1, b2 = self.betas
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+        for p, g, m, v, lr in zip(self.params, grads, self.m, self.v, self.lrs):
             m.mul_(b1).add_(g, alpha=1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
             m_hat = m / (1 - b1**self.t)
             v_hat = v / (1 - b2**self.t)
-            p.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
+            p.sub_(lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
 def tune_child(
@@ -74,7 +75,10 @@ def tune_child(
         t.detach().clone().requires_grad_(True)
         for t in (w.W1[:, :F], w.b1, w.W2[:, :, :K], w.b2[:, :K])
     ]
-    adam = _Adam(params, lr=options.lr)
+    # hidden_scale 0: the hidden layer stays as generated (its weights get no gradient).
+    trained = params if options.hidden_scale > 0 else params[2:]
+    hidden_lr = options.lr * options.hidden_scale
+    adam = _Adam(trained, lrs=[hidden_lr, hidden_lr, options.lr, options.lr][-len(trained) :])
     Xtr, ttr = torch.from_numpy(Ztr)[None], torch.from_numpy(ytr)
     Xva = torch.from_numpy(Zva)[None] if Zva is not None else None
 
@@ -115,7 +119,7 @@ def tune_child(
             if options.noise > 0:
                 noise = torch.randn(Xtr.shape[1], F, generator=noise_rng)
                 Xb = Xtr + noise * options.noise
-            adam.step(torch.autograd.grad(loss_on(Xb, ttr), params))
+            adam.step(torch.autograd.grad(loss_on(Xb, ttr), trained))
     if Xva is not None:
         return whole(best_params), best_step, curve
     if counted:
