@@ -3,7 +3,7 @@
 The estimator (``MotherNetClassifier._finetune``) decides which rows and how many steps; this
 module runs the steps. Kept apart from the estimator so the loop reads on its own: early stopping
 on validation rows, or weight averaging over the run's tail (``finetune_average``), with the
-option input noise.
+options input noise and a separate rate for the hidden layer.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class TuneOptions:
 
 
 class _Adam:
-    """Plain Adam for the child's four tensors. torch.optim's first use imports torch._dynamo
+    """Plain Adam for the child's tensors, one rate each. torch.optim's first use imports torch._dynamo
     (seconds), which would dominate a fit that otherwise takes milliseconds."""
 
     def __init__(self, params: list[torch.Tensor], lrs: list[float], betas=(0.9, 0.999), eps=1e-8):
