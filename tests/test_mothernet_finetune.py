@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from automl_hyper.models.mothernet import MotherNetClassifier
 
@@ -60,8 +61,9 @@ def test_options_leave_generation_only_unchanged(rows, fits):
         {"category_min_frequency": 1},
         {"finetune_noise": -0.1},
         {"finetune_hidden_scale": -1.0},
+        {"finetune_stop_metric": "accuracy"},
     ],
-    ids=["subsample", "average", "min-frequency", "noise", "hidden-scale"],
+    ids=["subsample", "average", "min-frequency", "noise", "hidden-scale", "stop-metric"],
 )
 def test_bad_options_rejected(rows, params):
     # scikit-learn's own parameter check, naming the parameter (not some later failure).
@@ -228,6 +230,7 @@ OPT_INS = (
     "finetune_noise",
     "finetune_splits",
     "finetune_hidden_scale",
+    "finetune_stop_metric",
     "category_min_frequency",
 )
 
@@ -317,3 +320,28 @@ def test_finetune_hidden_scale_scales_the_hidden_layers_first_step():
     output = max(float((tuned.W2 - w.W2).abs().max()), float((tuned.b2 - w.b2).abs().max()))
     assert hidden == pytest.approx(0.003, rel=1e-3)
     assert output == pytest.approx(0.01, rel=1e-3)
+
+
+def test_finetune_stop_metric_auc_keeps_the_step_of_the_best_validation_auc():
+    # The step chosen is the one of the highest validation AUC (4 decimals), the lowest loss
+    # among ties; read off plain runs of every length on the same rows. The rows are chosen so
+    # that AUC and log loss pick different steps (the training labels are flipped).
+    from automl_hyper.metrics import auc_score
+    from automl_hyper.models.mothernet.model import child_logits
+
+    w, Z, y = _random_child()
+    Ztr, ytr, Zva, yva = Z[20:], 1 - y[20:], Z[:20], y[:20]
+    _, by_loss = MotherNetClassifier(finetune_lr=0.01)._tune(w, Ztr, ytr, Zva, yva, 8)
+    est = MotherNetClassifier(finetune_lr=0.01, finetune_stop_metric="auc")
+    _, chosen = est._tune(w, Ztr, ytr, Zva, yva, 8)
+    keys = []
+    for s in range(9):
+        run, _ = MotherNetClassifier(finetune_lr=0.01)._tune(w, Ztr, ytr, None, None, s)
+        logits = child_logits(run, torch.from_numpy(Zva)[None])[0, :, :2]
+        proba = torch.softmax(logits, dim=1).numpy()
+        loss = float(torch.nn.functional.cross_entropy(logits, torch.from_numpy(yva)))
+        keys.append((round(auc_score(yva, proba), 4), -loss))
+    best = max(k[0] for k in keys)
+    assert chosen != by_loss
+    assert keys[chosen][0] == best
+    assert keys[chosen][1] >= max(k[1] for k in keys if k[0] == best) - 1e-4

@@ -179,6 +179,9 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         layer is tuned, on the generated hidden features (linear probing). On the selection set
         0 / 0.3 lost 0.0042 / 0.0017 mean AUC, 1.5-3 were flat (-0.0000 to +0.0003)
         (``mothernet_ft_selection17.md``, ``18``).
+    finetune_stop_metric: what early stopping reads on the validation rows: "loss" (default, log
+        loss) or "auc" (ROC AUC, the benchmarks' metric, rounded to 4 decimals; log loss breaks
+        its ties).
     category_min_frequency: None (default), a count k >= 2 or a share s in (0, 1): a categorical
         column's levels seen in fewer than k (or s x the training rows) training rows are pooled
         into one infrequent level before one-hot encoding (``OneHotEncoder(min_frequency=...)``,
@@ -212,6 +215,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     finetune_noise = 0.0
     finetune_splits = 1
     finetune_hidden_scale = 1.0
+    finetune_stop_metric = "loss"
     category_min_frequency = None
     _parameter_constraints = {
         "checkpoint": [None, str, os.PathLike, MotherNet],
@@ -229,6 +233,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         "finetune_noise": [Interval(Real, 0, None, closed="left")],
         "finetune_splits": [Interval(Integral, 1, None, closed="left")],
         "finetune_hidden_scale": [Interval(Real, 0, None, closed="left")],
+        "finetune_stop_metric": [StrOptions({"loss", "auc"})],
         "category_min_frequency": [
             None,
             Interval(Integral, 2, None, closed="left"),
@@ -256,6 +261,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         finetune_noise: float = 0.0,
         finetune_splits: int = 1,
         finetune_hidden_scale: float = 1.0,
+        finetune_stop_metric: str = "loss",
         category_min_frequency: int | float | None = None,
         max_train_rows: int = 1024,
         precision: str = "auto",
@@ -276,6 +282,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         self.finetune_noise = finetune_noise
         self.finetune_splits = finetune_splits
         self.finetune_hidden_scale = finetune_hidden_scale
+        self.finetune_stop_metric = finetune_stop_metric
         self.category_min_frequency = category_min_frequency
         self.max_train_rows = max_train_rows
         self.precision = precision
@@ -753,6 +760,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
                 temperature=self.temperature,
                 noise=self.finetune_noise,
                 hidden_scale=self.finetune_hidden_scale,
+                stop_metric=self.finetune_stop_metric,
             ),
             average_from=average_from,
         )

@@ -20,12 +20,13 @@ from automl_hyper.models.mothernet.model import ChildWeights, child_logits
 @dataclass(frozen=True)
 class TuneOptions:
     """The estimator's fine-tuning parameters (``finetune_lr``, ``temperature``,
-    ``finetune_noise``, ``finetune_hidden_scale``)."""
+    ``finetune_noise``, ``finetune_hidden_scale``, ``finetune_stop_metric``)."""
 
     lr: float
     temperature: float = 1.0
     noise: float = 0.0
     hidden_scale: float = 1.0
+    stop_metric: str = "loss"
 
 
 class _Adam:
@@ -47,6 +48,17 @@ class _Adam:
             m_hat = m / (1 - b1**self.t)
             v_hat = v / (1 - b2**self.t)
             p.sub_(lr * m_hat / (v_hat.sqrt() + self.eps))
+
+
+def _validation_auc(params, Xva, yva: np.ndarray, options: TuneOptions) -> float:
+    """The child's ROC AUC on the validation rows (the benchmarks' ``auc_score``), over the
+    classes present there (a small split may miss some)."""
+    from automl_hyper.metrics import auc_score
+
+    logits = child_logits(ChildWeights(*params), Xva)[0] / options.temperature
+    present = np.unique(yva)
+    proba = torch.softmax(logits[:, present], dim=1).numpy()
+    return auc_score(np.searchsorted(present, yva), proba)
 
 
 def tune_child(
@@ -93,7 +105,8 @@ def tune_child(
         logits = child_logits(ChildWeights(*params), Xb)[0] / options.temperature
         return torch.nn.functional.cross_entropy(logits, yb)
 
-    best, best_step, curve = math.inf, 0, []
+    best, best_step, curve = (-math.inf, math.inf), 0, []
+    by_auc = Xva is not None and options.stop_metric == "auc" and len(np.unique(yva)) > 1
     best_params = [p.detach().clone() for p in params]
     # Allocated only for the options that use them (this runs for every child).
     total = [torch.zeros_like(p.detach()) for p in params] if average_from is not None else []
@@ -109,9 +122,11 @@ def tune_child(
             if Xva is not None:
                 with torch.no_grad():
                     val = loss_on(Xva, torch.from_numpy(yva)).item()
+                    auc = _validation_auc(params, Xva, yva, options) if by_auc else 0.0
                 curve.append(val)
-                if val < best - 1e-4:
-                    best, best_step = val, step
+                # Lower loss; with stop_metric="auc", higher AUC first (4 decimals), loss on ties.
+                if round(auc, 4) > best[0] or (round(auc, 4) == best[0] and val < best[1] - 1e-4):
+                    best, best_step = (round(auc, 4), val), step
                     best_params = [p.detach().clone() for p in params]
             if step == steps:
                 break
