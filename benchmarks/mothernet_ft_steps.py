@@ -59,8 +59,10 @@ def shard(names: tuple[str, ...], spec: str | None) -> tuple[str, ...]:
 
 
 def xgboost_ratio(runs: pd.DataFrame, xgboost: pd.DataFrame) -> pd.Series:
-    """Per setting: tuned XGBoost's median fit time / the setting's, on their common splits."""
-    xgb = xgboost[xgboost.setting == "xgboost-tuned"].set_index(["dataset", "split"]).fit_s
+    """Per setting: tuned XGBoost's median fit time / the setting's, on their common splits.
+    ``xgboost``: rows of this script (column ``setting``) or a benchmark ``runs.csv`` (``family``)."""
+    label = xgboost["setting" if "setting" in xgboost else "family"]
+    xgb = xgboost[label == "xgboost-tuned"].set_index(["dataset", "split"]).fit_s
     out = {}
     for name, group in runs.groupby("setting"):
         g = group.set_index(["dataset", "split"]).fit_s

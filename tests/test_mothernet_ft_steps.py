@@ -52,3 +52,6 @@ def test_xgboost_ratio_uses_common_splits(steps):
     )
     # common splits: (a, 0), (a, 1): medians 45 / 1.5
     assert steps.xgboost_ratio(runs, xgb)["defaults"] == pytest.approx(30.0)
+    # A benchmark runs.csv names the family instead of a setting.
+    committed = xgb.rename(columns={"setting": "family"})
+    assert steps.xgboost_ratio(runs, committed)["defaults"] == pytest.approx(30.0)
