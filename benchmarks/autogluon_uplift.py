@@ -760,8 +760,15 @@ def reuse_gbdt(
     return table, done
 
 
+def load_phrase(table: pd.DataFrame) -> str:
+    """The 1-minute load the rows ran at (their ``load_avg_1m``), not the load at summary time."""
+    if "load_avg_1m" not in table or table.load_avg_1m.isna().all():
+        return "not recorded"
+    load = table.load_avg_1m.dropna()
+    return f"median {load.median():.1f}, range {load.min():.1f}-{load.max():.1f} over the rows"
+
+
 def write_summary(path: Path, table: pd.DataFrame, command: str, ours: dict, config: str) -> None:
-    load = os.getloadavg()
     header = [
         "# AutoGluon uplift: {GBM, CAT, XGB} vs the same + {MOTHERNET, INN, SMASH}",
         "",
@@ -778,8 +785,8 @@ def write_summary(path: Path, table: pd.DataFrame, command: str, ours: dict, con
         "uncommitted edits of automl_hyper/ or integrations/ were in the shared working tree).",
         "",
         "Timing caveat: this ran on a machine with 2 CPU cores shared with a niced background",
-        "benchmark and other engineers' tests (load average per row in the CSV's `load_avg_1m`;",
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} when this summary was written), so fit",
+        "benchmark and other engineers' tests (load average per row in the CSV's `load_avg_1m`:",
+        f"{load_phrase(table)}), so fit",
         "and predict times are comparable within a row only, and a time limit buys fewer models",
         "than on an idle machine.",
         "",

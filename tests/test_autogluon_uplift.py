@@ -188,3 +188,10 @@ def test_code_label_is_fixed_at_first_call() -> None:
     uplift = _script()  # a fresh module: nothing recorded yet
     assert uplift.code_state("abc123-frozen") == "abc123-frozen"
     assert uplift.code_state() == "abc123-frozen"
+
+
+def test_summary_states_the_rows_load_not_the_load_at_summary_time() -> None:
+    uplift = _script()
+    table = pd.DataFrame({"load_avg_1m": [2.0, 1.5, 3.3, None]})
+    assert uplift.load_phrase(table) == "median 2.0, range 1.5-3.3 over the rows"
+    assert uplift.load_phrase(pd.DataFrame({"auc": [0.9]})) == "not recorded"
