@@ -162,9 +162,10 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         With ``fit(..., X_val=...)`` (AutoGluon's holdout) or ``member_subsample``, E is the step
         of the lowest loss on those validation rows, and the child tuned on the training rows is
         run on to int(m E) steps from the same start and averaged the same way. On the selection
-        set, with 50 steps: 1.5 and 2 +0.0004 and +0.0013 mean AUC (``mothernet_ft_selection7.md``), then 2 and 3 +0.0019 and
-        +0.0034 at 1.26x and 1.54x fit time on other splits (``mothernet_ft_selection8.md``):
-        the ``mothernet-ft`` family (``compare``, the zoo) uses 3. Larger multiples and a horizon
+        set, with 50 steps: 1.5 and 2 +0.0004 and +0.0013 mean AUC
+        (``mothernet_ft_selection7.md``), then 2 and 3 +0.0019 and +0.0034 at 1.26x and 1.54x
+        fit time on other splits (``mothernet_ft_selection8.md``): the ``mothernet-ft`` family
+        (``compare``, the zoo) uses 3. Larger multiples and a horizon
         chosen on the internal split did not add more (``mothernet_ft_selection9.md``, ``10``).
     finetune_noise: standard deviation of Gaussian noise added to the (standardised) training
         inputs at every fine-tuning step, drawn anew each step (input-noise regularisation, for

@@ -30,8 +30,8 @@ class TuneOptions:
 
 
 class _Adam:
-    """Plain Adam for the child's tensors, one rate each. torch.optim's first use imports torch._dynamo
-    (seconds), which would dominate a fit that otherwise takes milliseconds."""
+    """Plain Adam for the child's tensors, one rate each. torch.optim's first use imports
+    torch._dynamo (seconds), which would dominate a fit that otherwise takes milliseconds."""
 
     def __init__(self, params: list[torch.Tensor], lrs: list[float], betas=(0.9, 0.999), eps=1e-8):
         self.params, self.lrs, self.betas, self.eps, self.t = params, lrs, betas, eps, 0
@@ -50,13 +50,11 @@ class _Adam:
             p.sub_(lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
-def _validation_auc(params, Xva, yva: np.ndarray, options: TuneOptions) -> float:
-    """The child's ROC AUC on the validation rows (the benchmarks' ``auc_score``), over the
-    classes present there (a small split may miss some)."""
+def _validation_auc(logits: torch.Tensor, yva: np.ndarray, present: np.ndarray) -> float:
+    """ROC AUC of the validation rows' ``logits`` (the benchmarks' ``auc_score``), over the
+    classes ``present`` there (a small split may miss some)."""
     from automl_hyper.metrics import auc_score
 
-    logits = child_logits(ChildWeights(*params), Xva)[0] / options.temperature
-    present = np.unique(yva)
     proba = torch.softmax(logits[:, present], dim=1).numpy()
     return auc_score(np.searchsorted(present, yva), proba)
 
@@ -72,8 +70,9 @@ def tune_child(
     average_from: int | None = None,
 ) -> tuple[ChildWeights, int, list[float]]:
     """``steps`` Adam steps on child ``w`` over the rows ``Ztr``, ``ytr`` (``Ztr``'s F columns are
-    the child's first F inputs; the rest of its width is padding). With validation rows: the weights and step count of the lowest validation
-    loss, and the loss before each step and after the last (the curve); else the last weights
+    the child's first F inputs; the rest of its width is padding). With validation rows: the
+    weights and step count of the lowest validation loss (or highest AUC, ``stop_metric``), and
+    the loss before each step and after the last (the curve); else the last weights
     or, with ``average_from``, the mean of the weights after each step from that one to the last
     (step 0 = the generated weights), and ``steps``."""
     K = int(max(ytr.max(), (yva.max() if yva is not None else 0))) + 1
@@ -93,6 +92,7 @@ def tune_child(
     adam = _Adam(trained, lrs=[hidden_lr, hidden_lr, options.lr, options.lr][-len(trained) :])
     Xtr, ttr = torch.from_numpy(Ztr)[None], torch.from_numpy(ytr)
     Xva = torch.from_numpy(Zva)[None] if Zva is not None else None
+    tva = torch.from_numpy(yva) if yva is not None else None
 
     def whole(tuned: list[torch.Tensor]) -> ChildWeights:
         """The child at full size: the tuned slices in the generated weights."""
@@ -101,12 +101,12 @@ def tune_child(
         W1[:, :F], W2[:, :, :K], b2[:, :K] = t1, t2, bias2
         return ChildWeights(W1, bias1.clone(), W2, b2)
 
-    def loss_on(Xb, yb) -> torch.Tensor:
-        logits = child_logits(ChildWeights(*params), Xb)[0] / options.temperature
-        return torch.nn.functional.cross_entropy(logits, yb)
+    def logits_on(Xb) -> torch.Tensor:
+        return child_logits(ChildWeights(*params), Xb)[0] / options.temperature
 
     best, best_step, curve = (-math.inf, math.inf), 0, []
-    by_auc = Xva is not None and options.stop_metric == "auc" and len(np.unique(yva)) > 1
+    present = np.unique(yva) if Xva is not None and options.stop_metric == "auc" else None
+    by_auc = present is not None and len(present) > 1
     best_params = [p.detach().clone() for p in params]
     # Allocated only for the options that use them (this runs for every child).
     total = [torch.zeros_like(p.detach()) for p in params] if average_from is not None else []
@@ -121,8 +121,9 @@ def tune_child(
                 counted += 1
             if Xva is not None:
                 with torch.no_grad():
-                    val = loss_on(Xva, torch.from_numpy(yva)).item()
-                    auc = _validation_auc(params, Xva, yva, options) if by_auc else 0.0
+                    logits = logits_on(Xva)
+                    val = torch.nn.functional.cross_entropy(logits, tva).item()
+                    auc = _validation_auc(logits, yva, present) if by_auc else 0.0
                 curve.append(val)
                 # Lower loss; with stop_metric="auc", higher AUC first (4 decimals), loss on ties.
                 if round(auc, 4) > best[0] or (round(auc, 4) == best[0] and val < best[1] - 1e-4):
@@ -134,7 +135,8 @@ def tune_child(
             if options.noise > 0:
                 noise = torch.randn(Xtr.shape[1], F, generator=noise_rng)
                 Xb = Xtr + noise * options.noise
-            adam.step(torch.autograd.grad(loss_on(Xb, ttr), trained))
+            loss = torch.nn.functional.cross_entropy(logits_on(Xb), ttr)
+            adam.step(torch.autograd.grad(loss, trained))
     if Xva is not None:
         return whole(best_params), best_step, curve
     if counted:
