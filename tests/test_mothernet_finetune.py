@@ -1,5 +1,6 @@
 """Fine-tuning of MotherNetClassifier and its options (``member_subsample``,
-``finetune_average``, ``finetune_noise``, ``finetune_splits``, ``category_min_frequency``).
+``finetune_average``, ``finetune_noise``, ``finetune_splits``, ``finetune_hidden_scale``,
+``finetune_stop_metric``, ``category_min_frequency``).
 
 Each test compares child weights between fits on the same rows with the same seed, so every
 assertion is exact or an inequality between two deterministic fits (no timing, no AUC threshold).
@@ -126,8 +127,6 @@ def test_member_subsample_with_caller_validation_rows(rows):
 def _random_child(inputs: int = 4, outputs: int = 2):
     """A fixed random child (``inputs`` inputs, 8 hidden units, ``outputs`` outputs) and 30 rows
     of 4 columns and 2 classes for it (inputs beyond 4 and outputs beyond 2 are padding)."""
-    import torch
-
     from automl_hyper.models.mothernet.model import ChildWeights
 
     g = torch.Generator().manual_seed(0)
@@ -213,8 +212,6 @@ def test_finetune_noise_zero_is_the_default_and_noise_repeats(rows, fits):
 def test_finetune_noise_leaves_the_padded_inputs_at_zero():
     # One step on a child whose padded input rows (features 4..7 of 8) carry weight: with the
     # padding left at zero, those weights get no gradient, so Adam leaves them where they were.
-    import torch
-
     w, Z, y = _random_child(inputs=8)
     tuned, _ = MotherNetClassifier(finetune_lr=0.01, finetune_noise=1.0)._tune(
         w, Z, y, None, None, 3
@@ -287,8 +284,6 @@ class _SeedOneSplit(MotherNetClassifier):
 def test_tuning_leaves_padded_inputs_and_unused_outputs_as_generated():
     # A child of 8 inputs and 4 outputs tuned on 4 real columns and 2 classes: only the (4, H)
     # and (H, 2) slices move; the rest is returned exactly as generated, at full size.
-    import torch
-
     w, Z, y = _random_child(inputs=8, outputs=4)
     tuned, _ = MotherNetClassifier(finetune_lr=0.01)._tune(w, Z, y, None, None, 3)
     assert [t.shape for t in tuned.__dict__.values()] == [t.shape for t in w.__dict__.values()]
