@@ -84,6 +84,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="cosine schedule length (default: the config's; fresh runs only)",
     )
+    parser.add_argument(
+        "--real-data",
+        default=None,
+        metavar="DIR",
+        help="continue on tasks cut from real datasets too: a folder of <name>.csv files (target "
+        "column 'target', CATEGORICAL.json); fresh runs only",
+    )
+    parser.add_argument(
+        "--real-names",
+        default=None,
+        metavar="A,B,...",
+        help="the datasets of --real-data to cut tasks from (keep out those the checkpoint is "
+        "chosen or reported on, and their near-copies)",
+    )
+    parser.add_argument(
+        "--real-share",
+        type=float,
+        default=None,
+        help="share of the steps whose batch is real tasks (default 0.5 with --real-data)",
+    )
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
     parser.add_argument(
         "--max-steps", type=int, default=None, help="stop after this many steps (default: no limit)"
@@ -201,16 +221,40 @@ def global_config(args: argparse.Namespace):
         run = Path(args.resume)
         run = run if run.is_dir() else run.parent
         return PretrainConfig.from_dict(json.loads((run / CONFIG).read_text()))
-    return override_train(get_config(args.config), args.batch_size, args.total_steps)
+    config = override_train(get_config(args.config), args.batch_size, args.total_steps)
+    return override_real(config, args.real_data, args.real_names, args.real_share)
+
+
+def override_real(config, folder: str | None, names: str | None, share: float | None):
+    """The config with ``--real-data DIR --real-names a,b --real-share P`` (fresh runs only;
+    config.json records them, so a checkpoint says which real datasets it was trained on)."""
+    import dataclasses
+
+    from automl_hyper.models.mothernet.configs import RealDataConfig
+
+    if folder is None and names is None and share is None:
+        return config
+    if not (folder and names):
+        raise UsageError("--real-data and --real-names go together")
+    listed = tuple(n.strip() for n in names.split(",") if n.strip())
+    missing = [n for n in listed if not (Path(folder) / f"{n}.csv").exists()]
+    if missing:
+        raise UsageError(f"--real-names: no {', '.join(missing)} in {folder} (<name>.csv)")
+    try:
+        real = RealDataConfig(str(Path(folder).resolve()), listed, 0.5 if share is None else share)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    return dataclasses.replace(config, real=real)
 
 
 def _check_arguments(args: argparse.Namespace, world_size: int) -> None:
     from automl_hyper.models.mothernet.distributed import check_divisible
 
-    if args.resume and (args.batch_size or args.total_steps or args.seed_streams):
+    fresh_only = (args.batch_size, args.total_steps, args.seed_streams, args.real_data)
+    if args.resume and any(v is not None for v in fresh_only):
         raise UsageError(
-            "--batch-size/--total-steps/--seed-streams apply to fresh runs; a resume keeps its "
-            "config"
+            "--batch-size/--total-steps/--seed-streams/--real-data apply to fresh runs; a resume "
+            "keeps its config"
         )
     if args.nproc < 1 or (args.seed_streams is not None and args.seed_streams < 1):
         raise UsageError("--nproc and --seed-streams must be at least 1")

@@ -23,11 +23,29 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class RealDataConfig:
+    """Tasks cut from real datasets (``real_tasks.py``): ``share`` of the steps draw their batch
+    from the datasets ``names`` in ``folder`` instead of the prior. Empty: the prior alone."""
+
+    folder: str = ""
+    names: tuple[str, ...] = ()
+    share: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(self.names))  # JSON gives a list
+        if not 0.0 <= self.share <= 1.0:
+            raise ValueError(f"real-data share must be in [0, 1], got {self.share}")
+        if self.share > 0 and not (self.folder and self.names):
+            raise ValueError("a real-data share needs a folder and dataset names")
+
+
+@dataclass(frozen=True)
 class PretrainConfig:
     name: str
     model: ModelConfig = field(default_factory=ModelConfig)
     prior: PriorConfig = field(default_factory=PriorConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    real: RealDataConfig = field(default_factory=RealDataConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,6 +57,7 @@ class PretrainConfig:
             model=ModelConfig(**d["model"]),
             prior=PriorConfig(**d["prior"]),
             train=TrainConfig(**d["train"]),
+            real=RealDataConfig(**d.get("real", {})),  # runs before real data: none
         )
 
 

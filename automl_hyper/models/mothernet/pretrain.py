@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import random
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,7 @@ class Trainer:
             self.config.train.batch_size, self.world.size, self.seed_streams
         )
         self._ddp = None
+        self._real_source = None  # loaded at the first real-data batch
         torch.manual_seed(self.prior_seed)
         self.model = MotherNet(self.config.model).to(self.device)
         t = self.config.train
@@ -98,6 +100,18 @@ class Trainer:
             self._ddp = DistributedDataParallel(self.model, device_ids=ids)
         return self._ddp
 
+    def _batch(self, size: int, seed: int):
+        """The prior's batch for ``seed``, or (``config.real``'s share of the seeds, chosen by
+        the seed, so a resumed run draws the same) one cut from the real datasets."""
+        real = self.config.real
+        if real.share > 0 and random.Random(seed).random() < real.share:
+            if self._real_source is None:
+                from automl_hyper.models.mothernet.real_tasks import RealTaskSource
+
+                self._real_source = RealTaskSource(real.folder, real.names, self.config.prior)
+            return self._real_source.sample(size, seed).to(self.device)
+        return sample_batch(self.config.prior, size, seed, self.device)
+
     def train_step(self) -> float:
         """One optimizer step; returns this rank's share of the loss (the loss itself on one
         process; on several, ``distributed.agree`` averages the shares into the global loss)."""
@@ -112,7 +126,7 @@ class Trainer:
             index = self.step * t.accumulation + micro
             for j, (shard, start, stop, weight) in enumerate(parts):
                 seed = batch_seed(self.prior_seed, index * self.seed_streams + shard)
-                batch = sample_batch(self.config.prior, shard_size, seed, self.device)
+                batch = self._batch(shard_size, seed)
                 if stop - start < shard_size:
                     batch = _tasks(batch, start, stop)
                 # DDP all-reduces gradients on the step's last backward only.
