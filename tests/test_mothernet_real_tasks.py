@@ -16,6 +16,7 @@ from automl_hyper.cli.usage import UsageError
 from automl_hyper.models.mothernet.configs import PretrainConfig, RealDataConfig, get_config
 from automl_hyper.models.mothernet.pretrain import Trainer
 from automl_hyper.models.mothernet.real_tasks import RealTaskSource
+from automl_hyper.models.mothernet.ship import ship
 from automl_hyper.priors import sample_batch
 
 
@@ -131,6 +132,12 @@ def test_a_run_on_real_tasks_trains_records_them_and_resumes_exactly(folder, tmp
     resumed = Trainer.resume(tmp_path, torch.device("cpu"))
     assert resumed.config.real == real
     assert [resumed.train_step(), resumed.train_step()] == losses[1:]
+    # Shipped, the entry says which share of its task count was real (the prior alone: none).
+    entry = ship(tmp_path / "checkpoint.pt", tmp_path / "ship", "tiny")
+    assert entry["real_tasks_share"] == 1.0 and entry["config"]["real"]["names"] == ["two", "many"]
+    plain = Trainer(get_config("tiny"), prior_seed=2)
+    plain.save(tmp_path / "plain")
+    assert "real_tasks_share" not in ship(tmp_path / "plain", tmp_path / "ship2", "tiny")
 
 
 def test_configs_recorded_before_real_data_read_as_prior_only():

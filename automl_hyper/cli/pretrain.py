@@ -45,6 +45,9 @@ def init_weights(trainer, checkpoint: str) -> None:
             "synthetic_datasets_seen": int(meta.get("synthetic_datasets_seen", 0)),
             "train_wall_seconds": float(meta.get("train_wall_seconds", 0.0)),
             "hardware": meta.get("hardware", ""),
+            **(
+                {"real_tasks_share": meta["real_tasks_share"]} if "real_tasks_share" in meta else {}
+            ),
             **({"grown_into": trainer.config.name} if grown else {}),
         }
     )

@@ -74,6 +74,9 @@ def ship(
         "total_steps_all_runs": int(state["step"]) + sum(int(e["steps"]) for e in lineage),
         "total_synthetic_datasets_seen": int(state["tasks_seen"])
         + sum(int(e["synthetic_datasets_seen"]) for e in lineage),
+        # The task counts above include tasks cut from real datasets (config "real": the
+        # folder, the datasets' names, the share of the steps); this names that share.
+        **({"real_tasks_share": real_share} if (real_share := _real_share(config)) else {}),
         "source": str(source),
         "shipped_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -143,6 +146,11 @@ def _evaluate(
     entry["ship_rule"] = summary
     if not better:
         raise NotBetter(f"{summary}; nothing written")
+
+
+def _real_share(config: dict) -> float:
+    """The share of a run's steps that drew real-data tasks (0 for runs on the prior alone)."""
+    return float((config.get("real") or {}).get("share", 0.0))
 
 
 def main(argv: list[str] | None = None) -> int:
