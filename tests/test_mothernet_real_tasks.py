@@ -169,5 +169,6 @@ def test_cli_options_build_the_config_and_refuse_what_cannot_work(folder, tmp_pa
     share_two = ("--real-data", str(folder), "--real-names", "two", "--real-share", "2")
     with pytest.raises(UsageError, match="share must be in"):
         pretrain_cli.global_config(_args("--config", "tiny", *share_two))
-    with pytest.raises(UsageError, match="apply to fresh runs"):
-        pretrain_cli.main(_args("--resume", str(tmp_path), "--real-data", str(folder)))
+    for option in (("--real-data", str(folder)), ("--real-names", "two"), ("--real-share", "1")):
+        with pytest.raises(UsageError, match="apply to fresh runs"):
+            pretrain_cli.main(_args("--resume", str(tmp_path), *option))

@@ -253,7 +253,14 @@ def override_real(config, folder: str | None, names: str | None, share: float | 
 def _check_arguments(args: argparse.Namespace, world_size: int) -> None:
     from automl_hyper.models.mothernet.distributed import check_divisible
 
-    fresh_only = (args.batch_size, args.total_steps, args.seed_streams, args.real_data)
+    fresh_only = (
+        args.batch_size,
+        args.total_steps,
+        args.seed_streams,
+        args.real_data,
+        args.real_names,
+        args.real_share,
+    )
     if args.resume and any(v is not None for v in fresh_only):
         raise UsageError(
             "--batch-size/--total-steps/--seed-streams/--real-data apply to fresh runs; a resume "

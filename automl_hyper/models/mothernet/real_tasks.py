@@ -27,6 +27,8 @@ from sklearn.preprocessing import QuantileTransformer
 
 from automl_hyper.data.preprocess import TabularPreprocessor
 from automl_hyper.models.mothernet.child import GridPowerTransformer
+from automl_hyper.models.mothernet.estimator import MotherNetClassifier
+from automl_hyper.models.mothernet.evaluate import load_eval_dataset
 from automl_hyper.priors import PriorConfig, TaskBatch
 
 # Fewer rows than this give no task of the prior's smallest sizes.
@@ -45,9 +47,6 @@ class RealTaskSource:
     """Batches of tasks cut from the named datasets in ``folder`` (loaded once)."""
 
     def __init__(self, folder: str | Path, names: tuple[str, ...] | list[str], prior: PriorConfig):
-        from automl_hyper.models.mothernet.estimator import MotherNetClassifier
-        from automl_hyper.models.mothernet.evaluate import load_eval_dataset
-
         if not names:
             raise ValueError("real-data pretraining needs at least one dataset name")
         self.prior = prior
@@ -56,11 +55,13 @@ class RealTaskSource:
             data = load_eval_dataset(folder, name)
             if data.task != "classification":
                 raise ValueError(f"{name}: a {data.task} dataset; pretraining tasks are classes")
-            pre = TabularPreprocessor(
+            pre = TabularPreprocessor(  # as MotherNetClassifier._fit_preprocessor makes it
                 numeric_transform=MotherNetClassifier._numeric_transform,
+                categorical_encoding=MotherNetClassifier._categorical_encoding,
                 categorical=data.categorical,
                 clip=MotherNetClassifier._clip,
                 random_state=0,
+                categorical_missing=MotherNetClassifier._categorical_missing,
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # constant columns etc.: the estimator warns users
@@ -142,7 +143,5 @@ def _member_transform(Z: np.ndarray, split: int, kind: str) -> np.ndarray:
             Z = t.transform(Z)
     mean, std = Z[:split].mean(0), Z[:split].std(0)
     std = np.where(std > 1e-8, std, 1.0)
-    from automl_hyper.models.mothernet.estimator import MotherNetClassifier
-
     clip = MotherNetClassifier._clip
     return np.clip(np.nan_to_num((Z - mean) / std), -clip, clip).astype(np.float32)
