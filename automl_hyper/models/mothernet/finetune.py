@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from automl_hyper.metrics import auc_score
 from automl_hyper.models.mothernet.model import ChildWeights, child_logits
 
 
@@ -53,8 +54,6 @@ class _Adam:
 def _validation_auc(logits: torch.Tensor, yva: np.ndarray, present: np.ndarray) -> float:
     """ROC AUC of the validation rows' ``logits`` (the benchmarks' ``auc_score``), over the
     classes ``present`` there (a small split may miss some)."""
-    from automl_hyper.metrics import auc_score
-
     proba = torch.softmax(logits[:, present], dim=1).numpy()
     return auc_score(np.searchsorted(present, yva), proba)
 

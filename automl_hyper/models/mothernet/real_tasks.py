@@ -23,10 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.preprocessing import QuantileTransformer
 
 from automl_hyper.data.preprocess import TabularPreprocessor
-from automl_hyper.models.mothernet.child import GridPowerTransformer
 from automl_hyper.models.mothernet.estimator import MotherNetClassifier
 from automl_hyper.models.mothernet.evaluate import load_eval_dataset
 from automl_hyper.priors import PriorConfig, TaskBatch
@@ -129,18 +127,13 @@ class RealTaskSource:
 
 
 def _member_transform(Z: np.ndarray, split: int, kind: str) -> np.ndarray:
-    """A member's transform fitted on the training rows, then z-score and clip (child.Member)."""
-    if kind != "none":
-        if kind == "quantile":
-            t = QuantileTransformer(
-                n_quantiles=max(2, min(1000, split)), output_distribution="normal"
-            )
-        else:
-            t = GridPowerTransformer()
+    """A member's transform fitted on the training rows (the estimator's own), then z-score on
+    them and clip, as ``child.Member.standardise``."""
+    transform, _ = MotherNetClassifier._fit_transform(kind, Z[:split])
+    if transform is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            t.fit(Z[:split])
-            Z = t.transform(Z)
+            Z = transform.transform(Z)
     mean, std = Z[:split].mean(0), Z[:split].std(0)
     std = np.where(std > 1e-8, std, 1.0)
     clip = MotherNetClassifier._clip
