@@ -46,9 +46,9 @@ def folder(tmp_path_factory):
     return out
 
 
-def _source(folder, **prior):
+def _source(folder, encoding="onehot", **prior):
     cfg = dataclasses.replace(get_config("tiny").prior, min_rows=40, max_rows=200, **prior)
-    return RealTaskSource(folder, ("two", "many"), cfg)
+    return RealTaskSource(folder, ("two", "many"), cfg, encoding)
 
 
 def test_tasks_look_like_the_estimators_inputs(folder):
@@ -84,8 +84,27 @@ def test_more_classes_than_the_model_takes_are_cut_to_at_most_ten(folder):
 
 
 def test_same_seed_same_batch(folder):
-    one, two = _source(folder).sample(4, 7), _source(folder).sample(4, 7)
-    assert torch.equal(one.X, two.X) and torch.equal(one.y, two.y) and one.split == two.split
+    for encoding in ("onehot", "mixed"):
+        one, two = _source(folder, encoding).sample(4, 7), _source(folder, encoding).sample(4, 7)
+        assert torch.equal(one.X, two.X) and torch.equal(one.y, two.y) and one.split == two.split
+
+
+def test_mixed_encoding_gives_ordinal_tasks_as_inference_does(folder):
+    """ "two" has one categorical of 3 levels: one-hot tasks see 5 columns, ordinal ones 3, its
+    codes 1..3 in sorted level order (blue, green, red), as the estimator's ordinal members."""
+    mixed = _source(folder, "mixed")
+    two = mixed.tables[0]
+    assert two.X_ordinal.shape == (300, 3) and mixed.tables[1].X_ordinal is None
+    raw = pd.read_csv(folder / "two.csv")["colour"].map({"blue": 1, "green": 2, "red": 3})
+    assert np.array_equal(two.X_ordinal[:, 2], raw.to_numpy(dtype=np.float32))
+    widths = {"onehot": set(), "mixed": set()}
+    for encoding, source in (("onehot", _source(folder)), ("mixed", mixed)):
+        for seed in range(16):
+            batch = source.sample(8, seed)
+            widths[encoding] |= set(batch.n_features.tolist())
+    assert widths == {"onehot": {5, 6}, "mixed": {3, 5, 6}}
+    with pytest.raises(ValueError, match="encoding must be one of"):
+        _source(folder, "ordinal")
 
 
 def test_a_table_too_small_or_a_regression_target_is_refused(tmp_path):
@@ -128,7 +147,12 @@ def test_a_run_on_real_tasks_trains_records_them_and_resumes_exactly(folder, tmp
     first.train_step()
     first.save(tmp_path)
     recorded = json.loads((tmp_path / "config.json").read_text())
-    assert recorded["real"] == {"folder": str(folder), "names": ["two", "many"], "share": 1.0}
+    assert recorded["real"] == {
+        "folder": str(folder),
+        "names": ["two", "many"],
+        "share": 1.0,
+        "encoding": "onehot",
+    }
     resumed = Trainer.resume(tmp_path, torch.device("cpu"))
     assert resumed.config.real == real
     assert [resumed.train_step(), resumed.train_step()] == losses[1:]
@@ -148,6 +172,8 @@ def test_configs_recorded_before_real_data_read_as_prior_only():
         RealDataConfig("x", ("a",), 1.5)
     with pytest.raises(ValueError, match="needs a folder and dataset names"):
         RealDataConfig("", (), 0.5)
+    with pytest.raises(ValueError, match="encoding must be one of"):
+        RealDataConfig("x", ("a",), 0.5, "ordinal")
 
 
 def _args(*argv):
@@ -160,6 +186,12 @@ def test_cli_options_build_the_config_and_refuse_what_cannot_work(folder, tmp_pa
     args = _args("--config", "tiny", "--real-data", str(folder), "--real-names", "two, many")
     real = pretrain_cli.global_config(args).real
     assert real == RealDataConfig(str(folder.resolve()), ("two", "many"), 0.5)
+    mixed = _args(
+        *("--config", "tiny", "--real-data", str(folder), "--real-names", "two"),
+        "--real-encoding",
+        "mixed",
+    )
+    assert pretrain_cli.global_config(mixed).real.encoding == "mixed"
     with pytest.raises(UsageError, match="no absent in"):
         pretrain_cli.global_config(
             _args("--config", "tiny", "--real-data", str(folder), "--real-names", "two,absent")
@@ -169,6 +201,11 @@ def test_cli_options_build_the_config_and_refuse_what_cannot_work(folder, tmp_pa
     share_two = ("--real-data", str(folder), "--real-names", "two", "--real-share", "2")
     with pytest.raises(UsageError, match="share must be in"):
         pretrain_cli.global_config(_args("--config", "tiny", *share_two))
-    for option in (("--real-data", str(folder)), ("--real-names", "two"), ("--real-share", "1")):
+    for option in (
+        ("--real-data", str(folder)),
+        ("--real-names", "two"),
+        ("--real-share", "1"),
+        ("--real-encoding", "mixed"),
+    ):
         with pytest.raises(UsageError, match="apply to fresh runs"):
             pretrain_cli.main(_args("--resume", str(tmp_path), *option))

@@ -107,6 +107,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="share of the steps whose batch is real tasks (default 0.5 with --real-data)",
     )
+    parser.add_argument(
+        "--real-encoding",
+        choices=("onehot", "mixed"),
+        default=None,
+        help="categoricals of a real task: one-hot (default), or one-hot or ordinal per task "
+        "('mixed', as inference alternates them over members)",
+    )
     parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
     parser.add_argument(
         "--max-steps", type=int, default=None, help="stop after this many steps (default: no limit)"
@@ -225,17 +232,26 @@ def global_config(args: argparse.Namespace):
         run = run if run.is_dir() else run.parent
         return PretrainConfig.from_dict(json.loads((run / CONFIG).read_text()))
     config = override_train(get_config(args.config), args.batch_size, args.total_steps)
-    return override_real(config, args.real_data, args.real_names, args.real_share)
+    return override_real(
+        config, args.real_data, args.real_names, args.real_share, args.real_encoding
+    )
 
 
-def override_real(config, folder: str | None, names: str | None, share: float | None):
-    """The config with ``--real-data DIR --real-names a,b --real-share P`` (fresh runs only;
-    config.json records them, so a checkpoint says which real datasets it was trained on)."""
+def override_real(
+    config,
+    folder: str | None,
+    names: str | None,
+    share: float | None,
+    encoding: str | None = None,
+):
+    """The config with ``--real-data DIR --real-names a,b --real-share P --real-encoding E``
+    (fresh runs only; config.json records them, so a checkpoint says which real datasets it was
+    trained on)."""
     import dataclasses
 
     from automl_hyper.models.mothernet.configs import RealDataConfig
 
-    if folder is None and names is None and share is None:
+    if folder is None and names is None and share is None and encoding is None:
         return config
     if not (folder and names):
         raise UsageError("--real-data and --real-names go together")
@@ -244,7 +260,12 @@ def override_real(config, folder: str | None, names: str | None, share: float | 
     if missing:
         raise UsageError(f"--real-names: no {', '.join(missing)} in {folder} (<name>.csv)")
     try:
-        real = RealDataConfig(str(Path(folder).resolve()), listed, 0.5 if share is None else share)
+        real = RealDataConfig(
+            str(Path(folder).resolve()),
+            listed,
+            0.5 if share is None else share,
+            encoding or "onehot",
+        )
     except ValueError as err:
         raise UsageError(str(err)) from None
     return dataclasses.replace(config, real=real)
@@ -260,6 +281,7 @@ def _check_arguments(args: argparse.Namespace, world_size: int) -> None:
         args.real_data,
         args.real_names,
         args.real_share,
+        args.real_encoding,
     )
     if args.resume and any(v is not None for v in fresh_only):
         raise UsageError(

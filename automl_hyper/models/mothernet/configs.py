@@ -22,19 +22,28 @@ class TrainConfig:
     grad_clip: float = 1.0
 
 
+REAL_ENCODINGS = ("onehot", "mixed")
+
+
 @dataclass(frozen=True)
 class RealDataConfig:
     """Tasks cut from real datasets (``real_tasks.py``): ``share`` of the steps draw their batch
-    from the datasets ``names`` in ``folder`` instead of the prior. Empty: the prior alone."""
+    from the datasets ``names`` in ``folder`` instead of the prior. Empty: the prior alone.
+    ``encoding``: the categoricals of a task, "onehot" or "mixed" (one-hot or ordinal per task)."""
 
     folder: str = ""
     names: tuple[str, ...] = ()
     share: float = 0.0
+    encoding: str = "onehot"  # runs recorded before the option: one-hot
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", tuple(self.names))  # JSON gives a list
         if not 0.0 <= self.share <= 1.0:
             raise ValueError(f"real-data share must be in [0, 1], got {self.share}")
+        if self.encoding not in REAL_ENCODINGS:
+            raise ValueError(
+                f"real-data encoding must be one of {REAL_ENCODINGS}, got {self.encoding!r}"
+            )
         if self.share > 0 and not (self.folder and self.names):
             raise ValueError("a real-data share needs a folder and dataset names")
 

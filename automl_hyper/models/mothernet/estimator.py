@@ -75,6 +75,46 @@ _TREE_GROUP_EXPONENT = 1.0
 _TOP_FEATURE_SHARE = 0.5  # over 100 features: this share of a member's columns is the top by F
 
 
+def categorical_projection(
+    pre, kind: str, X: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``Member.project_to``/``project_value`` for encoding ``kind`` of the fitted preprocessor
+    ``pre``'s output ``X``: "ordinal" contracts every categorical column's one-hot block to one
+    column holding the level's code 1..k, "binary" only the blocks of at most two levels (two
+    one-hot columns that mirror each other become one); other columns map to themselves. None
+    where nothing is contracted. Shared by the estimator and pretraining's real tasks."""
+    if kind == "onehot" or not pre.categorical_columns_:
+        return None
+    sources = pre.feature_sources()
+    categorical = {pre.columns_.index(c) for c in pre.categorical_columns_}
+    to = np.empty(len(sources), dtype=np.int64)
+    value = np.ones(len(sources))
+    out, start, contracted = 0, 0, False
+    while start < len(sources):  # one input column's output block at a time
+        stop = start + 1
+        while stop < len(sources) and sources[stop] == sources[start]:
+            stop += 1
+        width = stop - start
+        if sources[start] in categorical and (
+            kind == "ordinal" or (kind == "binary" and width <= 2)
+        ):
+            to[start:stop], value[start:stop] = out, np.arange(1, width + 1)
+            block = X[:, start:stop]  # one-hot, 0/1: column sums count a level's rows
+            if _ORDINAL_ORDER == "frequency":
+                order = np.argsort(-block.sum(0), kind="stable")
+                value[start + order] = np.arange(1, width + 1)
+            elif _ORDINAL_ORDER == "target":
+                major = y == np.bincount(y).argmax()
+                rate = (major @ block + major.mean()) / (block.sum(0) + 1.0)
+                value[start + np.argsort(rate, kind="stable")] = np.arange(1, width + 1)
+            out, contracted = out + 1, contracted or width > 1
+        else:
+            to[start:stop] = out + np.arange(width)
+            out += width
+        start = stop
+    return (to, value) if contracted else None
+
+
 def _native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 natively (faster than float32 there)."""
     if device.type == "cuda":
@@ -493,41 +533,7 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
     def _projection(
         self, kind: str, X: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        """``Member.project_to``/``project_value`` for encoding ``kind``: "ordinal" contracts
-        every categorical column's one-hot block to one column holding the level's code 1..k,
-        "binary" only the blocks of at most two levels (two one-hot columns that mirror each
-        other become one); other columns map to themselves. None where nothing is contracted."""
-        pre = self.preprocessor_
-        if kind == "onehot" or not pre.categorical_columns_:
-            return None
-        sources = pre.feature_sources()
-        categorical = {pre.columns_.index(c) for c in pre.categorical_columns_}
-        to = np.empty(len(sources), dtype=np.int64)
-        value = np.ones(len(sources))
-        out, start, contracted = 0, 0, False
-        while start < len(sources):  # one input column's output block at a time
-            stop = start + 1
-            while stop < len(sources) and sources[stop] == sources[start]:
-                stop += 1
-            width = stop - start
-            if sources[start] in categorical and (
-                kind == "ordinal" or (kind == "binary" and width <= 2)
-            ):
-                to[start:stop], value[start:stop] = out, np.arange(1, width + 1)
-                block = X[:, start:stop]  # one-hot, 0/1: column sums count a level's rows
-                if _ORDINAL_ORDER == "frequency":
-                    order = np.argsort(-block.sum(0), kind="stable")
-                    value[start + order] = np.arange(1, width + 1)
-                elif _ORDINAL_ORDER == "target":
-                    major = y == np.bincount(y).argmax()
-                    rate = (major @ block + major.mean()) / (block.sum(0) + 1.0)
-                    value[start + np.argsort(rate, kind="stable")] = np.arange(1, width + 1)
-                out, contracted = out + 1, contracted or width > 1
-            else:
-                to[start:stop] = out + np.arange(width)
-                out += width
-            start = stop
-        return (to, value) if contracted else None
+        return categorical_projection(self.preprocessor_, kind, X, y)
 
     def _announce(self, message: str) -> None:
         self.limits_applied_.append(message)

@@ -108,7 +108,9 @@ class Trainer:
             if self._real_source is None:
                 from automl_hyper.models.mothernet.real_tasks import RealTaskSource
 
-                self._real_source = RealTaskSource(real.folder, real.names, self.config.prior)
+                self._real_source = RealTaskSource(
+                    real.folder, real.names, self.config.prior, real.encoding
+                )
             return self._real_source.sample(size, seed).to(self.device)
         return sample_batch(self.config.prior, size, seed, self.device)
 

@@ -8,9 +8,11 @@ to draw from are named, so that a run can keep apart the ones its checkpoint is 
 reported on (and their near-copies: the same rows under other features).
 
 Each task goes through what inference does to a member's input: the estimator's shared
-preprocessing (one-hot categoricals, imputation, z-score, clip), then a member's transform (none,
-quantile or power), z-scored on the task's training rows and clipped. What is drawn per task: a
-dataset, up to ``max_classes`` of its classes (relabelled in a random order), the rows, up to
+preprocessing (one-hot categoricals, imputation, z-score, clip), with ``encoding="mixed"`` a
+member's encoding of the categoricals (one-hot, or each one-hot block contracted to one ordinal
+column, as inference alternates them over members), then a member's transform (none, quantile or
+power), z-scored on the task's training rows and clipped. What is drawn per task: a dataset, up to
+``max_classes`` of its classes (relabelled in a random order), the encoding, the rows, up to
 ``max_features`` columns in a random order, and the transform. Tasks of one batch share their row
 count and split, as the synthetic prior's do.
 """
@@ -25,7 +27,9 @@ import numpy as np
 import torch
 
 from automl_hyper.data.preprocess import TabularPreprocessor
-from automl_hyper.models.mothernet.estimator import MotherNetClassifier
+from automl_hyper.models.mothernet.child import contract
+from automl_hyper.models.mothernet.configs import REAL_ENCODINGS
+from automl_hyper.models.mothernet.estimator import MotherNetClassifier, categorical_projection
 from automl_hyper.models.mothernet.evaluate import load_eval_dataset
 from automl_hyper.priors import PriorConfig, TaskBatch
 
@@ -39,15 +43,29 @@ class _Table:
     X: np.ndarray  # (n, F) float32, preprocessed as the estimator does
     y: np.ndarray  # (n,) int64 class codes
     capacity: int = 0  # the most rows a task can have: those of its max_classes largest classes
+    X_ordinal: np.ndarray | None = None  # categoricals as ordinal codes; None without any
 
 
 class RealTaskSource:
-    """Batches of tasks cut from the named datasets in ``folder`` (loaded once)."""
+    """Batches of tasks cut from the named datasets in ``folder`` (loaded once). ``encoding``:
+    "onehot" (every task sees categoricals one-hot) or "mixed" (each task draws one-hot or ordinal,
+    as inference's default ``categorical_encoding="mixed"`` gives half the members each)."""
 
-    def __init__(self, folder: str | Path, names: tuple[str, ...] | list[str], prior: PriorConfig):
+    def __init__(
+        self,
+        folder: str | Path,
+        names: tuple[str, ...] | list[str],
+        prior: PriorConfig,
+        encoding: str = "onehot",
+    ):
         if not names:
             raise ValueError("real-data pretraining needs at least one dataset name")
+        if encoding not in REAL_ENCODINGS:
+            raise ValueError(
+                f"real-task encoding must be one of {REAL_ENCODINGS}, got {encoding!r}"
+            )
         self.prior = prior
+        self.encoding = encoding
         self.tables: list[_Table] = []
         for name in names:
             data = load_eval_dataset(folder, name)
@@ -71,7 +89,9 @@ class RealTaskSource:
                 )
             counts = np.sort(np.bincount(y))[::-1]
             capacity = int(counts[: prior.max_classes].sum())
-            self.tables.append(_Table(name, X, y.astype(np.int64), capacity))
+            project = categorical_projection(pre, "ordinal", X, y)
+            ordinal = None if project is None else contract(X, *project).astype(np.float32)
+            self.tables.append(_Table(name, X, y.astype(np.int64), capacity, ordinal))
 
     def sample(self, batch_size: int, seed: int) -> TaskBatch:
         """``batch_size`` tasks, reproducible from ``seed``."""
@@ -116,12 +136,15 @@ class RealTaskSource:
             pool = np.flatnonzero(np.isin(table.y, chosen))
         else:
             chosen, pool = classes, np.arange(len(table.y))
+        # Drawn only in "mixed", so "onehot" runs keep the random stream they were trained with.
+        ordinal = self.encoding == "mixed" and rng.randint(2) == 1
+        source = table.X_ordinal if ordinal and table.X_ordinal is not None else table.X
         rows = rng.choice(pool, N, replace=False)
         relabel = np.full(int(table.y.max()) + 1, -1, dtype=np.int64)
         relabel[chosen] = rng.permutation(len(chosen))
-        F = table.X.shape[1]
+        F = source.shape[1]
         columns = rng.permutation(F)[: min(F, cfg.max_features)]
-        Z = table.X[np.ix_(rows, columns)]
+        Z = source[np.ix_(rows, columns)]
         Z = _member_transform(Z, split, ("none", "quantile", "power")[rng.randint(3)])
         return Z, relabel[table.y[rows]], len(chosen)
 
