@@ -131,10 +131,11 @@ def _evaluate(
     entry, candidate, shipped, out_dir, eval_data, only_if_better, margin_se=DEFAULT_MARGIN_SE
 ) -> None:
     from automl_hyper.data.benchmark_sets import SELECTION_SET, SELECTION_SPLITS
-    from automl_hyper.models.mothernet.evaluate import estimator_eval, real_eval
+    from automl_hyper.models.mothernet.evaluate import estimator_eval
 
-    scores = real_eval(candidate, eval_data, splits=3)
-    entry["eval_auc_generation_only"] = {k: round(v, 4) for k, v in scores.items()}
+    # The selection set only: the number the ship rule reads. (Entries shipped before 2026-12-05
+    # also carry "eval_auc_generation_only", the pretraining curve's raw-model AUC on five of
+    # the reported CC18 datasets; it decided nothing, and a report dataset has no place here.)
     wide = estimator_eval(candidate, eval_data, SELECTION_SET, SELECTION_SPLITS)
     entry["eval_auc_estimator_default"] = {k: round(v, 4) for k, v in wide.items()}
     if not only_if_better or shipped is None:
