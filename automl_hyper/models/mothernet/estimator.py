@@ -47,6 +47,7 @@ from automl_hyper.models.mothernet.child import (
     GridPowerTransformer,
     Member,
     NumpyChild,
+    NumpyQuantileTransformer,
     contract,
 )
 from automl_hyper.models.mothernet.finetune import TuneOptions, tune_child
@@ -617,7 +618,17 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
             return None, Z
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # constant or binary columns: harmless warnings
-            return t, t.fit(Z).transform(Z)
+            t.fit(Z)
+        if kind != "quantile":
+            return t, t.transform(Z)
+        # The member keeps scikit-learn's fitted object; its rows are transformed by the numpy
+        # twin the exported child predicts with: the same values without scikit-learn's
+        # per-column scipy calls (mothernet_quantile_speed.md), laid out in memory as
+        # scikit-learn's copy of Z is (the column means that follow then add up in the same
+        # order, and the fit stays bitwise what it was).
+        out = np.empty_like(Z, dtype=Z.dtype if Z.dtype in (np.float32, np.float64) else float)
+        out[...] = NumpyQuantileTransformer.from_sklearn(t).transform(Z)
+        return t, out
 
     def _build_members(self, model, X: np.ndarray, specs, val=None) -> list[Member]:
         """``val``: (X_val, y_val, y) when the caller gave validation rows, for fine-tuning; else a

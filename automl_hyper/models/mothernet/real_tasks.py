@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.preprocessing import QuantileTransformer
 
 from automl_hyper.data.preprocess import TabularPreprocessor
-from automl_hyper.models.mothernet.child import contract
+from automl_hyper.models.mothernet.child import NumpyQuantileTransformer, contract
 from automl_hyper.models.mothernet.configs import REAL_ENCODINGS
 from automl_hyper.models.mothernet.estimator import MotherNetClassifier, categorical_projection
 from automl_hyper.models.mothernet.evaluate import load_eval_dataset
@@ -152,11 +153,11 @@ class RealTaskSource:
 def _member_transform(Z: np.ndarray, split: int, kind: str) -> np.ndarray:
     """A member's transform fitted on the training rows (the estimator's own), then z-score on
     them and clip, as ``child.Member.standardise``."""
-    transform, _ = MotherNetClassifier._fit_transform(kind, Z[:split])
+    transform, train = MotherNetClassifier._fit_transform(kind, Z[:split])
     if transform is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            Z = transform.transform(Z)
+        if isinstance(transform, QuantileTransformer):  # its numpy twin: bitwise the same, faster
+            transform = NumpyQuantileTransformer.from_sklearn(transform)
+        Z = np.concatenate([train, transform.transform(Z[split:])])  # both row by row
     mean, std = Z[:split].mean(0), Z[:split].std(0)
     std = np.where(std > 1e-8, std, 1.0)
     clip = MotherNetClassifier._clip
