@@ -190,9 +190,9 @@ class Trainer:
         config = json.dumps(self.config.to_dict(), indent=1)
         config_path = out_dir / CONFIG
         if not config_path.exists() or config_path.read_text() != config:
-            _atomic_write(config_path, lambda f: f.write(config.encode()))
+            atomic_write(config_path, lambda f: f.write(config.encode()))
         path = out_dir / name
-        _atomic_write(path, lambda f: torch.save(self.state(), f))
+        atomic_write(path, lambda f: torch.save(self.state(), f))
         return path
 
     @classmethod
@@ -236,7 +236,7 @@ def _tasks(batch, start: int, stop: int):
     )
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """``write(file)`` into ``<path>.tmp``, fsync, ``os.replace`` onto ``path``, fsync the folder."""
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as f:
