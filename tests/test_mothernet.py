@@ -288,10 +288,14 @@ def test_pretraining_can_start_from_the_shipped_weights():
 
 def test_shipping_records_the_whole_training_history(tmp_path):
     from automl_hyper.cli.pretrain import init_weights, override_train
+    from automl_hyper.cli.usage import UsageError
 
     config = override_train(get_config("tiny"), batch_size=2, total_steps=50)
     assert (config.train.batch_size, config.train.total_steps) == (2, 50)
     assert override_train(config, None, None) is config
+    assert override_train(config, None, None, lr=3e-4).train.lr == 3e-4
+    with pytest.raises(UsageError, match="--lr must be positive"):
+        override_train(config, None, None, lr=0.0)
     trainer = Trainer(config, prior_seed=1)
     trainer.train_step()
     trainer.save(tmp_path / "first")

@@ -206,6 +206,7 @@ def test_cli_options_build_the_config_and_refuse_what_cannot_work(folder, tmp_pa
         ("--real-names", "two"),
         ("--real-share", "1"),
         ("--real-encoding", "mixed"),
+        ("--lr", "1e-4"),
     ):
         with pytest.raises(UsageError, match="apply to fresh runs"):
             pretrain_cli.main(_args("--resume", str(tmp_path), *option))

@@ -54,9 +54,11 @@ def init_weights(trainer, checkpoint: str) -> None:
     trainer.lineage = earlier
 
 
-def override_train(config, batch_size: int | None, total_steps: int | None):
-    """The named config with ``--batch-size`` / ``--total-steps`` applied (fresh runs only; the
-    result is what config.json records, so a resumed run keeps it)."""
+def override_train(
+    config, batch_size: int | None, total_steps: int | None, lr: float | None = None
+):
+    """The named config with ``--batch-size`` / ``--total-steps`` / ``--lr`` applied (fresh runs
+    only; the result is what config.json records, so a resumed run keeps it)."""
     import dataclasses
 
     changes = {}
@@ -64,6 +66,10 @@ def override_train(config, batch_size: int | None, total_steps: int | None):
         changes["batch_size"] = batch_size
     if total_steps is not None:
         changes["total_steps"] = total_steps
+    if lr is not None:
+        if not lr > 0:
+            raise UsageError(f"--lr must be positive, got {lr}")
+        changes["lr"] = lr
     if not changes:
         return config
     return dataclasses.replace(config, train=dataclasses.replace(config.train, **changes))
@@ -86,6 +92,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="cosine schedule length (default: the config's; fresh runs only)",
+    )
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="peak learning rate of the schedule (default: the config's; fresh runs only)",
     )
     parser.add_argument(
         "--real-data",
@@ -231,7 +243,7 @@ def global_config(args: argparse.Namespace):
         run = Path(args.resume)
         run = run if run.is_dir() else run.parent
         return PretrainConfig.from_dict(json.loads((run / CONFIG).read_text()))
-    config = override_train(get_config(args.config), args.batch_size, args.total_steps)
+    config = override_train(get_config(args.config), args.batch_size, args.total_steps, args.lr)
     return override_real(
         config, args.real_data, args.real_names, args.real_share, args.real_encoding
     )
@@ -277,6 +289,7 @@ def _check_arguments(args: argparse.Namespace, world_size: int) -> None:
     fresh_only = (
         args.batch_size,
         args.total_steps,
+        args.lr,
         args.seed_streams,
         args.real_data,
         args.real_names,
@@ -285,7 +298,7 @@ def _check_arguments(args: argparse.Namespace, world_size: int) -> None:
     )
     if args.resume and any(v is not None for v in fresh_only):
         raise UsageError(
-            "--batch-size/--total-steps/--seed-streams/--real-data apply to fresh runs; a resume "
+            "--batch-size/--total-steps/--lr/--seed-streams/--real-data apply to fresh runs; a resume "
             "keeps its config"
         )
     if args.nproc < 1 or (args.seed_streams is not None and args.seed_streams < 1):
