@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from automl_hyper.checkpoints import read_manifest
+from automl_hyper.checkpoints import ChecksumError, read_manifest
 from automl_hyper.cli.pretrain import init_weights
 from automl_hyper.models.mothernet import soup
 from automl_hyper.models.mothernet.configs import get_config
@@ -74,6 +74,12 @@ def test_a_shipped_ingredient_joins_by_name(family, tmp_path, monkeypatch):
     )
     assert [e["steps"] for e in lineage] == [3, 2]  # the shipped base once, then a's own steps
     shipped = {k: v.float() for k, v in torch.load(base, weights_only=True).items()}
+    tampered = tmp_path / "tampered"
+    tampered.mkdir()
+    (tampered / "tiny.pt").write_bytes(base.read_bytes()[:-10] + bytes(10))
+    monkeypatch.setattr(soup, "weights_dir", lambda: tampered)
+    with pytest.raises(ChecksumError, match="refusing"):  # shipped weights are verified
+        soup.make_soup(["tiny", str(a)], tmp_path / "bad")
     mixed, wa = _weights(tmp_path / "soup"), _weights(a)
     assert all(torch.allclose(mixed[k], (shipped[k] + wa[k]) / 2) for k in wa)
 

@@ -1,6 +1,6 @@
 """A weight soup: the element-wise mean of MotherNet checkpoints that share a history.
 
-Models trained on from one set of weights tend to stay in one basin of the loss, and the mean of
+Models trained onwards from one set of weights tend to stay in one basin of the loss, and the mean of
 their weights often scores above each of them ("model soups", Wortsman et al. 2022; stochastic
 weight averaging, Izmailov et al. 2018), at no inference cost. The ingredients are training
 checkpoints (``RUN/checkpoint.pt`` with ``config.json``) or shipped weights (a manifest name such as
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from automl_hyper.checkpoints import read_manifest, sha256_of, weights_dir
+from automl_hyper.checkpoints import load_state, read_manifest, sha256_of, weights_dir
 from automl_hyper.models.mothernet.pretrain import CHECKPOINT, CONFIG, atomic_write
 
 
@@ -33,8 +33,7 @@ def _ingredient(source: str) -> dict:
     entry for itself, in ``init_weights``' format)."""
     shipped = read_manifest().get(source)
     if shipped is not None:
-        path = weights_dir() / shipped["file"]
-        weights = torch.load(path, map_location="cpu", weights_only=True)
+        weights = load_state(weights_dir() / shipped["file"], shipped["sha256"])  # verified
         own = {
             "source": source,
             "sha256": shipped["sha256"],
@@ -49,7 +48,8 @@ def _ingredient(source: str) -> dict:
                 else {}
             ),
         }
-        config, seed, lineage = shipped["config"], int(shipped["prior_seed"]), shipped["lineage"]
+        config, seed = shipped["config"], int(shipped["prior_seed"])
+        lineage = shipped.get("lineage", [])
     else:
         path = Path(source)
         path = path / CHECKPOINT if path.is_dir() else path
