@@ -41,6 +41,7 @@ from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from automl_hyper.data.preprocess import TabularPreprocessor
 from automl_hyper.models.base import TabularClassifierBase
 from automl_hyper.models.eval_set import ValidationSetMixin
 from automl_hyper.models.mothernet.child import (
@@ -77,7 +78,7 @@ _TOP_FEATURE_SHARE = 0.5  # over 100 features: this share of a member's columns 
 
 
 def categorical_projection(
-    pre, kind: str, X: np.ndarray, y: np.ndarray
+    pre: TabularPreprocessor, kind: str, X: np.ndarray, y: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``Member.project_to``/``project_value`` for encoding ``kind`` of the fitted preprocessor
     ``pre``'s output ``X``: "ordinal" contracts every categorical column's one-hot block to one
