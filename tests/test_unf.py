@@ -66,13 +66,15 @@ def test_training_lowers_the_loss(bank):
     coll = ChildCollection(bank)
     train, _ = split_tasks([coll], holdout=0.0, seed=0)
     tasks = _tasks_from([coll], train)
-    # regression: the bound this test always had; within_task (3 children per task, with ties,
-    # a harder target on this tiny bank): 1.70 -> 1.41 when written
+    # The bank is built with the shipped MotherNet weights, so its targets move with them: 60
+    # epochs gave 0.96x the regression loss with the checkpoint shipped 2026-12-05 21:52 UTC
+    # (learning starts slowly on this tiny bank) and passed with the one before; 150 epochs give
+    # 0.38-0.39x (regression) and 0.23-0.26x (within_task) with both.
     for objective, bound in (("regression", 0.8), ("within_task", 0.9)):
         torch.manual_seed(0)
         predictor = new_predictor(tasks, channels=(4,), meta=True, objective=objective)
         before = predictor.evaluate_loss(tasks)
-        predictor.fit(tasks, epochs=60, learning_rate=1e-2, seed=0)
+        predictor.fit(tasks, epochs=150, learning_rate=1e-2, seed=0)
         assert predictor.evaluate_loss(tasks) < bound * before, objective
 
 
