@@ -23,6 +23,7 @@ def init_weights(trainer, checkpoint: str) -> None:
     encoder layers, a wider decoder: ``grow.growth_problems``) is grown from them, starting at
     the same function; any other difference is refused."""
     from automl_hyper.models.mothernet.grow import grow
+    from automl_hyper.models.mothernet.pretrain import lineage_entry
     from automl_hyper.models.mothernet.registry import load_model
 
     model, meta = load_model(checkpoint)
@@ -36,21 +37,10 @@ def init_weights(trainer, checkpoint: str) -> None:
         print(f"grown from {checkpoint} (same function, new capacity): {model.config}", flush=True)
     trainer.model.load_state_dict(model.state_dict())
     earlier = [dict(entry) for entry in meta.get("lineage", [])]
-    earlier.append(
-        {
-            "source": str(checkpoint),
-            "sha256": meta.get("sha256", ""),
-            "config": (meta.get("config") or {}).get("name", ""),
-            "steps": int(meta.get("steps", 0)),
-            "synthetic_datasets_seen": int(meta.get("synthetic_datasets_seen", 0)),
-            "train_wall_seconds": float(meta.get("train_wall_seconds", 0.0)),
-            "hardware": meta.get("hardware", ""),
-            **(
-                {"real_tasks_share": meta["real_tasks_share"]} if "real_tasks_share" in meta else {}
-            ),
-            **({"grown_into": trainer.config.name} if grown else {}),
-        }
-    )
+    entry = lineage_entry(str(checkpoint), meta)
+    if grown:
+        entry["grown_into"] = trainer.config.name
+    earlier.append(entry)
     trainer.lineage = earlier
 
 

@@ -48,6 +48,12 @@ class RealDataConfig:
             raise ValueError("a real-data share needs a folder and dataset names")
 
 
+def recorded_real_share(config: dict) -> float:
+    """The share of a run's steps that drew real-data tasks, from its recorded ``config.json``
+    (0 for runs on the prior alone, and for runs recorded before real data existed)."""
+    return float((config.get("real") or {}).get("share", 0.0))
+
+
 @dataclass(frozen=True)
 class PretrainConfig:
     name: str

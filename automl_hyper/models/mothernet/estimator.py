@@ -627,8 +627,9 @@ class MotherNetClassifier(ValidationSetMixin, TabularClassifierBase):
         # per-column scipy calls (mothernet_quantile_speed.md), laid out in memory as
         # scikit-learn's copy of Z is (the column means that follow then add up in the same
         # order, and the fit stays bitwise what it was).
-        out = np.empty_like(Z, dtype=Z.dtype if Z.dtype in (np.float32, np.float64) else float)
-        out[...] = NumpyQuantileTransformer.from_sklearn(t).transform(Z)
+        fast = NumpyQuantileTransformer.from_sklearn(t).transform(Z)
+        out = np.empty_like(Z, dtype=fast.dtype)
+        out[...] = fast
         return t, out
 
     def _build_members(self, model, X: np.ndarray, specs, val=None) -> list[Member]:

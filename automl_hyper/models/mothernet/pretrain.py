@@ -236,6 +236,21 @@ def _tasks(batch, start: int, stop: int):
     )
 
 
+def lineage_entry(source: str, meta: dict) -> dict:
+    """One earlier run in a checkpoint's lineage (``pretrain --init-from``, soups), from a shipped
+    manifest entry or a training checkpoint's figures under the same keys."""
+    return {
+        "source": source,
+        "sha256": meta.get("sha256", ""),
+        "config": (meta.get("config") or {}).get("name", ""),
+        "steps": int(meta.get("steps", 0)),
+        "synthetic_datasets_seen": int(meta.get("synthetic_datasets_seen", 0)),
+        "train_wall_seconds": float(meta.get("train_wall_seconds", 0.0)),
+        "hardware": meta.get("hardware", ""),
+        **({"real_tasks_share": meta["real_tasks_share"]} if "real_tasks_share" in meta else {}),
+    }
+
+
 def atomic_write(path: Path, write) -> None:
     """``write(file)`` into ``<path>.tmp``, fsync, ``os.replace`` onto ``path``, fsync the folder."""
     tmp = path.with_suffix(".tmp")

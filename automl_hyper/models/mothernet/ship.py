@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from automl_hyper.models.mothernet.configs import recorded_real_share
 from automl_hyper.models.mothernet.registry import DEFAULT_NAME, MANIFEST, sha256_of, weights_dir
 
 MAX_BYTES = 30 * 1024 * 1024
@@ -76,7 +77,7 @@ def ship(
         + sum(int(e["synthetic_datasets_seen"]) for e in lineage),
         # The task counts above include tasks cut from real datasets (config "real": the
         # folder, the datasets' names, the share of the steps); this names that share.
-        **({"real_tasks_share": real_share} if (real_share := _real_share(config)) else {}),
+        **({"real_tasks_share": share} if (share := recorded_real_share(config)) else {}),
         "source": str(source),
         "shipped_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -147,11 +148,6 @@ def _evaluate(
     entry["ship_rule"] = summary
     if not better:
         raise NotBetter(f"{summary}; nothing written")
-
-
-def _real_share(config: dict) -> float:
-    """The share of a run's steps that drew real-data tasks (0 for runs on the prior alone)."""
-    return float((config.get("real") or {}).get("share", 0.0))
 
 
 def main(argv: list[str] | None = None) -> int:

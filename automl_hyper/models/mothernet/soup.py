@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 
 from automl_hyper.checkpoints import load_state, read_manifest, sha256_of, weights_dir
-from automl_hyper.models.mothernet.pretrain import CHECKPOINT, CONFIG, atomic_write
+from automl_hyper.models.mothernet.configs import recorded_real_share
+from automl_hyper.models.mothernet.pretrain import CHECKPOINT, CONFIG, atomic_write, lineage_entry
 
 
 def _ingredient(source: str) -> dict:
@@ -34,20 +35,7 @@ def _ingredient(source: str) -> dict:
     shipped = read_manifest().get(source)
     if shipped is not None:
         weights = load_state(weights_dir() / shipped["file"], shipped["sha256"])  # verified
-        own = {
-            "source": source,
-            "sha256": shipped["sha256"],
-            "config": shipped["config"]["name"],
-            "steps": int(shipped["steps"]),
-            "synthetic_datasets_seen": int(shipped["synthetic_datasets_seen"]),
-            "train_wall_seconds": float(shipped["train_wall_seconds"]),
-            "hardware": shipped.get("hardware", ""),
-            **(
-                {"real_tasks_share": shipped["real_tasks_share"]}
-                if "real_tasks_share" in shipped
-                else {}
-            ),
-        }
+        own = lineage_entry(source, shipped)
         config, seed = shipped["config"], int(shipped["prior_seed"])
         lineage = shipped.get("lineage", [])
     else:
@@ -61,17 +49,17 @@ def _ingredient(source: str) -> dict:
         config = json.loads((path.parent / CONFIG).read_text())
         weights, seed = state["model"], int(state["prior_seed"])
         lineage = json.loads(state.get("lineage", "[]"))
-        real = float((config.get("real") or {}).get("share", 0.0))
-        own = {
-            "source": str(path),
+        figures = {
             "sha256": sha256_of(path),
-            "config": config["name"],
-            "steps": int(state["step"]),
-            "synthetic_datasets_seen": int(state["tasks_seen"]),
-            "train_wall_seconds": float(state["train_seconds"]),
+            "config": config,
+            "steps": state["step"],
+            "synthetic_datasets_seen": state["tasks_seen"],
+            "train_wall_seconds": state["train_seconds"],
             "hardware": state.get("hardware", ""),
-            **({"real_tasks_share": real} if real else {}),
         }
+        if share := recorded_real_share(config):
+            figures["real_tasks_share"] = share
+        own = lineage_entry(str(path), figures)
     weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
     return {
         "source": source,
